@@ -1,0 +1,477 @@
+//! # The CCGSC sandbox
+//!
+//! Runs one task of a job in wasmtime under rules that every honest replica and every checker
+//! follows bit for bit. Workers and the verifier both use this crate, and the rules it applies
+//! are versioned as [`VERSION`], which every job pins.
+//!
+//! ## The task ABI
+//!
+//! A task is a WASI preview 1 *command* (`_start`): stdin is the task's input, stdout its
+//! output, the arguments are `task` followed by the job's arguments. There is no environment,
+//! no filesystem, no network and no preopened directory; the clocks are fixed and `random_get`
+//! is a stream seeded from the task's id. Exit code 0 (or returning from `_start`) is success.
+//! The host is our own (module [`wasi`]), not `wasmtime-wasi`: that one is built over preview
+//! 2's streams, real clocks and OS randomness, while this one only has to be deterministic,
+//! count output bytes exactly, and charge host I/O as work.
+//!
+//! ## Determinism
+//!
+//! - **Work limit.** Wasmtime fuel, one unit per Wasm operator plus one per 64 bytes moved by
+//!   the host. It is deterministic: replicas that run out do so at the same instruction and
+//!   report [`Outcome::WorkLimitExceeded`], and the work reported for every task is the same
+//!   count on every replica.
+//! - **Memory.** A resource limiter turns any growth past the job's limit (including an
+//!   initial memory that is too large) into [`Outcome::MemoryLimitExceeded`], rather than a
+//!   failed `memory.grow` whose handling would be up to the module.
+//! - **Features.** No threads, no relaxed SIMD; plain SIMD is allowed (task builds use it).
+//! - **NaN bits.** Float results differ between platforms only in the payload bits of NaNs.
+//!   Replicas of one task are grouped by platform class (BOINC's homogeneous redundancy), and
+//!   within one class the same Cranelift output gives the same bits, so [`Determinism::Platform`]
+//!   runs without canonicalization, at native speed. A job that accepts several classes runs
+//!   under [`Determinism::Canonical`], where Cranelift canonicalizes every NaN it produces;
+//!   that costs speed on float-heavy code and is only paid where classes meet.
+//! - **Wall clock.** An epoch deadline, set from the work limit and the machine's measured
+//!   speed with a wide margin, stops a task that runs far slower than its work count implies.
+//!   That is the worker's own failure ([`Error::WallClockTimeout`]), never a result.
+//!
+//! ## Reuse
+//!
+//! One [`Executor`] is built per process and cloned freely. It holds one engine and linker
+//! per determinism mode, an in-memory cache of instantiable modules by content id, and
+//! wasmtime's on-disk cache of compiled code, so a restarted worker does not recompile. Each
+//! task gets a fresh `Store`.
+#![deny(missing_docs)]
+
+pub mod wasi;
+
+use std::{
+	collections::{HashMap, VecDeque},
+	path::PathBuf,
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc, Mutex,
+	},
+	time::{Duration, Instant},
+};
+
+pub use ccgsc_primitives::{
+	ContentId, ExecutorVersion, JobId, Limits, Outcome, PlatformClass, PlatformSet, TaskIndex,
+	TaskRef, TaskResult,
+};
+use wasi::{Host, HostError};
+use wasmtime::{Engine, InstancePre, Linker, Module, Store, Trap};
+
+/// The execution rules this crate applies. Bump it whenever anything that can change a
+/// task's outcome, output or work count changes: the wasmtime major version, an engine
+/// setting, the host ABI, or the metering.
+pub const VERSION: ExecutorVersion = 1;
+
+/// How often the wall-clock guard's epoch advances.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Instantiable modules kept in memory, per determinism mode.
+const MODULE_CACHE_ENTRIES: usize = 64;
+
+/// Work units per second assumed until the machine's own speed is measured (see
+/// [`Executor::probe`]). Deliberately low, so that the guard is generous.
+const DEFAULT_SPEED: u64 = 100_000_000;
+
+/// Errors that are the executor's or the worker's own, never a verdict on the task.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+	/// The task ran past the wall-clock guard before reaching its work limit: this machine
+	/// was too slow or too busy. The task must be abandoned, not reported.
+	#[error("the task ran past the wall-clock guard of {0:?}")]
+	WallClockTimeout(Duration),
+	/// The module bytes given do not have the content id given.
+	#[error("module bytes do not match content id {0}")]
+	ModuleIdMismatch(ContentId),
+	/// Wasmtime failed in a way that says nothing about the task (for example, no memory
+	/// could be reserved for the instance).
+	#[error("sandbox failure: {0}")]
+	Sandbox(#[from] wasmtime::Error),
+	/// The on-disk compilation cache could not be set up.
+	#[error("compilation cache at {path}: {source}")]
+	Cache {
+		/// The cache directory.
+		path: PathBuf,
+		/// What went wrong.
+		source: wasmtime::Error,
+	},
+}
+
+/// How NaN bits are made to agree; see the crate docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Determinism {
+	/// NaN bits as the platform produces them: replicas and checkers of one platform class
+	/// agree, and nobody else judges them.
+	Platform,
+	/// Every NaN produced is canonicalized: any platform agrees.
+	Canonical,
+}
+
+impl Determinism {
+	/// The mode a job accepting `platforms` runs under: [`Determinism::Platform`] when it
+	/// accepts exactly one class, [`Determinism::Canonical`] otherwise.
+	pub fn for_platforms(platforms: PlatformSet) -> Self {
+		let classes = PlatformClass::ALL.iter().filter(|c| platforms.contains(**c)).count();
+		if classes == 1 {
+			Determinism::Platform
+		} else {
+			Determinism::Canonical
+		}
+	}
+}
+
+/// How an [`Executor`] is set up.
+#[derive(Clone, Debug)]
+pub struct Config {
+	cache_dir: Option<PathBuf>,
+	speed: u64,
+	margin: u32,
+	min_guard: Duration,
+	stderr_bytes: usize,
+}
+
+impl Default for Config {
+	fn default() -> Self {
+		Self {
+			cache_dir: None,
+			speed: DEFAULT_SPEED,
+			margin: 4,
+			min_guard: Duration::from_secs(2),
+			stderr_bytes: 4096,
+		}
+	}
+}
+
+impl Config {
+	/// Keep compiled code on disk in `dir`, so a restarted process does not recompile.
+	pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+		self.cache_dir = Some(dir.into());
+		self
+	}
+
+	/// This machine's speed in work units per second (from [`Executor::probe`]); the
+	/// wall-clock guard allows `work_limit / speed × margin + min_guard`.
+	pub fn with_speed(mut self, units_per_second: u64) -> Self {
+		self.speed = units_per_second.max(1);
+		self
+	}
+
+	/// The factor by which the wall-clock guard exceeds the expected run time (default 4).
+	pub fn with_margin(mut self, margin: u32) -> Self {
+		self.margin = margin.max(1);
+		self
+	}
+
+	/// The guard's floor, for tiny work limits (default 2 s).
+	pub fn with_min_guard(mut self, min: Duration) -> Self {
+		self.min_guard = min;
+		self
+	}
+
+	/// How much of a task's stderr to keep for the logs (default 4 KiB; the rest is dropped).
+	pub fn with_stderr_bytes(mut self, bytes: usize) -> Self {
+		self.stderr_bytes = bytes;
+		self
+	}
+}
+
+/// Everything the executor needs to know about the job a task belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct Job<'a> {
+	/// The job's id (part of every task's random seed).
+	pub id: JobId,
+	/// The module's content id.
+	pub module_id: ContentId,
+	/// The module's bytes. Checked against `module_id` the first time this executor sees it.
+	pub module: &'a [u8],
+	/// Arguments after `argv[0]`.
+	pub args: &'a [String],
+	/// Work, memory and output limits.
+	pub limits: Limits,
+	/// How NaN bits agree.
+	pub determinism: Determinism,
+}
+
+/// What one execution produced.
+#[derive(Clone, Debug)]
+pub struct Execution {
+	/// How it ended.
+	pub outcome: Outcome,
+	/// Its stdout, if it succeeded (empty otherwise).
+	pub output: Vec<u8>,
+	/// The work it used, in work units: the same on every replica.
+	pub work: u64,
+	/// The trap or link error message, for the logs (not part of the result).
+	pub detail: Option<String>,
+	/// The first bytes of stderr, for the logs (not part of the result).
+	pub stderr: Vec<u8>,
+	/// Time spent instantiating (module cached) and running.
+	pub elapsed: Duration,
+}
+
+impl Execution {
+	/// The result a replica commits to and reveals.
+	pub fn result(&self) -> TaskResult {
+		match self.outcome {
+			Outcome::Success => TaskResult::success(&self.output),
+			other => TaskResult::without_output(other),
+		}
+	}
+
+	fn failed(outcome: Outcome, work: u64, detail: impl Into<String>, started: Instant) -> Self {
+		Self {
+			outcome,
+			output: Vec::new(),
+			work,
+			detail: Some(detail.into()),
+			stderr: Vec::new(),
+			elapsed: started.elapsed(),
+		}
+	}
+}
+
+/// The engine, linker and instantiable modules of one determinism mode.
+struct Sandbox {
+	engine: Engine,
+	linker: Linker<Host>,
+	modules: Mutex<ModuleCache>,
+}
+
+#[derive(Default)]
+struct ModuleCache {
+	map: HashMap<ContentId, Option<Arc<InstancePre<Host>>>>,
+	order: VecDeque<ContentId>,
+}
+
+struct Inner {
+	platform: Sandbox,
+	canonical: Sandbox,
+	config: Config,
+	stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+	fn drop(&mut self) {
+		self.stop_ticker.store(true, Ordering::Relaxed);
+	}
+}
+
+/// The sandbox: cheap to clone, shared by every task of a process.
+#[derive(Clone)]
+pub struct Executor {
+	inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Executor {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("Executor").field("config", &self.inner.config).finish_non_exhaustive()
+	}
+}
+
+impl Executor {
+	/// Builds the engines and starts the wall-clock ticker.
+	///
+	/// # Errors
+	/// [`Error::Cache`] if a cache directory was given and cannot be used;
+	/// [`Error::Sandbox`] if wasmtime rejects the configuration.
+	pub fn new(config: Config) -> Result<Self, Error> {
+		let platform = Sandbox::new(&config, Determinism::Platform)?;
+		let canonical = Sandbox::new(&config, Determinism::Canonical)?;
+		let stop_ticker = Arc::new(AtomicBool::new(false));
+		let engines = [platform.engine.clone(), canonical.engine.clone()];
+		let stop = stop_ticker.clone();
+		std::thread::Builder::new()
+			.name("ccgsc-epoch".into())
+			.spawn(move || {
+				while !stop.load(Ordering::Relaxed) {
+					std::thread::sleep(TICK);
+					engines.iter().for_each(Engine::increment_epoch);
+				}
+			})
+			.map_err(|e| Error::Sandbox(e.into()))?;
+		Ok(Self { inner: Arc::new(Inner { platform, canonical, config, stop_ticker }) })
+	}
+
+	/// The configuration this executor runs with.
+	pub fn config(&self) -> &Config {
+		&self.inner.config
+	}
+
+	fn sandbox(&self, determinism: Determinism) -> &Sandbox {
+		match determinism {
+			Determinism::Platform => &self.inner.platform,
+			Determinism::Canonical => &self.inner.canonical,
+		}
+	}
+
+	/// Compiles (or finds in a cache) the module of `job`, ready to instantiate. `Ok(None)`
+	/// means the module is invalid or imports what the ABI does not offer; that verdict is
+	/// cached too.
+	fn prepare(&self, job: &Job<'_>) -> Result<Result<Arc<InstancePre<Host>>, String>, Error> {
+		let sandbox = self.sandbox(job.determinism);
+		if let Some(hit) = sandbox.modules.lock().expect("module cache lock poisoned").map.get(&job.module_id) {
+			return Ok(hit.clone().ok_or_else(|| "invalid module (cached verdict)".to_string()));
+		}
+		if ContentId::of(job.module) != job.module_id {
+			return Err(Error::ModuleIdMismatch(job.module_id));
+		}
+		let prepared = Module::new(&sandbox.engine, job.module)
+			.and_then(|module| {
+				if module.get_export("_start").is_none() {
+					return Err(wasmtime::Error::msg("the module exports no `_start`: not a WASI command"));
+				}
+				sandbox.linker.instantiate_pre(&module)
+			})
+			.map(Arc::new)
+			.map_err(|e| format!("{e:#}"));
+		let mut cache = sandbox.modules.lock().expect("module cache lock poisoned");
+		if cache.order.len() >= MODULE_CACHE_ENTRIES {
+			if let Some(old) = cache.order.pop_front() {
+				cache.map.remove(&old);
+			}
+		}
+		cache.order.push_back(job.module_id);
+		cache.map.insert(job.module_id, prepared.as_ref().ok().cloned());
+		Ok(prepared)
+	}
+
+	/// The wall-clock guard for a work limit on this machine.
+	pub fn guard_for(&self, work: u64) -> Duration {
+		let config = &self.inner.config;
+		let expected = Duration::from_secs_f64(work as f64 / config.speed as f64);
+		expected.saturating_mul(config.margin).saturating_add(config.min_guard)
+	}
+
+	/// Runs task `index` of `job` on `input`.
+	///
+	/// Every way a task can end is an [`Execution`] with its [`Outcome`]; the executor stays
+	/// ready for the next task whatever the module did.
+	///
+	/// # Errors
+	/// [`Error::WallClockTimeout`] when the guard fired (the worker's own failure),
+	/// [`Error::ModuleIdMismatch`] when the bytes are not the module the job names, and
+	/// [`Error::Sandbox`] when wasmtime fails for reasons unrelated to the task.
+	pub fn run(&self, job: &Job<'_>, index: TaskIndex, input: &[u8]) -> Result<Execution, Error> {
+		let started = Instant::now();
+		let limits = job.limits;
+		let pre = match self.prepare(job)? {
+			Ok(pre) => pre,
+			Err(detail) => return Ok(Execution::failed(Outcome::InvalidModule, 0, detail, started)),
+		};
+		let sandbox = self.sandbox(job.determinism);
+		let task = TaskRef { job: job.id, index };
+		let host = Host::new(task, input.to_vec(), job.args, limits, self.inner.config.stderr_bytes);
+		let mut store = Store::new(&sandbox.engine, host);
+		store.limiter(|host| host);
+		store.set_fuel(limits.work)?;
+		let guard = self.guard_for(limits.work);
+		let ticks = guard.as_millis().div_ceil(TICK.as_millis()) as u64;
+		store.set_epoch_deadline(ticks.max(1));
+		store.epoch_deadline_trap();
+
+		let run = pre.instantiate(&mut store).and_then(|instance| {
+			let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+			start.call(&mut store, ())
+		});
+		let work = limits.work.saturating_sub(store.get_fuel().unwrap_or(0));
+		let host = store.into_data();
+		let (outcome, detail) = match run {
+			Ok(()) => (Outcome::Success, None),
+			Err(error) => match classify(&error) {
+				Verdict::Outcome(outcome) => (outcome, Some(format!("{error:#}"))),
+				Verdict::Exit(0) => (Outcome::Success, None),
+				Verdict::Exit(code) => (Outcome::Exited(code as u32), Some(format!("exit code {code}"))),
+				Verdict::Timeout => return Err(Error::WallClockTimeout(guard)),
+				Verdict::Sandbox => return Err(Error::Sandbox(error)),
+			},
+		};
+		let work = if outcome == Outcome::WorkLimitExceeded { limits.work } else { work };
+		let (output, stderr) = host.into_output();
+		let output = if outcome == Outcome::Success { output } else { Vec::new() };
+		Ok(Execution { outcome, output, work, detail, stderr, elapsed: started.elapsed() })
+	}
+
+	/// Measures this machine's speed in work units per second by running a standard probe
+	/// module for about `work` units (a mix of integer, memory and float work). Workers
+	/// report the result as their benchmark score and configure their guard with it.
+	///
+	/// # Errors
+	/// As [`Executor::run`].
+	pub fn probe(&self, work: u64) -> Result<u64, Error> {
+		let module = wasi::probe_module();
+		let job = Job {
+			id: 0,
+			module_id: ContentId::of(&module),
+			module: &module,
+			args: &[],
+			limits: Limits { work, memory: 1 << 20, output: 0 },
+			determinism: Determinism::Platform,
+		};
+		// Compile outside the timed run.
+		self.prepare(&job)?.map_err(|e| Error::Sandbox(wasmtime::Error::msg(e)))?;
+		let execution = self.run(&job, 0, &[])?;
+		let seconds = execution.elapsed.as_secs_f64().max(1e-6);
+		Ok((execution.work as f64 / seconds) as u64)
+	}
+}
+
+enum Verdict {
+	Outcome(Outcome),
+	Exit(i32),
+	Timeout,
+	Sandbox,
+}
+
+fn classify(error: &wasmtime::Error) -> Verdict {
+	if let Some(host) = error.downcast_ref::<HostError>() {
+		return match host {
+			HostError::Exit(code) => Verdict::Exit(*code),
+			HostError::OutputTooLarge => Verdict::Outcome(Outcome::OutputTooLarge),
+			HostError::MemoryLimit => Verdict::Outcome(Outcome::MemoryLimitExceeded),
+			HostError::Abi(_) => Verdict::Outcome(Outcome::Trapped),
+		};
+	}
+	match error.downcast_ref::<Trap>() {
+		Some(Trap::OutOfFuel) => Verdict::Outcome(Outcome::WorkLimitExceeded),
+		Some(Trap::Interrupt) => Verdict::Timeout,
+		Some(_) => Verdict::Outcome(Outcome::Trapped),
+		// Instantiation errors that are not traps: a data segment that does not fit is the
+		// module's fault; anything else (resource exhaustion on this host) is ours.
+		None if format!("{error:#}").contains("out of bounds") => Verdict::Outcome(Outcome::Trapped),
+		None => Verdict::Sandbox,
+	}
+}
+
+impl Sandbox {
+	fn new(config: &Config, determinism: Determinism) -> Result<Self, Error> {
+		let mut wasm = wasmtime::Config::new();
+		wasm.consume_fuel(true)
+			.epoch_interruption(true)
+			.wasm_threads(false)
+			.wasm_relaxed_simd(false)
+			.wasm_simd(true)
+			.wasm_multi_memory(false)
+			.wasm_memory64(false)
+			.wasm_backtrace(false)
+			.cranelift_opt_level(wasmtime::OptLevel::Speed)
+			.cranelift_nan_canonicalization(determinism == Determinism::Canonical);
+		if let Some(dir) = &config.cache_dir {
+			let cache_error = |source| Error::Cache { path: dir.clone(), source };
+			std::fs::create_dir_all(dir).map_err(|e| cache_error(e.into()))?;
+			let mut cache_config = wasmtime::CacheConfig::new();
+			cache_config.with_directory(dir.clone());
+			wasm.cache(Some(wasmtime::Cache::new(cache_config).map_err(cache_error)?));
+		}
+		let engine = Engine::new(&wasm)?;
+		let mut linker = Linker::new(&engine);
+		wasi::add_to_linker(&mut linker)?;
+		Ok(Self { engine, linker, modules: Mutex::new(ModuleCache::default()) })
+	}
+}
+
+#[cfg(test)]
+mod tests;

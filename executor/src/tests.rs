@@ -1,0 +1,301 @@
+use super::*;
+use ccgsc_task_modules as modules;
+use ccgsc_tasks::{mandelbrot, matmul, primes, pwhash};
+
+const LIMITS: Limits = Limits { work: 20_000_000_000, memory: 256 << 20, output: 16 << 20 };
+
+fn executor() -> Executor {
+	Executor::new(Config::default()).expect("engine builds")
+}
+
+fn job<'a>(module: &'a [u8], args: &'a [String], limits: Limits) -> Job<'a> {
+	Job { id: 7, module_id: ContentId::of(module), module, args, limits, determinism: Determinism::Platform }
+}
+
+fn wat(text: &str) -> Vec<u8> {
+	wat::parse_str(text).expect("valid WAT")
+}
+
+fn run_ok(executor: &Executor, module: &[u8], input: &[u8]) -> Execution {
+	let execution = executor.run(&job(module, &[], LIMITS), 0, input).expect("runs");
+	assert_eq!(execution.outcome, Outcome::Success, "{:?} {:?}", execution.detail, String::from_utf8_lossy(&execution.stderr));
+	execution
+}
+
+#[test]
+fn primes_known_answer_in_the_sandbox() {
+	let ex = executor();
+	let out = run_ok(&ex, modules::PRIMES, &primes::input(0, 1_000_000)).output;
+	let (count, list) = primes::decode(&out).unwrap();
+	assert_eq!(count, 78_498);
+	assert_eq!(list.last(), Some(&999_983));
+	// Arguments reach the task: `--count` drops the list.
+	let args = vec!["--count".to_string()];
+	let counted = ex.run(&job(modules::PRIMES, &args, LIMITS), 0, &primes::input(0, 1_000_000)).unwrap();
+	assert_eq!(counted.output, 78_498u64.to_le_bytes());
+}
+
+#[test]
+fn mandelbrot_tile_output_id_is_pinned_and_matches_the_native_twin() {
+	let tile = mandelbrot::Tile { x0: -2.0, y0: 1.25, step: 2.5 / 256.0, width: 256, height: 256, max_iter: 500 };
+	let wasm = run_ok(&executor(), modules::MANDELBROT, &tile.input()).output;
+	assert_eq!(wasm, mandelbrot::render(&tile));
+	assert_eq!(ContentId::of(&wasm).to_hex(), PINNED_MANDELBROT_ID);
+}
+
+/// The content id of the tile above. If it changes, replicas built before and after the
+/// change would disagree: bump [`VERSION`] (or fix the regression) before updating it.
+const PINNED_MANDELBROT_ID: &str = "PIN";
+
+#[test]
+fn matmul_in_the_sandbox_matches_the_native_twin_bit_for_bit() {
+	let (rows, inner, cols) = (48, 64, 40);
+	let a: Vec<f32> = (0..rows * inner).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+	let b: Vec<f32> = (0..inner * cols).map(|i| ((i * 53 % 97) as f32 - 48.0) / 3.0).collect();
+	let input = matmul::input(rows as u32, inner as u32, cols as u32, &a, &b);
+	let wasm = run_ok(&executor(), modules::MATMUL, &input).output;
+	assert_eq!(wasm, matmul::run(&input, &[]).unwrap());
+}
+
+#[test]
+fn pwhash_finds_the_key_in_the_sandbox() {
+	let salt = *b"sandbox-salt-16b";
+	let mut target = [0u8; 32];
+	pwhash::pbkdf2_sha256(b"000777", &salt, 50, &mut target);
+	let search = pwhash::Search { salt, iterations: 50, digits: 6, start: 700, end: 800, target };
+	let out = run_ok(&executor(), modules::PWHASH, &search.input()).output;
+	assert_eq!(out, [&[1u8][..], &777u64.to_le_bytes()].concat());
+}
+
+#[test]
+fn same_bytes_and_work_in_two_engines() {
+	let (a, b) = (executor(), executor());
+	let input = primes::input(0, 200_000);
+	let (x, y) = (run_ok(&a, modules::PRIMES, &input), run_ok(&b, modules::PRIMES, &input));
+	assert_eq!(x.output, y.output);
+	assert_eq!(x.work, y.work);
+	assert!(x.work > 0);
+	// And again in the same engine, with the module cached.
+	assert_eq!(run_ok(&a, modules::PRIMES, &input).work, x.work);
+}
+
+/// Outputs the bits of `0/0` (f32, f64), `sqrt(-1)` (f32), and `x + 1` for a NaN `x` with a
+/// payload (f32): the cases where platforms may differ.
+const NAN_WAT: &str = r#"
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (f32.store (i32.const 16) (f32.div (f32.const 0) (f32.const 0)))
+    (f64.store (i32.const 20) (f64.div (f64.const 0) (f64.const 0)))
+    (f32.store (i32.const 28) (f32.sqrt (f32.const -1)))
+    (f32.store (i32.const 32) (f32.add (f32.reinterpret_i32 (i32.const 0x7fa00001)) (f32.const 1)))
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 20))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"#;
+
+fn nan_bits(execution: &Execution) -> (u32, u64, u32, u32) {
+	let o = &execution.output;
+	let u32_at = |i: usize| u32::from_le_bytes(o[i..i + 4].try_into().unwrap());
+	(u32_at(0), u64::from_le_bytes(o[4..12].try_into().unwrap()), u32_at(12), u32_at(16))
+}
+
+#[test]
+fn nan_bits_agree_within_a_platform_and_are_canonical_across_classes() {
+	let module = wat(NAN_WAT);
+	let (a, b) = (executor(), executor());
+	let platform = |ex: &Executor| nan_bits(&ex.run(&job(&module, &[], LIMITS), 0, &[]).unwrap());
+	let bits = platform(&a);
+	assert_eq!(bits, platform(&b), "two replicas of one class");
+	for x in [bits.0, bits.2, bits.3] {
+		assert!(f32::from_bits(x).is_nan());
+	}
+
+	let canonical = |ex: &Executor| {
+		let job = Job { determinism: Determinism::Canonical, ..job(&module, &[], LIMITS) };
+		nan_bits(&ex.run(&job, 0, &[]).unwrap())
+	};
+	let canon = canonical(&a);
+	assert_eq!(canon, canonical(&b));
+	assert_eq!(canon, (0x7fc0_0000, 0x7ff8_0000_0000_0000, 0x7fc0_0000, 0x7fc0_0000));
+}
+
+#[test]
+fn determinism_follows_the_platforms_a_job_accepts() {
+	let one = PlatformSet::of(&[PlatformClass::X86_64Native]);
+	let two = PlatformSet::of(&[PlatformClass::X86_64Native, PlatformClass::Browser]);
+	assert_eq!(Determinism::for_platforms(one), Determinism::Platform);
+	assert_eq!(Determinism::for_platforms(two), Determinism::Canonical);
+}
+
+/// Every bad case ends with its own outcome, and the same executor then runs a good task.
+#[test]
+fn bad_modules_end_with_their_outcome_and_the_executor_goes_on() {
+	let ex = executor();
+	let small = Limits { work: 200_000_000, memory: 16 << 20, output: 1 << 20 };
+	let cases: Vec<(&str, Vec<u8>, Outcome)> = vec![
+		("invalid bytes", b"\0asm\x01\0\0\0garbage".to_vec(), Outcome::InvalidModule),
+		("not wasm at all", b"hello".to_vec(), Outcome::InvalidModule),
+		(
+			"import not offered",
+			wat(r#"(module (import "env" "network" (func)) (memory (export "memory") 1) (func (export "_start")))"#),
+			Outcome::InvalidModule,
+		),
+		("no _start", wat(r#"(module (memory (export "memory") 1))"#), Outcome::InvalidModule),
+		(
+			"start-function trap",
+			wat(r#"(module (memory (export "memory") 1) (func $s unreachable) (start $s) (func (export "_start")))"#),
+			Outcome::Trapped,
+		),
+		(
+			"infinite loop",
+			wat(r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#),
+			Outcome::WorkLimitExceeded,
+		),
+		(
+			"memory bomb",
+			wat(r#"(module (memory (export "memory") 1)
+			     (func (export "_start") (loop $l (drop (memory.grow (i32.const 16))) (br $l))))"#),
+			Outcome::MemoryLimitExceeded,
+		),
+		(
+			"initial memory above the limit",
+			wat(r#"(module (memory (export "memory") 1000) (func (export "_start")))"#),
+			Outcome::MemoryLimitExceeded,
+		),
+		(
+			"1 GiB output",
+			// Writes the same 64 KiB 16384 times.
+			wat(r#"(module
+			     (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+			     (memory (export "memory") 2)
+			     (func (export "_start") (local $i i32)
+			       (i32.store (i32.const 0) (i32.const 65536))
+			       (i32.store (i32.const 4) (i32.const 65536))
+			       (loop $l
+			         (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+			         (local.set $i (i32.add (local.get $i) (i32.const 1)))
+			         (br_if $l (i32.lt_u (local.get $i) (i32.const 16384))))))"#),
+			Outcome::OutputTooLarge,
+		),
+		(
+			"exit code 3",
+			wat(r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+			     (memory (export "memory") 1) (func (export "_start") (call $exit (i32.const 3))))"#),
+			Outcome::Exited(3),
+		),
+		(
+			"division by zero",
+			wat(r#"(module (memory (export "memory") 1)
+			     (func (export "_start") (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#),
+			Outcome::Trapped,
+		),
+		("a task's own bad input", modules::PRIMES.to_vec(), Outcome::Exited(2)),
+	];
+	for (name, module, expected) in cases {
+		let execution = ex.run(&job(&module, &[], small), 0, b"\x01").expect(name);
+		assert_eq!(execution.outcome, expected, "{name}: {:?}", execution.detail);
+		assert!(execution.output.is_empty(), "{name}: failed tasks report no output");
+		assert_eq!(execution.result(), TaskResult::without_output(expected), "{name}");
+		if expected == Outcome::WorkLimitExceeded {
+			assert_eq!(execution.work, small.work);
+		}
+		let good = run_ok(&ex, modules::PRIMES, &primes::input(0, 1000));
+		assert_eq!(primes::decode(&good.output).unwrap().0, 168, "after {name}");
+	}
+}
+
+#[test]
+fn a_task_past_its_wall_clock_guard_is_the_workers_failure_not_a_result() {
+	// A machine that claims to be far faster than it is gets a guard of ~50 ms.
+	let config = Config::default().with_speed(u64::MAX / 4).with_min_guard(Duration::from_millis(50));
+	let ex = Executor::new(config).unwrap();
+	let spin = wat(r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#);
+	let limits = Limits { work: u64::MAX / 2, ..LIMITS };
+	match ex.run(&job(&spin, &[], limits), 0, &[]) {
+		Err(Error::WallClockTimeout(_)) => {},
+		other => panic!("expected a wall-clock timeout, got {other:?}"),
+	}
+	run_ok(&ex, modules::PRIMES, &primes::input(0, 1000));
+}
+
+#[test]
+fn random_get_is_seeded_by_the_task() {
+	let module = wat(r#"(module
+	  (import "wasi_snapshot_preview1" "random_get" (func $r (param i32 i32) (result i32)))
+	  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+	  (memory (export "memory") 1)
+	  (func (export "_start")
+	    (drop (call $r (i32.const 16) (i32.const 64)))
+	    (i32.store (i32.const 0) (i32.const 16))
+	    (i32.store (i32.const 4) (i32.const 64))
+	    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#);
+	let ex = executor();
+	let out = |index| ex.run(&job(&module, &[], LIMITS), index, &[]).unwrap().output;
+	assert_eq!(out(0).len(), 64);
+	assert_eq!(out(0), out(0));
+	assert_ne!(out(0), out(1));
+	assert_ne!(out(0)[..32], out(0)[32..]);
+}
+
+#[test]
+fn clocks_are_fixed_and_there_is_no_filesystem() {
+	let module = wat(r#"(module
+	  (import "wasi_snapshot_preview1" "clock_time_get" (func $t (param i32 i64 i32) (result i32)))
+	  (import "wasi_snapshot_preview1" "fd_prestat_get" (func $p (param i32 i32) (result i32)))
+	  (import "wasi_snapshot_preview1" "path_open" (func $o (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+	  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+	  (memory (export "memory") 1)
+	  (func (export "_start")
+	    (drop (call $t (i32.const 0) (i64.const 1) (i32.const 16)))
+	    (drop (call $t (i32.const 1) (i64.const 1) (i32.const 24)))
+	    (i32.store (i32.const 32) (call $p (i32.const 3) (i32.const 64)))
+	    (i32.store (i32.const 36) (call $o (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 0)
+	      (i32.const 0) (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 64)))
+	    (i32.store (i32.const 0) (i32.const 16))
+	    (i32.store (i32.const 4) (i32.const 24))
+	    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#);
+	let out = run_ok(&executor(), &module, &[]).output;
+	assert_eq!(u64::from_le_bytes(out[0..8].try_into().unwrap()), wasi::FIXED_REALTIME_NS);
+	assert_eq!(u64::from_le_bytes(out[8..16].try_into().unwrap()), 0);
+	assert_eq!(u32::from_le_bytes(out[16..20].try_into().unwrap()), 8, "no preopens: EBADF");
+	assert_eq!(u32::from_le_bytes(out[20..24].try_into().unwrap()), 76, "no paths: ENOTCAPABLE");
+}
+
+#[test]
+fn module_bytes_must_match_the_id() {
+	let ex = executor();
+	let bad = Job { module_id: ContentId::of(b"another module"), ..job(modules::PRIMES, &[], LIMITS) };
+	assert!(matches!(ex.run(&bad, 0, &[]), Err(Error::ModuleIdMismatch(_))));
+}
+
+#[test]
+fn compiled_code_is_cached_on_disk_across_executors() {
+	let dir = tempfile::tempdir().unwrap();
+	let files = || walk(dir.path());
+	let first = Executor::new(Config::default().with_cache_dir(dir.path())).unwrap();
+	run_ok(&first, modules::PRIMES, &primes::input(0, 100));
+	assert!(files() > 0, "compiled code was written to the cache directory");
+	drop(first);
+	let second = Executor::new(Config::default().with_cache_dir(dir.path())).unwrap();
+	let out = run_ok(&second, modules::PRIMES, &primes::input(0, 100)).output;
+	assert_eq!(primes::decode(&out).unwrap().0, 25);
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+	std::fs::read_dir(dir)
+		.map(|entries| {
+			entries
+				.flatten()
+				.map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 })
+				.sum()
+		})
+		.unwrap_or(0)
+}
+
+#[test]
+fn probe_reports_a_speed() {
+	let speed = executor().probe(50_000_000).unwrap();
+	assert!(speed > 1_000_000, "{speed} work units per second");
+}

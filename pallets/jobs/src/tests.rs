@@ -1,0 +1,536 @@
+use crate::{mock::*, Error, Event, HoldReason, JobStatus, Phase, ReplicaState, ReviewKind, Tasks};
+use ccgsc_primitives::{Outcome, PlatformClass, PlatformSet, TaskResult};
+use pallet_workers::WorkerRegistry;
+use polkadot_sdk::frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+	BoundedVec,
+};
+
+fn escrow_held(who: u64) -> u64 {
+	Balances::balance_on_hold(&HoldReason::Escrow.into(), &who)
+}
+
+fn batch<T: core::fmt::Debug>(items: Vec<T>) -> BoundedVec<T, polkadot_sdk::sp_core::ConstU32<16>> {
+	items.try_into().expect("small batch")
+}
+
+fn phase(job: u64, task: u32) -> Phase<u64> {
+	Tasks::<Test>::get(job, task).expect("claimed").phase
+}
+
+fn trust(worker: u64) {
+	for _ in 0..3 {
+		<Workers as WorkerRegistry<_, _>>::record_valid(&worker);
+	}
+}
+
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| if let RuntimeEvent::Jobs(e) = r.event { Some(e) } else { None })
+		.collect()
+}
+
+#[test]
+fn post_job_holds_the_worst_case_escrow() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		let job = post(4, 3);
+		// 4 tasks × (3 replicas × 10 + 1 checker × 3)
+		assert_eq!(escrow_held(POSTER), 4 * (3 * REWARD + FEE));
+		let info = crate::Jobs::<Test>::get(job).unwrap();
+		assert_eq!((info.status, info.escrow, info.next_task), (JobStatus::Open, 132, 0));
+		assert_eq!(Balances::total_issuance(), issuance);
+		System::assert_last_event(Event::JobPosted { job, poster: POSTER, task_count: 4, escrow: 132 }.into());
+	});
+}
+
+#[test]
+fn post_job_refuses_bad_arguments_and_changes_nothing() {
+	new_test_ext().execute_with(|| {
+		let o = || RuntimeOrigin::signed(POSTER);
+		let mut s = spec(0, 1);
+		assert_noop!(Jobs::post_job(o(), s.clone()), Error::<Test>::InvalidTaskCount);
+		s = spec(1001, 1);
+		assert_noop!(Jobs::post_job(o(), s), Error::<Test>::InvalidTaskCount);
+		assert_noop!(Jobs::post_job(o(), spec(1, 6)), Error::<Test>::InvalidReplication);
+		assert_noop!(Jobs::post_job(o(), spec(1, 0)), Error::<Test>::InvalidReplication);
+		let mut s = spec(1, 1);
+		s.reward_per_task = 0;
+		assert_noop!(Jobs::post_job(o(), s.clone()), Error::<Test>::InvalidReward);
+		s.reward_per_task = 101;
+		assert_noop!(Jobs::post_job(o(), s), Error::<Test>::InvalidReward);
+		let mut s = spec(1, 1);
+		s.limits.work = 0;
+		assert_noop!(Jobs::post_job(o(), s), Error::<Test>::InvalidLimits);
+		let mut s = spec(1, 1);
+		s.limits.output = (1 << 30) + 1;
+		assert_noop!(Jobs::post_job(o(), s), Error::<Test>::InvalidLimits);
+		let mut s = spec(1, 1);
+		s.platforms = PlatformSet(0);
+		assert_noop!(Jobs::post_job(o(), s), Error::<Test>::NoPlatforms);
+		let mut s = spec(1, 1);
+		s.deadline = 1;
+		assert_noop!(Jobs::post_job(o(), s), Error::<Test>::DeadlineInPast);
+		// 1000 tasks × 5 × 100 is far beyond the poster's 10_000.
+		let mut s = spec(1000, 5);
+		s.reward_per_task = 100;
+		assert_noop!(Jobs::post_job(o(), s), Error::<Test>::EscrowUnavailable);
+	});
+}
+
+#[test]
+fn claim_takes_leases_sized_from_the_work_limit() {
+	new_test_ext().execute_with(|| {
+		let job = post(3, 2);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 2));
+		assert_eq!(crate::Jobs::<Test>::get(job).unwrap().next_task, 2);
+		let task = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!(task.replicas[0].lease_until, 1 + LEASE);
+		assert_eq!((task.needed, task.platform), (2, PlatformClass::X86_64Native));
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 2);
+		// The second worker first gets the tasks that wait for a second replica.
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 3));
+		let claimed: Vec<u32> = events()
+			.into_iter()
+			.filter_map(|e| match e {
+				Event::TaskClaimed { worker: 3, task, .. } => Some(task),
+				_ => None,
+			})
+			.collect();
+		assert_eq!(claimed, vec![0, 1, 2]);
+	});
+}
+
+#[test]
+fn a_worker_never_holds_two_replicas_of_one_task() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 3);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		assert_noop!(Jobs::claim(RuntimeOrigin::signed(2), job, 1), Error::<Test>::NoTaskAvailable);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 1));
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(4), job, 1));
+		assert_noop!(Jobs::claim(RuntimeOrigin::signed(5), job, 1), Error::<Test>::NoTaskAvailable);
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().replicas.len(), 3);
+	});
+}
+
+#[test]
+fn claim_refuses_ineligible_workers_and_bad_arguments() {
+	new_test_ext().execute_with(|| {
+		let job = post(2, 2);
+		let o = |w| RuntimeOrigin::signed(w);
+		assert_noop!(Jobs::claim(o(2), 99, 1), Error::<Test>::UnknownJob);
+		assert_noop!(Jobs::claim(o(2), job, 0), Error::<Test>::InvalidBatch);
+		assert_noop!(Jobs::claim(o(2), job, 17), Error::<Test>::InvalidBatch);
+		assert_noop!(Jobs::claim(o(7), job, 1), Error::<Test>::NotAnActiveWorker);
+		assert_ok!(Workers::register(o(7), 1000, profile(PlatformClass::Browser)));
+		assert_noop!(Jobs::claim(o(7), job, 1), Error::<Test>::PlatformNotAccepted);
+		let mut other_version = profile(PlatformClass::X86_64Native);
+		other_version.executor_version = 2;
+		assert_ok!(Workers::update_profile(o(7), other_version));
+		assert_noop!(Jobs::claim(o(7), job, 1), Error::<Test>::ExecutorMismatch);
+		let mut small = profile(PlatformClass::X86_64Native);
+		small.memory_mib = 32;
+		assert_ok!(Workers::update_profile(o(7), small));
+		assert_noop!(Jobs::claim(o(7), job, 1), Error::<Test>::InsufficientMemory);
+		assert_ok!(Jobs::cancel(o(POSTER), job));
+		assert_noop!(Jobs::claim(o(2), job, 1), Error::<Test>::JobNotOpen);
+	});
+}
+
+#[test]
+fn replicas_of_a_task_share_one_platform_class() {
+	new_test_ext().execute_with(|| {
+		let mut s = spec(1, 2);
+		s.platforms = PlatformSet::of(&[PlatformClass::X86_64Native, PlatformClass::Aarch64Native]);
+		assert_ok!(Jobs::post_job(RuntimeOrigin::signed(POSTER), s));
+		assert_ok!(Workers::register(RuntimeOrigin::signed(7), 1000, profile(PlatformClass::Aarch64Native)));
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), 0, 1));
+		assert_noop!(Jobs::claim(RuntimeOrigin::signed(7), 0, 1), Error::<Test>::NoTaskAvailable);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), 0, 1));
+	});
+}
+
+#[test]
+fn an_expired_lease_returns_the_task_to_the_pool() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 1);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		assert_noop!(Jobs::claim(RuntimeOrigin::signed(3), job, 1), Error::<Test>::NoTaskAvailable);
+		run_to_block(1 + LEASE);
+		// Still running in the last block of its lease.
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().replicas.len(), 1);
+		run_to_block(2 + LEASE);
+		assert!(Tasks::<Test>::get(job, 0).unwrap().replicas.is_empty());
+		assert!(events().contains(&Event::LeaseExpired { job, task: 0, worker: 2 }));
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 0);
+		// The vanished worker can no longer commit; another takes the task.
+		assert_noop!(
+			Jobs::commit(RuntimeOrigin::signed(2), job, batch(vec![(0, commit_hash(2, job, 0, &good(0)))])),
+			Error::<Test>::NotAssigned
+		);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 1));
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().replicas[0].worker, 3);
+	});
+}
+
+#[test]
+fn renew_extends_a_lease_and_abandon_gives_it_back() {
+	new_test_ext().execute_with(|| {
+		let job = post(2, 1);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 2));
+		run_to_block(5);
+		assert_ok!(Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![0])));
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().replicas[0].lease_until, 5 + LEASE);
+		run_to_block(2 + LEASE);
+		// Task 0 was renewed; task 1 expired.
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().replicas.len(), 1);
+		assert!(Tasks::<Test>::get(job, 1).unwrap().replicas.is_empty());
+
+		assert_noop!(Jobs::renew(RuntimeOrigin::signed(3), job, batch(vec![0])), Error::<Test>::NotAssigned);
+		assert_noop!(Jobs::abandon(RuntimeOrigin::signed(3), job, batch(vec![0])), Error::<Test>::NotAssigned);
+		assert_noop!(Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![])), Error::<Test>::InvalidBatch);
+		assert_noop!(Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![7])), Error::<Test>::UnknownTask);
+		assert_ok!(Jobs::abandon(RuntimeOrigin::signed(2), job, batch(vec![0])));
+		assert!(Tasks::<Test>::get(job, 0).unwrap().replicas.is_empty());
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 0);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 2));
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().replicas[0].worker, 3);
+		commit(3, job, 0, good(0));
+		assert_noop!(Jobs::abandon(RuntimeOrigin::signed(3), job, batch(vec![0])), Error::<Test>::NotLeased);
+		assert_noop!(Jobs::renew(RuntimeOrigin::signed(3), job, batch(vec![0])), Error::<Test>::NotLeased);
+	});
+}
+
+/// Two replicas agree: both paid, reputation up, escrow refunded, issuance unchanged.
+#[test]
+fn agreeing_replicas_are_paid_and_the_rest_is_refunded() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		let job = post(1, 2);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 1));
+		commit(2, job, 0, good(0));
+		// Reveals wait until every replica has committed.
+		assert_noop!(
+			Jobs::reveal(RuntimeOrigin::signed(2), job, batch(vec![(0, good(0), salt(2))])),
+			Error::<Test>::NotRevealing
+		);
+		commit(3, job, 0, good(0));
+		assert!(matches!(phase(job, 0), Phase::Revealing(_)));
+		reveal(2, job, 0, good(0));
+		reveal(3, job, 0, good(0));
+		assert_eq!(phase(job, 0), Phase::Done);
+		assert_eq!(Balances::balance(&2), 10_000 - 1000 + REWARD);
+		assert_eq!(Balances::balance(&3), 10_000 - 1000 + REWARD);
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().reputation.consecutive_valid, 1);
+		assert_eq!(escrow_held(POSTER), 0);
+		assert_eq!(Balances::balance(&POSTER), 10_000 - 2 * REWARD);
+		let info = crate::Jobs::<Test>::get(job).unwrap();
+		assert_eq!((info.status, info.spent), (JobStatus::Done, 2 * REWARD));
+		assert!(events().contains(&Event::TaskSettled { job, task: 0, result: Some(good(0)), agreeing: 2 }));
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+#[test]
+fn a_reveal_that_does_not_match_its_commit_is_refused() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 1);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		commit(2, job, 0, good(0));
+		let o = RuntimeOrigin::signed(2);
+		// Another result, another salt, another task index.
+		assert_noop!(Jobs::reveal(o.clone(), job, batch(vec![(0, bad(0), salt(2))])), Error::<Test>::CommitmentMismatch);
+		assert_noop!(Jobs::reveal(o.clone(), job, batch(vec![(0, good(0), salt(3))])), Error::<Test>::CommitmentMismatch);
+		assert_noop!(Jobs::reveal(RuntimeOrigin::signed(3), job, batch(vec![(0, good(0), salt(3))])), Error::<Test>::NotAssigned);
+		assert_noop!(Jobs::reveal(o.clone(), 99, batch(vec![(0, good(0), salt(2))])), Error::<Test>::UnknownJob);
+		reveal(2, job, 0, good(0));
+		assert_noop!(Jobs::reveal(o, job, batch(vec![(0, good(0), salt(2))])), Error::<Test>::NotRevealing);
+	});
+}
+
+#[test]
+fn copying_a_revealed_result_is_refused() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 2);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 1));
+		// Worker 3 copies worker 2's commitment hash.
+		commit(2, job, 0, good(0));
+		assert_ok!(Jobs::commit(RuntimeOrigin::signed(3), job, batch(vec![(0, commit_hash(2, job, 0, &good(0)))])));
+		reveal(2, job, 0, good(0));
+		// Having seen 2's result and salt, 3 cannot reveal them as its own.
+		assert_noop!(
+			Jobs::reveal(RuntimeOrigin::signed(3), job, batch(vec![(0, good(0), salt(2))])),
+			Error::<Test>::CommitmentMismatch
+		);
+		// Nor commit anew once reveals are open.
+		assert_noop!(
+			Jobs::commit(RuntimeOrigin::signed(3), job, batch(vec![(0, commit_hash(3, job, 0, &good(0)))])),
+			Error::<Test>::NotLeased
+		);
+	});
+}
+
+/// Replicas disagree; the checker's verdict slashes the liar and pays the honest.
+#[test]
+fn a_dispute_slashes_the_liar_and_pays_the_honest_and_the_checkers() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		let job = post(1, 2);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 1));
+		commit(2, job, 0, good(0));
+		commit(3, job, 0, bad(0));
+		reveal(2, job, 0, good(0));
+		reveal(3, job, 0, bad(0));
+		assert_eq!(phase(job, 0), Phase::Review(ReviewKind::Dispute));
+		assert_eq!(reviews(), vec![(job, 0, ReviewKind::Dispute)]);
+
+		Jobs::settle(job, 0, Some(good(0)), &[CHECKER]);
+		// Half of 1000 stake: a third each to the poster, the honest replica, the checker.
+		assert_eq!(pallet_workers::Workers::<Test>::get(3).unwrap().stake, 500);
+		assert_eq!(Balances::balance(&2), 9000 + REWARD + 166);
+		assert_eq!(Balances::balance(&CHECKER), 10_000 + 166);
+		assert_eq!(Balances::balance(&POSTER), 10_000 - REWARD + 168);
+		let worker3 = pallet_workers::Workers::<Test>::get(3).unwrap();
+		assert_eq!((worker3.reputation.invalid, worker3.slashed), (1, 500));
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().result, Some(good(0)));
+		assert_eq!(escrow_held(POSTER), 0);
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+#[test]
+fn replicas_that_agree_on_a_failure_settle_it_as_failed_and_are_paid() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 2);
+		let limit = TaskResult::without_output(Outcome::WorkLimitExceeded);
+		for w in [2, 3] {
+			assert_ok!(Jobs::claim(RuntimeOrigin::signed(w), job, 1));
+		}
+		for w in [2, 3] {
+			commit(w, job, 0, limit);
+		}
+		for w in [2, 3] {
+			reveal(w, job, 0, limit);
+		}
+		let task = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((task.phase, task.result.map(|r| r.outcome)), (Phase::Done, Some(Outcome::WorkLimitExceeded)));
+		assert_eq!(Balances::balance(&2), 9000 + REWARD);
+	});
+}
+
+#[test]
+fn a_dispute_with_no_checker_fails_the_task_unpaid() {
+	new_test_ext().execute_with(|| {
+		CHECKERS_AVAILABLE.with(|c| *c.borrow_mut() = false);
+		let issuance = Balances::total_issuance();
+		let job = post(1, 2);
+		for w in [2, 3] {
+			assert_ok!(Jobs::claim(RuntimeOrigin::signed(w), job, 1));
+		}
+		commit(2, job, 0, good(0));
+		commit(3, job, 0, bad(0));
+		reveal(2, job, 0, good(0));
+		reveal(3, job, 0, bad(0));
+		let task = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((task.phase, task.result), (Phase::Done, None));
+		assert_eq!(Balances::balance(&POSTER), 10_000);
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+#[test]
+fn a_replica_that_does_not_reveal_is_taken_to_the_checkers() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 2);
+		for w in [2, 3] {
+			assert_ok!(Jobs::claim(RuntimeOrigin::signed(w), job, 1));
+		}
+		commit(2, job, 0, good(0));
+		commit(3, job, 0, good(0));
+		reveal(2, job, 0, good(0));
+		run_to_block(2 + REVEAL_WINDOW + 1);
+		assert_eq!(phase(job, 0), Phase::Review(ReviewKind::Dispute));
+		Jobs::settle(job, 0, Some(good(0)), &[CHECKER]);
+		assert_eq!(pallet_workers::Workers::<Test>::get(3).unwrap().stake, 500);
+		assert_eq!(Balances::balance(&2), 9000 + REWARD + 166);
+	});
+}
+
+/// Adaptive replication: only trusted workers run alone, the draw comes after the commit,
+/// and about 1 − 1/CV of their results stand alone.
+#[test]
+fn adaptive_replication_draws_singles_only_for_trusted_workers_after_their_commit() {
+	new_test_ext().execute_with(|| {
+		let job = post(40, 2);
+		// Untrusted: every task needs two replicas.
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 4));
+		assert!((0..4).all(|t| Tasks::<Test>::get(job, t).unwrap().needed == 2));
+
+		trust(3);
+		for _ in 0..7 {
+			<Workers as WorkerRegistry<_, _>>::record_valid(&3);
+		}
+		// CV = 10: one in ten results needs replication.
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 16));
+		let fresh: Vec<u32> = (4..16).collect();
+		assert!(fresh.iter().all(|t| Tasks::<Test>::get(job, *t).unwrap().needed == 1));
+		// Before the commit nothing is drawn.
+		assert!(!events().iter().any(|e| matches!(e, Event::ReplicationDrawn { .. })));
+		assert_ok!(Jobs::commit(
+			RuntimeOrigin::signed(3),
+			job,
+			batch(fresh.iter().map(|t| (*t, commit_hash(3, job, *t, &good(*t)))).collect())
+		));
+		assert!(fresh.iter().all(|t| phase(job, *t) == Phase::Drawing));
+		assert!(!events().iter().any(|e| matches!(e, Event::ReplicationDrawn { .. })));
+		run_to_block(2);
+		let draws: Vec<bool> = events()
+			.into_iter()
+			.filter_map(|e| if let Event::ReplicationDrawn { single, .. } = e { Some(single) } else { None })
+			.collect();
+		assert_eq!(draws.len(), fresh.len());
+		let singles = draws.iter().filter(|s| **s).count();
+		assert!(singles >= 8, "CV 10 leaves most results alone: {singles} of 12");
+		for t in &fresh {
+			match phase(job, *t) {
+				Phase::Revealing(_) => assert_eq!(Tasks::<Test>::get(job, *t).unwrap().needed, 1),
+				Phase::Open => assert_eq!(Tasks::<Test>::get(job, *t).unwrap().needed, 2),
+				other => panic!("unexpected phase {other:?}"),
+			}
+		}
+	});
+}
+
+fn single_result(worker: u64, job: u64, task: u32, result: TaskResult) {
+	assert_ok!(Jobs::claim(RuntimeOrigin::signed(worker), job, 1));
+	commit(worker, job, task, result);
+	// With replication 1 there is no draw: the result stands alone, subject to audit.
+	reveal(worker, job, task, result);
+}
+
+#[test]
+fn a_single_result_is_held_through_its_audit_window_then_paid() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		let job = post(1, 1);
+		single_result(2, job, 0, good(0));
+		assert_eq!(phase(job, 0), Phase::Provisional(1 + AUDIT_WINDOW));
+		assert_eq!(Balances::balance(&2), 9000, "payout held during the window");
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().unaudited, 1);
+		// Unbonding is refused while the result is unaudited.
+		assert_noop!(Workers::unbond(RuntimeOrigin::signed(2), 1000), pallet_workers::Error::<Test>::StakeInUse);
+		run_to_block(2 + AUDIT_WINDOW);
+		assert_eq!(phase(job, 0), Phase::Done);
+		assert_eq!(Balances::balance(&2), 9000 + REWARD);
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().unaudited, 0);
+		assert_ok!(Workers::unbond(RuntimeOrigin::signed(2), 1000));
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+#[test]
+fn an_audit_catches_a_lie_inside_the_window_and_the_held_payout_goes_to_the_honest_side() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(polkadot_sdk::sp_runtime::Perbill::one());
+		let issuance = Balances::total_issuance();
+		let job = post(1, 1);
+		single_result(2, job, 0, bad(0));
+		assert_eq!(phase(job, 0), Phase::Review(ReviewKind::Audit));
+		assert_eq!(reviews(), vec![(job, 0, ReviewKind::Audit)]);
+		Jobs::settle(job, 0, Some(good(0)), &[CHECKER]);
+		// The liar is slashed and never paid; its payout stays with the poster.
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().stake, 500);
+		assert_eq!(Balances::balance(&2), 9000);
+		assert_eq!(Balances::balance(&POSTER), 10_000 + 334);
+		assert_eq!(Balances::balance(&CHECKER), 10_000 + 166);
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().result, Some(good(0)));
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().unaudited, 0);
+		assert_eq!(escrow_held(POSTER), 0);
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+#[test]
+fn input_unavailable_neither_pays_nor_slashes() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 1);
+		single_result(2, job, 0, TaskResult::without_output(Outcome::InputUnavailable));
+		let task = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((task.phase, task.replicas.len()), (Phase::Open, 0));
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().stake, 1000);
+		assert_eq!(Balances::balance(&2), 9000);
+	});
+}
+
+#[test]
+fn cancel_refunds_what_is_unspent() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		let job = post(3, 1);
+		single_result(2, job, 0, good(0));
+		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(2), job), Error::<Test>::NotPoster);
+		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(POSTER), 9), Error::<Test>::UnknownJob);
+		assert_ok!(Jobs::cancel(RuntimeOrigin::signed(POSTER), job));
+		// Task 0 is still in its audit window: the escrow stays until it settles.
+		assert!(escrow_held(POSTER) > 0);
+		run_to_block(2 + AUDIT_WINDOW);
+		assert_eq!(escrow_held(POSTER), 0);
+		assert_eq!(Balances::balance(&POSTER), 10_000 - REWARD);
+		assert_eq!(crate::Jobs::<Test>::get(job).unwrap().status, JobStatus::Cancelled);
+		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(POSTER), job), Error::<Test>::JobNotOpen);
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+#[test]
+fn the_deadline_ends_the_job_and_refunds_the_escrow() {
+	new_test_ext().execute_with(|| {
+		let mut s = spec(2, 2);
+		s.deadline = 20;
+		assert_ok!(Jobs::post_job(RuntimeOrigin::signed(POSTER), s));
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), 0, 1));
+		run_to_block(20);
+		assert_eq!(crate::Jobs::<Test>::get(0).unwrap().status, JobStatus::Expired);
+		assert_eq!(escrow_held(POSTER), 0);
+		assert_eq!(Balances::balance(&POSTER), 10_000);
+		assert!(events().contains(&Event::JobEnded { job: 0, status: JobStatus::Expired, refunded: 2 * (2 * REWARD + FEE) }));
+		assert_noop!(Jobs::claim(RuntimeOrigin::signed(3), 0, 1), Error::<Test>::JobNotOpen);
+		// The worker whose lease outlived the job gets its lease count back when it ends.
+		run_to_block(30);
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 0);
+	});
+}
+
+#[test]
+fn batches_settle_many_tasks_in_one_extrinsic() {
+	new_test_ext().execute_with(|| {
+		let job = post(16, 1);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 16));
+		let tasks: Vec<u32> = (0..16).collect();
+		assert_ok!(Jobs::commit(
+			RuntimeOrigin::signed(2),
+			job,
+			batch(tasks.iter().map(|t| (*t, commit_hash(2, job, *t, &good(*t)))).collect())
+		));
+		assert_ok!(Jobs::reveal(RuntimeOrigin::signed(2), job, batch(tasks.iter().map(|t| (*t, good(*t), salt(2))).collect())));
+		assert!(tasks.iter().all(|t| matches!(phase(job, *t), Phase::Provisional(_))));
+		// A batch with one bad item changes nothing.
+		let job2 = post(2, 1);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job2, 2));
+		assert_noop!(
+			Jobs::commit(
+				RuntimeOrigin::signed(3),
+				job2,
+				batch(vec![(0, commit_hash(3, job2, 0, &good(0))), (5, commit_hash(3, job2, 5, &good(5)))])
+			),
+			Error::<Test>::UnknownTask
+		);
+		assert_eq!(Tasks::<Test>::get(job2, 0).unwrap().replicas[0].state, ReplicaState::Leased);
+	});
+}

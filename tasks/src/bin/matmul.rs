@@ -1,0 +1,7 @@
+//! The `matmul` task as a WASI command (and its native twin): stdin -> stdout; see
+//! [`ccgsc_tasks::matmul`] for the formats. Run natively with
+//! `cargo run --release -p ccgsc-tasks --bin matmul < input > output`.
+
+fn main() {
+	ccgsc_tasks::main_stdio(ccgsc_tasks::matmul::run);
+}

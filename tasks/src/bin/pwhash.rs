@@ -1,0 +1,7 @@
+//! The `pwhash` task as a WASI command (and its native twin): stdin -> stdout; see
+//! [`ccgsc_tasks::pwhash`] for the formats. Run natively with
+//! `cargo run --release -p ccgsc-tasks --bin pwhash < input > output`.
+
+fn main() {
+	ccgsc_tasks::main_stdio(ccgsc_tasks::pwhash::run);
+}
