@@ -32,7 +32,8 @@ fn main() {
 	if std::env::args().any(|a| a == "--list") {
 		return;
 	}
-	let reps: usize = std::env::var("CCGSC_BENCH_REPS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+	let reps: usize =
+		std::env::var("CCGSC_BENCH_REPS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
 	let limits = Limits { work: u64::MAX / 4, memory: 512 << 20, output: 256 << 20 };
 	let executor = Executor::new(Default::default()).expect("engine builds");
 
@@ -50,16 +51,30 @@ fn main() {
 			"mandelbrot",
 			ccgsc_task_modules::MANDELBROT,
 			mandelbrot::run,
-			mandelbrot::Tile { x0: -0.8, y0: 0.2, step: 0.3 / 512.0, width: 512, height: 512, max_iter: 2000 }
-				.input(),
+			mandelbrot::Tile {
+				x0: -0.8,
+				y0: 0.2,
+				step: 0.3 / 512.0,
+				width: 512,
+				height: 512,
+				max_iter: 2000,
+			}
+			.input(),
 			&[],
 		),
-		("matmul", ccgsc_task_modules::MATMUL, matmul::run, matmul::input(rows, inner, cols, &a, &b), &[]),
+		(
+			"matmul",
+			ccgsc_task_modules::MATMUL,
+			matmul::run,
+			matmul::input(rows, inner, cols, &a, &b),
+			&[],
+		),
 		(
 			"pwhash",
 			ccgsc_task_modules::PWHASH,
 			pwhash::run,
-			pwhash::Search { salt, iterations: 10_000, digits: 8, start: 0, end: 30, target }.input(),
+			pwhash::Search { salt, iterations: 10_000, digits: 8, start: 0, end: 30, target }
+				.input(),
 			&[],
 		),
 	];
@@ -128,5 +143,8 @@ fn main() {
 		"\ninstantiate + run an empty task, module cached: median {:.0} µs over 200",
 		median(times).as_secs_f64() * 1e6
 	);
-	println!("machine speed (probe): {} work units/s", executor.probe(500_000_000).expect("probe runs"));
+	println!(
+		"machine speed (probe): {} work units/s",
+		executor.probe(500_000_000).expect("probe runs")
+	);
 }

@@ -23,7 +23,9 @@
 //! - **Memory.** A resource limiter turns any growth past the job's limit (including an
 //!   initial memory that is too large) into [`Outcome::MemoryLimitExceeded`], rather than a
 //!   failed `memory.grow` whose handling would be up to the module.
-//! - **Features.** No threads, no relaxed SIMD; plain SIMD is allowed (task builds use it).
+//! - **Features.** No threads (wasmtime is built without its `threads` feature, so shared
+//!   memories cannot even be declared), no relaxed SIMD; plain SIMD is allowed (task builds
+//!   use it).
 //! - **NaN bits.** Float results differ between platforms only in the payload bits of NaNs.
 //!   Replicas of one task are grouped by platform class (BOINC's homogeneous redundancy), and
 //!   within one class the same Cranelift output gives the same bits, so [`Determinism::Platform`]
@@ -313,7 +315,9 @@ impl Executor {
 	/// cached too.
 	fn prepare(&self, job: &Job<'_>) -> Result<Result<Arc<InstancePre<Host>>, String>, Error> {
 		let sandbox = self.sandbox(job.determinism);
-		if let Some(hit) = sandbox.modules.lock().expect("module cache lock poisoned").map.get(&job.module_id) {
+		if let Some(hit) =
+			sandbox.modules.lock().expect("module cache lock poisoned").map.get(&job.module_id)
+		{
 			return Ok(hit.clone().ok_or_else(|| "invalid module (cached verdict)".to_string()));
 		}
 		if ContentId::of(job.module) != job.module_id {
@@ -322,7 +326,9 @@ impl Executor {
 		let prepared = Module::new(&sandbox.engine, job.module)
 			.and_then(|module| {
 				if module.get_export("_start").is_none() {
-					return Err(wasmtime::Error::msg("the module exports no `_start`: not a WASI command"));
+					return Err(wasmtime::Error::msg(
+						"the module exports no `_start`: not a WASI command",
+					));
 				}
 				sandbox.linker.instantiate_pre(&module)
 			})
@@ -360,11 +366,14 @@ impl Executor {
 		let limits = job.limits;
 		let pre = match self.prepare(job)? {
 			Ok(pre) => pre,
-			Err(detail) => return Ok(Execution::failed(Outcome::InvalidModule, 0, detail, started)),
+			Err(detail) => {
+				return Ok(Execution::failed(Outcome::InvalidModule, 0, detail, started))
+			},
 		};
 		let sandbox = self.sandbox(job.determinism);
 		let task = TaskRef { job: job.id, index };
-		let host = Host::new(task, input.to_vec(), job.args, limits, self.inner.config.stderr_bytes);
+		let host =
+			Host::new(task, input.to_vec(), job.args, limits, self.inner.config.stderr_bytes);
 		let mut store = Store::new(&sandbox.engine, host);
 		store.limiter(|host| host);
 		store.set_fuel(limits.work)?;
@@ -384,7 +393,9 @@ impl Executor {
 			Err(error) => match classify(&error) {
 				Verdict::Outcome(outcome) => (outcome, Some(format!("{error:#}"))),
 				Verdict::Exit(0) => (Outcome::Success, None),
-				Verdict::Exit(code) => (Outcome::Exited(code as u32), Some(format!("exit code {code}"))),
+				Verdict::Exit(code) => {
+					(Outcome::Exited(code as u32), Some(format!("exit code {code}")))
+				},
 				Verdict::Timeout => return Err(Error::WallClockTimeout(guard)),
 				Verdict::Sandbox => return Err(Error::Sandbox(error)),
 			},
@@ -441,7 +452,9 @@ fn classify(error: &wasmtime::Error) -> Verdict {
 		Some(_) => Verdict::Outcome(Outcome::Trapped),
 		// Instantiation errors that are not traps: a data segment that does not fit is the
 		// module's fault; anything else (resource exhaustion on this host) is ours.
-		None if format!("{error:#}").contains("out of bounds") => Verdict::Outcome(Outcome::Trapped),
+		None if format!("{error:#}").contains("out of bounds") => {
+			Verdict::Outcome(Outcome::Trapped)
+		},
 		None => Verdict::Sandbox,
 	}
 }
@@ -451,7 +464,6 @@ impl Sandbox {
 		let mut wasm = wasmtime::Config::new();
 		wasm.consume_fuel(true)
 			.epoch_interruption(true)
-			.wasm_threads(false)
 			.wasm_relaxed_simd(false)
 			.wasm_simd(true)
 			.wasm_multi_memory(false)

@@ -195,7 +195,8 @@ fn iovecs(mem: &[u8], iovs: u32, count: u32) -> Option<Vec<(usize, usize)>> {
 	(0..count)
 		.map(|i| {
 			let at = iovs.checked_add(i.checked_mul(8)?)?;
-			let (ptr, len) = (read_u32(mem, at)? as usize, read_u32(mem, at.checked_add(4)?)? as usize);
+			let (ptr, len) =
+				(read_u32(mem, at)? as usize, read_u32(mem, at.checked_add(4)?)? as usize);
 			(ptr.checked_add(len)? <= mem.len()).then_some((ptr, len))
 		})
 		.collect()
@@ -206,7 +207,13 @@ fn charge(caller: &mut Caller<'_, Host>, bytes: u64) -> wasmtime::Result<()> {
 	caller.set_fuel(fuel.saturating_sub(bytes / BYTES_PER_WORK_UNIT))
 }
 
-fn fd_write(mut caller: Caller<'_, Host>, fd: i32, iovs: i32, count: i32, written: i32) -> wasmtime::Result<i32> {
+fn fd_write(
+	mut caller: Caller<'_, Host>,
+	fd: i32,
+	iovs: i32,
+	count: i32,
+	written: i32,
+) -> wasmtime::Result<i32> {
 	let (mem, host) = memory(&mut caller)?;
 	let Some(pieces) = iovecs(mem, iovs as u32, count as u32) else { return Ok(errno::FAULT) };
 	let mut total = 0u64;
@@ -234,7 +241,13 @@ fn fd_write(mut caller: Caller<'_, Host>, fd: i32, iovs: i32, count: i32, writte
 	Ok(errno::SUCCESS)
 }
 
-fn fd_read(mut caller: Caller<'_, Host>, fd: i32, iovs: i32, count: i32, read: i32) -> wasmtime::Result<i32> {
+fn fd_read(
+	mut caller: Caller<'_, Host>,
+	fd: i32,
+	iovs: i32,
+	count: i32,
+	read: i32,
+) -> wasmtime::Result<i32> {
 	if fd != 0 {
 		return Ok(errno::BADF);
 	}
@@ -270,7 +283,12 @@ fn random_get(mut caller: Caller<'_, Host>, buf: i32, len: i32) -> wasmtime::Res
 }
 
 /// Writes the sizes of a list of NUL-terminated strings (`args` or `environ`).
-fn list_sizes(caller: &mut Caller<'_, Host>, args: bool, count_ptr: i32, size_ptr: i32) -> wasmtime::Result<i32> {
+fn list_sizes(
+	caller: &mut Caller<'_, Host>,
+	args: bool,
+	count_ptr: i32,
+	size_ptr: i32,
+) -> wasmtime::Result<i32> {
 	let (mem, host) = memory(caller)?;
 	let list: &[Vec<u8>] = if args { &host.args } else { &[] };
 	let size: usize = list.iter().map(Vec::len).sum();
@@ -280,7 +298,12 @@ fn list_sizes(caller: &mut Caller<'_, Host>, args: bool, count_ptr: i32, size_pt
 }
 
 /// Writes a list of NUL-terminated strings and the pointers to them.
-fn list_get(caller: &mut Caller<'_, Host>, args: bool, ptrs: i32, buf: i32) -> wasmtime::Result<i32> {
+fn list_get(
+	caller: &mut Caller<'_, Host>,
+	args: bool,
+	ptrs: i32,
+	buf: i32,
+) -> wasmtime::Result<i32> {
 	let (mem, host) = memory(caller)?;
 	let list: &[Vec<u8>] = if args { &host.args } else { &[] };
 	let mut at = buf as u32;
@@ -297,7 +320,11 @@ fn list_get(caller: &mut Caller<'_, Host>, args: bool, ptrs: i32, buf: i32) -> w
 
 fn write_u64(caller: &mut Caller<'_, Host>, ptr: i32, value: u64) -> wasmtime::Result<i32> {
 	let (mem, _) = memory(caller)?;
-	Ok(if write_bytes(mem, ptr as u32, &value.to_le_bytes()).is_some() { errno::SUCCESS } else { errno::FAULT })
+	Ok(if write_bytes(mem, ptr as u32, &value.to_le_bytes()).is_some() {
+		errno::SUCCESS
+	} else {
+		errno::FAULT
+	})
 }
 
 /// The functions that do nothing but answer an error code: name, parameter types, errno.
@@ -347,7 +374,9 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
 	linker.func_wrap(MODULE, "args_sizes_get", |mut c: Caller<'_, Host>, n: i32, s: i32| {
 		list_sizes(&mut c, true, n, s)
 	})?;
-	linker.func_wrap(MODULE, "args_get", |mut c: Caller<'_, Host>, p: i32, b: i32| list_get(&mut c, true, p, b))?;
+	linker.func_wrap(MODULE, "args_get", |mut c: Caller<'_, Host>, p: i32, b: i32| {
+		list_get(&mut c, true, p, b)
+	})?;
 	linker.func_wrap(MODULE, "environ_sizes_get", |mut c: Caller<'_, Host>, n: i32, s: i32| {
 		list_sizes(&mut c, false, n, s)
 	})?;
@@ -360,13 +389,15 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
 		}
 		write_u64(&mut c, out, 1)
 	})?;
-	linker.func_wrap(MODULE, "clock_time_get", |mut c: Caller<'_, Host>, id: i32, _precision: i64, out: i32| {
-		match id {
+	linker.func_wrap(
+		MODULE,
+		"clock_time_get",
+		|mut c: Caller<'_, Host>, id: i32, _precision: i64, out: i32| match id {
 			0 => write_u64(&mut c, out, FIXED_REALTIME_NS),
 			1..=3 => write_u64(&mut c, out, 0),
 			_ => Ok(errno::INVAL),
-		}
-	})?;
+		},
+	)?;
 	linker.func_wrap(MODULE, "fd_fdstat_get", |mut c: Caller<'_, Host>, fd: i32, out: i32| {
 		// Filetype 0 (unknown) so C stdio buffers fully; rights: fd_read (bit 1) or fd_write (bit 6).
 		let rights: u64 = match fd {
@@ -377,9 +408,19 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
 		let mut stat = [0u8; 24];
 		stat[8..16].copy_from_slice(&rights.to_le_bytes());
 		let (mem, _) = memory(&mut c)?;
-		Ok(if write_bytes(mem, out as u32, &stat).is_some() { errno::SUCCESS } else { errno::FAULT })
+		Ok(if write_bytes(mem, out as u32, &stat).is_some() {
+			errno::SUCCESS
+		} else {
+			errno::FAULT
+		})
 	})?;
-	linker.func_wrap(MODULE, "fd_close", |fd: i32| if (0..3).contains(&fd) { errno::SUCCESS } else { errno::BADF })?;
+	linker.func_wrap(MODULE, "fd_close", |fd: i32| {
+		if (0..3).contains(&fd) {
+			errno::SUCCESS
+		} else {
+			errno::BADF
+		}
+	})?;
 	linker.func_wrap(MODULE, "fd_seek", |fd: i32, _offset: i64, _whence: i32, _out: i32| {
 		if (0..3).contains(&fd) {
 			errno::SPIPE
@@ -388,7 +429,9 @@ pub fn add_to_linker(linker: &mut Linker<Host>) -> wasmtime::Result<()> {
 		}
 	})?;
 	linker.func_wrap(MODULE, "sched_yield", || errno::SUCCESS)?;
-	linker.func_wrap(MODULE, "proc_exit", |code: i32| -> wasmtime::Result<()> { Err(HostError::Exit(code).into()) })?;
+	linker.func_wrap(MODULE, "proc_exit", |code: i32| -> wasmtime::Result<()> {
+		Err(HostError::Exit(code).into())
+	})?;
 
 	for (name, params, code) in REFUSED {
 		let params = params.chars().map(|p| if p == 'I' { ValType::I64 } else { ValType::I32 });

@@ -26,8 +26,15 @@ fn two_processes_agree_on_output_and_work() {
 		(
 			"mandelbrot",
 			ccgsc_task_modules::MANDELBROT,
-			ccgsc_tasks::mandelbrot::Tile { x0: -1.5, y0: 1.0, step: 0.01, width: 200, height: 200, max_iter: 300 }
-				.input(),
+			ccgsc_tasks::mandelbrot::Tile {
+				x0: -1.5,
+				y0: 1.0,
+				step: 0.01,
+				width: 200,
+				height: 200,
+				max_iter: 300,
+			}
+			.input(),
 		),
 	] {
 		let path = dir.path().join(format!("{name}.wasm"));

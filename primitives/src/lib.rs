@@ -260,7 +260,13 @@ pub fn merkle_proof(leaves: Vec<Hash>, index: u32) -> Option<Vec<Hash>> {
 }
 
 /// Whether `siblings` prove that `leaf` is leaf `index` of a `count`-leaf tree with `root`.
-pub fn verify_merkle_proof(root: &Hash, siblings: &[Hash], count: u32, index: u32, leaf: Hash) -> bool {
+pub fn verify_merkle_proof(
+	root: &Hash,
+	siblings: &[Hash],
+	count: u32,
+	index: u32,
+	leaf: Hash,
+) -> bool {
 	binary_merkle_tree::verify_proof::<NodeHasher, _, _>(
 		root,
 		siblings.iter().copied(),
@@ -315,7 +321,8 @@ pub struct ChunkTree {
 impl ChunkTree {
 	/// Builds the tree of `data`.
 	pub fn new(data: &[u8]) -> Self {
-		let leaves: Vec<Hash> = chunks(data).enumerate().map(|(i, c)| leaf_hash(i as u32, c)).collect();
+		let leaves: Vec<Hash> =
+			chunks(data).enumerate().map(|(i, c)| leaf_hash(i as u32, c)).collect();
 		Self::from_leaves(data.len() as u64, leaves)
 	}
 
@@ -377,7 +384,13 @@ impl InputProof {
 	}
 
 	/// Whether `input` is the input of task `index` in a `task_count`-task job with `root`.
-	pub fn verify(&self, root: &Hash, task_count: u32, index: TaskIndex, input: &ContentId) -> bool {
+	pub fn verify(
+		&self,
+		root: &Hash,
+		task_count: u32,
+		index: TaskIndex,
+		input: &ContentId,
+	) -> bool {
 		verify_merkle_proof(root, &self.siblings, task_count, index, input_leaf(index, input))
 	}
 }
@@ -455,7 +468,11 @@ pub struct TaskResult {
 impl TaskResult {
 	/// A successful result with `output`.
 	pub fn success(output: &[u8]) -> Self {
-		Self { outcome: Outcome::Success, output_len: output.len() as u64, output: ContentId::of(output) }
+		Self {
+			outcome: Outcome::Success,
+			output_len: output.len() as u64,
+			output: ContentId::of(output),
+		}
 	}
 
 	/// A result with no output: any outcome other than success.

@@ -6,10 +6,11 @@ use polkadot_sdk::{
 		genesis_builder_helper::{build_state, get_preset},
 		weights::Weight,
 	},
-	pallet_aura, pallet_transaction_payment, pallet_transaction_payment_rpc_runtime_api,
-	frame_system_rpc_runtime_api,
+	frame_system_rpc_runtime_api, pallet_aura, pallet_transaction_payment,
+	pallet_transaction_payment_rpc_runtime_api,
 	sp_api::{self, impl_runtime_apis},
-	sp_block_builder, sp_consensus_aura::{self, sr25519::AuthorityId as AuraId},
+	sp_block_builder,
+	sp_consensus_aura::{self, sr25519::AuthorityId as AuraId},
 	sp_consensus_grandpa::{self, AuthorityId as GrandpaId},
 	sp_core::{crypto::KeyTypeId, OpaqueMetadata},
 	sp_genesis_builder, sp_inherents, sp_offchain,
@@ -23,8 +24,8 @@ use polkadot_sdk::{
 };
 
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime, RuntimeCall,
-	RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
+	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -104,8 +105,8 @@ impl_runtime_apis! {
 	}
 
 	impl sp_session::SessionKeys<Block> for Runtime {
-		fn generate_session_keys(seed: Option<Vec<u8>>) -> Vec<u8> {
-			SessionKeys::generate(seed)
+		fn generate_session_keys(owner: Vec<u8>, seed: Option<Vec<u8>>) -> sp_session::OpaqueGeneratedSessionKeys {
+			SessionKeys::generate(&owner, seed).into()
 		}
 
 		fn decode_session_keys(encoded: Vec<u8>) -> Option<Vec<(Vec<u8>, KeyTypeId)>> {

@@ -21,13 +21,15 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
 extern crate alloc;
 
+use alloc::vec::Vec;
+
 pub mod apis;
 pub mod configs;
 pub mod genesis_config_presets;
 
 use polkadot_sdk::{
-	frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa, pallet_sudo, pallet_timestamp,
-	pallet_transaction_payment,
+	frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa, pallet_sudo,
+	pallet_timestamp, pallet_transaction_payment,
 	sp_runtime::{
 		generic, impl_opaque_keys,
 		traits::{BlakeTwo256, IdentifyAccount, Verify},
@@ -99,12 +101,6 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	system_version: 1,
 };
 
-/// The runtime's version, for the node.
-#[cfg(feature = "std")]
-pub fn native_version() -> polkadot_sdk::sp_version::NativeVersion {
-	polkadot_sdk::sp_version::NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
-}
-
 /// The address format.
 pub type Address = MultiAddress<AccountId, ()>;
 /// Block header.
@@ -123,7 +119,8 @@ pub type TxExtension = (
 	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
 );
 /// An extrinsic as it arrives.
-pub type UncheckedExtrinsic = generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+pub type UncheckedExtrinsic =
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 /// The payload that gets signed.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 /// Dispatches blocks to the pallets.

@@ -15,7 +15,16 @@ fn main() {
 	let target_dir = out_dir.join("wasm-target");
 	let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
 	let status = Command::new(cargo)
-		.args(["build", "--release", "--locked", "--target", "wasm32-wasip1", "-p", "ccgsc-tasks", "--bins"])
+		.args([
+			"build",
+			"--release",
+			"--locked",
+			"--target",
+			"wasm32-wasip1",
+			"-p",
+			"ccgsc-tasks",
+			"--bins",
+		])
 		.arg("--manifest-path")
 		.arg(tasks_dir.join("Cargo.toml"))
 		.arg("--target-dir")
@@ -32,6 +41,7 @@ fn main() {
 
 	for task in TASKS {
 		let built = target_dir.join("wasm32-wasip1/release").join(format!("{task}.wasm"));
-		std::fs::copy(&built, out_dir.join(format!("{task}.wasm"))).expect("the task module was built");
+		std::fs::copy(&built, out_dir.join(format!("{task}.wasm")))
+			.expect("the task module was built");
 	}
 }

@@ -131,7 +131,8 @@ pub mod primes {
 	pub fn decode(output: &[u8]) -> Result<(u64, Vec<u64>), BadInput> {
 		let mut r = Reader(output);
 		let count = r.u64()?;
-		let list = r.0.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes; qed")));
+		let list =
+			r.0.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes; qed")));
 		Ok((count, list.collect()))
 	}
 
@@ -342,7 +343,10 @@ pub mod matmul {
 		}
 		let (rows, inner, cols) = (rows as usize, inner as usize, cols as usize);
 		let floats = |bytes: &[u8]| -> Vec<f32> {
-			bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes; qed"))).collect()
+			bytes
+				.chunks_exact(4)
+				.map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes; qed")))
+				.collect()
 		};
 		let a = floats(r.take(4 * rows * inner)?);
 		let b = floats(r.take(4 * inner * cols)?);
@@ -443,7 +447,12 @@ pub mod pwhash {
 	pub fn find(search: &Search) -> Option<u64> {
 		(search.start..search.end).find(|&key| {
 			let mut dk = [0u8; 32];
-			pbkdf2_sha256(password(key, search.digits).as_bytes(), &search.salt, search.iterations, &mut dk);
+			pbkdf2_sha256(
+				password(key, search.digits).as_bytes(),
+				&search.salt,
+				search.iterations,
+				&mut dk,
+			);
 			dk == search.target
 		})
 	}
@@ -501,14 +510,16 @@ pub mod pwhash {
 	}
 
 	const K: [u32; 64] = [
-		0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-		0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-		0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-		0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-		0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-		0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-		0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-		0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+		0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+		0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+		0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+		0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+		0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+		0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+		0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+		0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+		0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+		0xc67178f2,
 	];
 
 	#[derive(Clone)]
@@ -523,8 +534,8 @@ pub mod pwhash {
 		fn new() -> Self {
 			Self {
 				state: [
-					0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-					0x5be0cd19,
+					0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c,
+					0x1f83d9ab, 0x5be0cd19,
 				],
 				buf: [0; 64],
 				len: 0,
@@ -579,7 +590,8 @@ pub mod pwhash {
 				let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
 				let maj = (a & b) ^ (a & c) ^ (b & c);
 				let t2 = s0.wrapping_add(maj);
-				(h, g, f, e, d, c, b, a) = (g, f, e, d.wrapping_add(t1), c, b, a, t1.wrapping_add(t2));
+				(h, g, f, e, d, c, b, a) =
+					(g, f, e, d.wrapping_add(t1), c, b, a, t1.wrapping_add(t2));
 			}
 			for (s, v) in self.state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
 				*s = s.wrapping_add(v);

@@ -6,7 +6,8 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn primes_known_answers() {
-	let (count, list) = primes::decode(&primes::run(&primes::input(0, 1_000_000), &[]).unwrap()).unwrap();
+	let (count, list) =
+		primes::decode(&primes::run(&primes::input(0, 1_000_000), &[]).unwrap()).unwrap();
 	assert_eq!(count, 78_498);
 	assert_eq!(list.len(), 78_498);
 	assert_eq!(&list[..5], &[2, 3, 5, 7, 11]);
@@ -23,7 +24,8 @@ fn primes_known_answers() {
 
 #[test]
 fn primes_split_ranges_add_up() {
-	let count = |lo, hi| primes::decode(&primes::run(&primes::input(lo, hi), &[]).unwrap()).unwrap().0;
+	let count =
+		|lo, hi| primes::decode(&primes::run(&primes::input(lo, hi), &[]).unwrap()).unwrap().0;
 	let parts: u64 = (0..10).map(|i| count(i * 100_000, (i + 1) * 100_000)).sum();
 	assert_eq!(parts, 78_498);
 	assert_eq!(count(7, 7), 0);
@@ -35,13 +37,22 @@ fn primes_split_ranges_add_up() {
 fn primes_bad_input() {
 	assert_eq!(primes::run(&[1, 2, 3], &[]), Err(BadInput("input too short")));
 	assert_eq!(primes::run(&primes::input(5, 4), &[]), Err(BadInput("lo > hi")));
-	assert_eq!(primes::run(&[primes::input(0, 4), vec![0]].concat(), &[]), Err(BadInput("trailing bytes after the input")));
+	assert_eq!(
+		primes::run(&[primes::input(0, 4), vec![0]].concat(), &[]),
+		Err(BadInput("trailing bytes after the input"))
+	);
 }
 
 #[test]
 fn sha256_and_pbkdf2_known_answers() {
-	assert_eq!(hex(&pwhash::sha256(b"abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	assert_eq!(hex(&pwhash::sha256(b"")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_eq!(
+		hex(&pwhash::sha256(b"abc")),
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+	);
+	assert_eq!(
+		hex(&pwhash::sha256(b"")),
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	);
 	// RFC 7914, section 11.
 	let mut dk = [0u8; 64];
 	pwhash::pbkdf2_sha256(b"passwd", b"salt", 1, &mut dk);
@@ -58,8 +69,12 @@ fn pwhash_finds_the_key_in_range_and_not_outside() {
 	let mut target = [0u8; 32];
 	pwhash::pbkdf2_sha256(pwhash::password(4321, 4).as_bytes(), &salt, 100, &mut target);
 	assert_eq!(pwhash::password(42, 4), "0042");
-	let search = pwhash::Search { salt, iterations: 100, digits: 4, start: 4000, end: 4400, target };
-	assert_eq!(pwhash::run(&search.input(), &[]).unwrap(), [&[1u8][..], &4321u64.to_le_bytes()].concat());
+	let search =
+		pwhash::Search { salt, iterations: 100, digits: 4, start: 4000, end: 4400, target };
+	assert_eq!(
+		pwhash::run(&search.input(), &[]).unwrap(),
+		[&[1u8][..], &4321u64.to_le_bytes()].concat()
+	);
 	let miss = pwhash::Search { start: 0, end: 400, ..search };
 	assert_eq!(pwhash::run(&miss.input(), &[]).unwrap(), vec![0]);
 	let bad = pwhash::Search { iterations: 0, ..search };
@@ -69,8 +84,10 @@ fn pwhash_finds_the_key_in_range_and_not_outside() {
 #[test]
 fn matmul_known_answer() {
 	// [1 2; 3 4] x [5 6; 7 8] = [19 22; 43 50]
-	let out = matmul::run(&matmul::input(2, 2, 2, &[1., 2., 3., 4.], &[5., 6., 7., 8.]), &[]).unwrap();
-	let c: Vec<f32> = out.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+	let out =
+		matmul::run(&matmul::input(2, 2, 2, &[1., 2., 3., 4.], &[5., 6., 7., 8.]), &[]).unwrap();
+	let c: Vec<f32> =
+		out.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
 	assert_eq!(c, vec![19., 22., 43., 50.]);
 	assert!(matmul::run(&matmul::input(2, 2, 2, &[1., 2., 3.], &[5., 6., 7., 8.]), &[]).is_err());
 	assert!(matmul::run(&matmul::input(0, 2, 2, &[], &[]), &[]).is_err());
@@ -80,7 +97,8 @@ fn matmul_known_answer() {
 fn mandelbrot_inside_and_outside() {
 	// One pixel at the origin (inside) and one at 2+2i (escapes after one iteration:
 	// 1 + 254 * 1 / 100 = 3).
-	let inside = mandelbrot::Tile { x0: 0.0, y0: 0.0, step: 1.0, width: 1, height: 1, max_iter: 100 };
+	let inside =
+		mandelbrot::Tile { x0: 0.0, y0: 0.0, step: 1.0, width: 1, height: 1, max_iter: 100 };
 	assert_eq!(mandelbrot::run(&inside.input(), &[]).unwrap(), vec![0]);
 	let outside = mandelbrot::Tile { x0: 2.0, y0: 2.0, ..inside };
 	assert_eq!(mandelbrot::run(&outside.input(), &[]).unwrap(), vec![3]);

@@ -32,7 +32,9 @@ fn main() -> anyhow::Result<()> {
 			other => bail!("unexpected argument {other:?}"),
 		}
 	}
-	let Some(module_path) = module_path else { bail!("usage: ccgsc-exec MODULE.wasm [options] < input") };
+	let Some(module_path) = module_path else {
+		bail!("usage: ccgsc-exec MODULE.wasm [options] < input")
+	};
 	let module = std::fs::read(&module_path).with_context(|| format!("reading {module_path}"))?;
 	let mut input = Vec::new();
 	std::io::stdin().read_to_end(&mut input)?;

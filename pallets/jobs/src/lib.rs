@@ -530,7 +530,7 @@ pub mod pallet {
 		}
 
 		/// Takes up to `max_tasks` task replicas of `job` as leases: first tasks that wait for
-		/// more replicas, then fresh ones.
+		/// more replicas (looking at no more than `4 × max_tasks` of them), then fresh ones.
 		///
 		/// Fails with `InvalidBatch`, `UnknownJob`, `JobNotOpen`, `NotAnActiveWorker`,
 		/// `PlatformNotAccepted`, `ExecutorMismatch`, `InsufficientMemory` or
@@ -558,10 +558,12 @@ pub mod pallet {
 			let mut taken: Vec<TaskIndex> = Vec::new();
 			let replica = Replica { worker: worker.clone(), lease_until, state: ReplicaState::Leased };
 
-			// Tasks waiting for more replicas.
+			// Tasks waiting for more replicas: at most `4 × max_tasks` of them are looked at, so
+			// the call's weight follows the batch size, not the length of the queue.
+			let scan = max_tasks.saturating_mul(4) as usize;
 			let mut keep: Vec<TaskIndex> = Vec::new();
-			for index in queue.iter().copied() {
-				if taken.len() as u32 >= max_tasks {
+			for (seen, index) in queue.iter().copied().enumerate() {
+				if taken.len() as u32 >= max_tasks || seen >= scan {
 					keep.push(index);
 					continue;
 				}

@@ -2,9 +2,7 @@
 
 use super::*;
 use polkadot_sdk::{
-	frame_benchmarking::v2::*,
-	frame_support::traits::fungible::Mutate,
-	frame_system::RawOrigin,
+	frame_benchmarking::v2::*, frame_support::traits::fungible::Mutate, frame_system::RawOrigin,
 };
 
 fn funded<T: Config>(seed: u32) -> T::AccountId {
@@ -27,8 +25,12 @@ fn profile() -> Profile {
 
 fn registered<T: Config>(seed: u32) -> T::AccountId {
 	let who = funded::<T>(seed);
-	Pallet::<T>::register(RawOrigin::Signed(who.clone()).into(), T::MinWorkerStake::get().saturating_mul(2u32.into()), profile())
-		.expect("a funded account registers; qed");
+	Pallet::<T>::register(
+		RawOrigin::Signed(who.clone()).into(),
+		T::MinWorkerStake::get().saturating_mul(2u32.into()),
+		profile(),
+	)
+	.expect("a funded account registers; qed");
 	who
 }
 
@@ -49,7 +51,10 @@ mod benchmarks {
 		let who = registered::<T>(0);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), T::MinWorkerStake::get());
-		assert_eq!(Workers::<T>::get(&who).map(|w| w.stake), Some(T::MinWorkerStake::get().saturating_mul(3u32.into())));
+		assert_eq!(
+			Workers::<T>::get(&who).map(|w| w.stake),
+			Some(T::MinWorkerStake::get().saturating_mul(3u32.into()))
+		);
 	}
 
 	#[benchmark]
@@ -73,8 +78,11 @@ mod benchmarks {
 	#[benchmark]
 	fn withdraw() {
 		let who = registered::<T>(0);
-		Pallet::<T>::unbond(RawOrigin::Signed(who.clone()).into(), T::MinWorkerStake::get().saturating_mul(2u32.into()))
-			.expect("an idle worker unbonds; qed");
+		Pallet::<T>::unbond(
+			RawOrigin::Signed(who.clone()).into(),
+			T::MinWorkerStake::get().saturating_mul(2u32.into()),
+		)
+		.expect("an idle worker unbonds; qed");
 		frame_system::Pallet::<T>::set_block_number(
 			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get()),
 		);

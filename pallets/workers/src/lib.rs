@@ -104,7 +104,16 @@ pub struct Reputation {
 
 /// Stake on its way out.
 #[derive(
-	Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
 )]
 pub struct Unbonding<Balance, BlockNumber> {
 	/// The amount being unbonded (still held until withdrawn).
@@ -301,7 +310,11 @@ pub mod pallet {
 		/// `InsufficientBalance`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register())]
-		pub fn register(origin: OriginFor<T>, stake: BalanceOf<T>, profile: Profile) -> DispatchResult {
+		pub fn register(
+			origin: OriginFor<T>,
+			stake: BalanceOf<T>,
+			profile: Profile,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(!Workers::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
 			ensure!(stake >= T::MinWorkerStake::get(), Error::<T>::StakeTooLow);
@@ -374,7 +387,8 @@ pub mod pallet {
 			ensure!(!amount.is_zero() && amount <= active, Error::<T>::InvalidAmount);
 			let left = active.saturating_sub(amount);
 			ensure!(left.is_zero() || left >= T::MinWorkerStake::get(), Error::<T>::StakeTooLow);
-			let until = frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+			let until =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 			let total = worker.unbonding.map_or(Zero::zero(), |u| u.amount).saturating_add(amount);
 			worker.unbonding = Some(Unbonding { amount: total, until });
 			Workers::<T>::insert(&who, worker);
@@ -398,10 +412,16 @@ pub mod pallet {
 			);
 			// Slashing may have taken part of what was unbonding.
 			let amount = unbonding.amount.min(worker.stake);
-			T::Currency::release(&HoldReason::WorkerStake.into(), &who, amount, Precision::BestEffort)?;
+			T::Currency::release(
+				&HoldReason::WorkerStake.into(),
+				&who,
+				amount,
+				Precision::BestEffort,
+			)?;
 			worker.stake = worker.stake.saturating_sub(amount);
 			worker.unbonding = None;
-			let deregistered = worker.stake.is_zero() && worker.leases == 0 && worker.unaudited == 0;
+			let deregistered =
+				worker.stake.is_zero() && worker.leases == 0 && worker.unaudited == 0;
 			if deregistered {
 				Workers::<T>::remove(&who);
 			} else {
@@ -415,7 +435,10 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		fn check_profile(profile: &Profile) -> DispatchResult {
 			ensure!(
-				profile.cores > 0 && profile.memory_mib > 0 && profile.score > 0 && !profile.peer_id.is_empty(),
+				profile.cores > 0
+					&& profile.memory_mib > 0
+					&& profile.score > 0
+					&& !profile.peer_id.is_empty(),
 				Error::<T>::InvalidProfile
 			);
 			Ok(())
@@ -447,7 +470,8 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn note_lease(who: &T::AccountId, taken: bool) {
 		Workers::<T>::mutate_exists(who, |w| {
 			if let Some(w) = w {
-				w.leases = if taken { w.leases.saturating_add(1) } else { w.leases.saturating_sub(1) };
+				w.leases =
+					if taken { w.leases.saturating_add(1) } else { w.leases.saturating_sub(1) };
 			}
 		});
 	}
@@ -455,7 +479,11 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn note_unaudited(who: &T::AccountId, opened: bool) {
 		Workers::<T>::mutate_exists(who, |w| {
 			if let Some(w) = w {
-				w.unaudited = if opened { w.unaudited.saturating_add(1) } else { w.unaudited.saturating_sub(1) };
+				w.unaudited = if opened {
+					w.unaudited.saturating_add(1)
+				} else {
+					w.unaudited.saturating_sub(1)
+				};
 			}
 		});
 	}
@@ -486,13 +514,21 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		});
 	}
 
-	fn slash(who: &T::AccountId, fraction: Perbill, to: &[(T::AccountId, Perbill)]) -> BalanceOf<T> {
+	fn slash(
+		who: &T::AccountId,
+		fraction: Perbill,
+		to: &[(T::AccountId, Perbill)],
+	) -> BalanceOf<T> {
 		let Some(mut worker) = Workers::<T>::get(who) else { return Zero::zero() };
 		let reason: T::RuntimeHoldReason = HoldReason::WorkerStake.into();
-		let total = fraction.mul_floor(worker.stake).min(T::Currency::balance_on_hold(&reason, who));
+		let total =
+			fraction.mul_floor(worker.stake).min(T::Currency::balance_on_hold(&reason, who));
 		let mut paid: BalanceOf<T> = Zero::zero();
-		let shares: Vec<BalanceOf<T>> = to.iter().map(|(_, share)| share.mul_floor(total)).collect();
-		let rounding = total.saturating_sub(shares.iter().fold(Zero::zero(), |a: BalanceOf<T>, s| a.saturating_add(*s)));
+		let shares: Vec<BalanceOf<T>> =
+			to.iter().map(|(_, share)| share.mul_floor(total)).collect();
+		let rounding = total.saturating_sub(
+			shares.iter().fold(Zero::zero(), |a: BalanceOf<T>, s| a.saturating_add(*s)),
+		);
 		for (i, ((beneficiary, _), share)) in to.iter().zip(shares).enumerate() {
 			let amount = if i == 0 { share.saturating_add(rounding) } else { share };
 			if amount.is_zero() {

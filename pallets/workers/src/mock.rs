@@ -60,7 +60,8 @@ pub fn profile() -> crate::Profile {
 
 /// Accounts 1..=5 with 1000 credits each.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().expect("valid genesis");
+	let mut storage =
+		frame_system::GenesisConfig::<Test>::default().build_storage().expect("valid genesis");
 	pallet_balances::GenesisConfig::<Test> {
 		balances: (1..=5).map(|who| (who, 1000)).collect(),
 		..Default::default()

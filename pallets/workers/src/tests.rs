@@ -1,6 +1,9 @@
 use crate::{mock::*, Error, Event, HoldReason, Reputation, WorkerRegistry};
 use polkadot_sdk::{
-	frame_support::{assert_noop, assert_ok, traits::fungible::{Inspect, InspectHold}},
+	frame_support::{
+		assert_noop, assert_ok,
+		traits::fungible::{Inspect, InspectHold},
+	},
 	sp_runtime::Perbill,
 };
 
@@ -21,49 +24,78 @@ fn register_holds_the_stake() {
 		let worker = crate::Workers::<Test>::get(1).unwrap();
 		assert_eq!((worker.stake, worker.reputation), (300, Reputation::default()));
 		assert!(<Workers as WorkerRegistry<_, _>>::is_active(&1));
-		System::assert_last_event(Event::WorkerRegistered { who: 1, stake: 300, profile: profile() }.into());
+		System::assert_last_event(
+			Event::WorkerRegistered { who: 1, stake: 300, profile: profile() }.into(),
+		);
 	});
 }
 
 #[test]
 fn register_refuses_bad_input_and_changes_nothing() {
 	new_test_ext().execute_with(|| {
-		assert_noop!(Workers::register(RuntimeOrigin::signed(1), 99, profile()), Error::<Test>::StakeTooLow);
+		assert_noop!(
+			Workers::register(RuntimeOrigin::signed(1), 99, profile()),
+			Error::<Test>::StakeTooLow
+		);
 		let mut bad = profile();
 		bad.score = 0;
-		assert_noop!(Workers::register(RuntimeOrigin::signed(1), 100, bad), Error::<Test>::InvalidProfile);
+		assert_noop!(
+			Workers::register(RuntimeOrigin::signed(1), 100, bad),
+			Error::<Test>::InvalidProfile
+		);
 		let mut bad = profile();
 		bad.peer_id = Default::default();
-		assert_noop!(Workers::register(RuntimeOrigin::signed(1), 100, bad), Error::<Test>::InvalidProfile);
+		assert_noop!(
+			Workers::register(RuntimeOrigin::signed(1), 100, bad),
+			Error::<Test>::InvalidProfile
+		);
 		let mut bad = profile();
 		bad.cores = 0;
-		assert_noop!(Workers::register(RuntimeOrigin::signed(1), 100, bad), Error::<Test>::InvalidProfile);
+		assert_noop!(
+			Workers::register(RuntimeOrigin::signed(1), 100, bad),
+			Error::<Test>::InvalidProfile
+		);
 		assert_noop!(
 			Workers::register(RuntimeOrigin::signed(1), 5000, profile()),
 			Error::<Test>::InsufficientBalance
 		);
 		register(1, 100);
-		assert_noop!(Workers::register(RuntimeOrigin::signed(1), 100, profile()), Error::<Test>::AlreadyRegistered);
+		assert_noop!(
+			Workers::register(RuntimeOrigin::signed(1), 100, profile()),
+			Error::<Test>::AlreadyRegistered
+		);
 	});
 }
 
 #[test]
 fn add_stake_and_update_profile() {
 	new_test_ext().execute_with(|| {
-		assert_noop!(Workers::add_stake(RuntimeOrigin::signed(1), 10), Error::<Test>::NotRegistered);
+		assert_noop!(
+			Workers::add_stake(RuntimeOrigin::signed(1), 10),
+			Error::<Test>::NotRegistered
+		);
 		register(1, 100);
 		assert_ok!(Workers::add_stake(RuntimeOrigin::signed(1), 50));
 		assert_eq!((held(1), crate::Workers::<Test>::get(1).unwrap().stake), (150, 150));
 		assert_noop!(Workers::add_stake(RuntimeOrigin::signed(1), 0), Error::<Test>::InvalidAmount);
-		assert_noop!(Workers::add_stake(RuntimeOrigin::signed(1), 10_000), Error::<Test>::InsufficientBalance);
+		assert_noop!(
+			Workers::add_stake(RuntimeOrigin::signed(1), 10_000),
+			Error::<Test>::InsufficientBalance
+		);
 
 		let mut new = profile();
 		new.cores = 16;
 		assert_ok!(Workers::update_profile(RuntimeOrigin::signed(1), new.clone()));
 		assert_eq!(crate::Workers::<Test>::get(1).unwrap().profile.cores, 16);
 		new.memory_mib = 0;
-		assert_noop!(Workers::update_profile(RuntimeOrigin::signed(1), new.clone()), Error::<Test>::InvalidProfile);
-		assert_noop!(Workers::update_profile(RuntimeOrigin::signed(2), profile()), Error::<Test>::NotRegistered);
+		assert_noop!(
+			Workers::update_profile(RuntimeOrigin::signed(1), new.clone()),
+			Error::<Test>::InvalidProfile
+		);
+		assert_noop!(
+			Workers::update_profile(RuntimeOrigin::signed(2), profile()),
+			Error::<Test>::NotRegistered
+		);
 	});
 }
 
@@ -88,7 +120,9 @@ fn unbond_then_withdraw_after_the_period() {
 		assert_ok!(Workers::withdraw(RuntimeOrigin::signed(1)));
 		assert!(crate::Workers::<Test>::get(1).is_none());
 		assert_eq!((held(1), Balances::balance(&1)), (0, 1000));
-		System::assert_last_event(Event::Withdrawn { who: 1, amount: 100, deregistered: true }.into());
+		System::assert_last_event(
+			Event::Withdrawn { who: 1, amount: 100, deregistered: true }.into(),
+		);
 	});
 }
 
@@ -117,7 +151,10 @@ fn reputation_counts_consecutive_valid_results() {
 		assert!(<R as WorkerRegistry<_, _>>::is_trusted(&1));
 		<R as WorkerRegistry<_, _>>::record_invalid(&1);
 		assert!(!<R as WorkerRegistry<_, _>>::is_trusted(&1));
-		assert_eq!(crate::Workers::<Test>::get(1).unwrap().reputation, Reputation { consecutive_valid: 0, valid: 3, invalid: 1 });
+		assert_eq!(
+			crate::Workers::<Test>::get(1).unwrap().reputation,
+			Reputation { consecutive_valid: 0, valid: 3, invalid: 1 }
+		);
 	});
 }
 

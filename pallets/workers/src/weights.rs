@@ -7,7 +7,10 @@
 #![allow(missing_docs)]
 
 use core::marker::PhantomData;
-use polkadot_sdk::frame_support::{traits::Get, weights::{constants::RocksDbWeight, Weight}};
+use polkadot_sdk::frame_support::{
+	traits::Get,
+	weights::{constants::RocksDbWeight, Weight},
+};
 
 /// Weight functions needed for `pallet_workers`.
 pub trait WeightInfo {
@@ -40,18 +43,23 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(60_000_000, 3_600).saturating_add(RocksDbWeight::get().reads_writes(3, 3))
+		Weight::from_parts(60_000_000, 3_600)
+			.saturating_add(RocksDbWeight::get().reads_writes(3, 3))
 	}
 	fn add_stake() -> Weight {
-		Weight::from_parts(50_000_000, 3_600).saturating_add(RocksDbWeight::get().reads_writes(3, 3))
+		Weight::from_parts(50_000_000, 3_600)
+			.saturating_add(RocksDbWeight::get().reads_writes(3, 3))
 	}
 	fn update_profile() -> Weight {
-		Weight::from_parts(20_000_000, 3_600).saturating_add(RocksDbWeight::get().reads_writes(1, 1))
+		Weight::from_parts(20_000_000, 3_600)
+			.saturating_add(RocksDbWeight::get().reads_writes(1, 1))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(20_000_000, 3_600).saturating_add(RocksDbWeight::get().reads_writes(1, 1))
+		Weight::from_parts(20_000_000, 3_600)
+			.saturating_add(RocksDbWeight::get().reads_writes(1, 1))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(50_000_000, 3_600).saturating_add(RocksDbWeight::get().reads_writes(3, 3))
+		Weight::from_parts(50_000_000, 3_600)
+			.saturating_add(RocksDbWeight::get().reads_writes(3, 3))
 	}
 }

@@ -2,8 +2,13 @@
 
 use polkadot_sdk::{
 	frame_support::{
-		derive_impl, parameter_types,
-		traits::{tokens::imbalance::ResolveTo, ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+		derive_impl,
+		dispatch::DispatchClass,
+		parameter_types,
+		traits::{
+			tokens::imbalance::ResolveTo, ConstBool, ConstU128, ConstU32, ConstU64, ConstU8,
+			VariantCountOf,
+		},
 		weights::{
 			constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 			IdentityFee, Weight,
@@ -25,9 +30,10 @@ use polkadot_sdk::{
 };
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime, RuntimeCall,
-	RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, System, Attestations,
-	Workers, EXISTENTIAL_DEPOSIT, MILLISECS_PER_BLOCK, SLOT_DURATION, UNIT, VERSION,
+	AccountId, Attestations, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
+	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
+	RuntimeTask, System, Workers, EXISTENTIAL_DEPOSIT, MILLISECS_PER_BLOCK, SLOT_DURATION, UNIT,
+	VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -42,8 +48,11 @@ parameter_types! {
 		Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND / 2, u64::MAX),
 		NORMAL_DISPATCH_RATIO,
 	);
-	/// Five MiB per block.
-	pub RuntimeBlockLength: BlockLength = BlockLength::max_with_normal_ratio(5 * 1024 * 1024, NORMAL_DISPATCH_RATIO);
+	/// Five MiB per block, three quarters of it for normal transactions.
+	pub RuntimeBlockLength: BlockLength = BlockLength::builder()
+		.max_length(5 * 1024 * 1024)
+		.modify_max_length_for_class(DispatchClass::Normal, |max| *max = NORMAL_DISPATCH_RATIO * *max)
+		.build();
 	/// The generic Substrate SS58 prefix.
 	pub const SS58Prefix: u8 = 42;
 }
@@ -210,10 +219,14 @@ mod tests {
 	fn audits_make_lying_unprofitable() {
 		polkadot_sdk::sp_io::TestExternalities::default().execute_with(|| {
 			let expected_slash = AuditRate::get() * (SlashFraction::get() * MinWorkerStake::get());
-			assert!(expected_slash > MaxRewardPerTask::get(), "{expected_slash} <= {}", MaxRewardPerTask::get());
 			assert!(
-				<Runtime as pallet_workers::Config>::UnbondingPeriod::get() >
-					10 + 10 + 20 + 20 + 30,
+				expected_slash > MaxRewardPerTask::get(),
+				"{expected_slash} <= {}",
+				MaxRewardPerTask::get()
+			);
+			assert!(
+				<<Runtime as pallet_workers::Config>::UnbondingPeriod as Get<BlockNumber>>::get()
+					> 10 + 10 + 20 + 20 + 30,
 				"stake outlives every settlement window"
 			);
 		});
