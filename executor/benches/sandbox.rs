@@ -90,7 +90,7 @@ fn main() {
 			expected = native(input, args).expect("valid input");
 			native_times.push(t.elapsed());
 		}
-		let mut sandboxed = |determinism| {
+		let sandboxed = |determinism| {
 			let job =
 				Job { id: 1, module_id: ContentId::of(module), module, args, limits, determinism };
 			executor.run(&job, 0, &[]).expect("warm-up compiles");

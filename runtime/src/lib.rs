@@ -23,6 +23,16 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
+#[cfg(feature = "runtime-benchmarks")]
+#[macro_use]
+mod benchmarks {
+	polkadot_sdk::frame_benchmarking::define_benchmarks!(
+		[pallet_workers, Workers]
+		[pallet_jobs, Jobs]
+		[pallet_attestations, Attestations]
+	);
+}
+
 pub mod apis;
 pub mod configs;
 pub mod genesis_config_presets;

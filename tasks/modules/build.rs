@@ -1,5 +1,6 @@
 //! Builds the `ccgsc-tasks` commands for `wasm32-wasip1` with a nested cargo, in a target
-//! directory of its own (so it never waits on the outer build's lock), with `simd128` on.
+//! directory of its own (so it never waits on the outer build's lock), with `simd128` on and
+//! the profile a published task would use: one codegen unit, fat LTO, abort on panic.
 
 use std::{env, path::PathBuf, process::Command};
 
@@ -35,6 +36,10 @@ fn main() {
 		.env_remove("RUSTC_WORKSPACE_WRAPPER")
 		.env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128")
 		.env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+		.env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
+		.env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+		.env("CARGO_PROFILE_RELEASE_LTO", "fat")
+		.env("CARGO_PROFILE_RELEASE_PANIC", "abort")
 		.status()
 		.expect("cargo runs");
 	assert!(status.success(), "building the task modules for wasm32-wasip1 failed");

@@ -43,7 +43,10 @@ mod tests;
 pub mod weights;
 
 use alloc::vec::Vec;
-use ccgsc_primitives::{chunk_count, commitment, draw, ChunkProof, ExecutorVersion, Hash, JobId, PlatformClass, TaskIndex, TaskRef, TaskResult, CHUNK_SIZE};
+use ccgsc_primitives::{
+	chunk_count, commitment, draw, ChunkProof, ExecutorVersion, Hash, JobId, PlatformClass,
+	TaskIndex, TaskRef, TaskResult, CHUNK_SIZE,
+};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use pallet_jobs::{ReviewKind, Reviews};
 use polkadot_sdk::frame_system;
@@ -73,7 +76,9 @@ type HoldReasonOf<T> = <T as pallet_jobs::Config>::RuntimeHoldReason;
 pub type MaxCheckersPerReview = ConstU32<8>;
 
 /// A registered checker.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub struct Checker<Balance, BlockNumber> {
 	/// Stake held.
 	pub stake: Balance,
@@ -94,7 +99,18 @@ pub struct Checker<Balance, BlockNumber> {
 }
 
 /// A checker's part in a review.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
 pub enum Attestation {
 	/// Selected; nothing submitted yet.
 	Pending,
@@ -105,7 +121,9 @@ pub enum Attestation {
 }
 
 /// An open review.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub struct Review<AccountId, BlockNumber> {
 	/// Why.
 	pub kind: ReviewKind,
@@ -134,7 +152,7 @@ pub mod pallet {
 	#[pallet::config]
 	pub trait Config:
 		polkadot_sdk::frame_system::Config<RuntimeEvent: From<Event<Self>>>
-			+ pallet_jobs::Config<RuntimeHoldReason: From<HoldReason>>
+		+ pallet_jobs::Config<RuntimeHoldReason: From<HoldReason>>
 	{
 		/// The least stake of a checker.
 		#[pallet::constant]
@@ -174,7 +192,8 @@ pub mod pallet {
 
 	/// The checkers that can be selected, in registration order.
 	#[pallet::storage]
-	pub type Active<T: Config> = StorageValue<_, BoundedVec<T::AccountId, T::MaxCheckers>, ValueQuery>;
+	pub type Active<T: Config> =
+		StorageValue<_, BoundedVec<T::AccountId, T::MaxCheckers>, ValueQuery>;
 
 	/// Open reviews.
 	#[pallet::storage]
@@ -183,8 +202,13 @@ pub mod pallet {
 
 	/// Reviews whose reveal window ends at a block.
 	#[pallet::storage]
-	pub type Deadlines<T: Config> =
-		StorageMap<_, Twox64Concat, BlockNumberFor<T>, BoundedVec<(JobId, TaskIndex), ConstU32<1024>>, ValueQuery>;
+	pub type Deadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<(JobId, TaskIndex), ConstU32<1024>>,
+		ValueQuery,
+	>;
 
 	/// Events.
 	#[pallet::event]
@@ -361,7 +385,8 @@ pub mod pallet {
 			let mut checker = Checkers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
 			ensure!(checker.leaving.is_none(), Error::<T>::AlreadyLeaving);
 			ensure!(checker.open_reviews == 0, Error::<T>::ReviewInProgress);
-			let until = frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+			let until =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 			checker.leaving = Some(until);
 			Checkers::<T>::insert(&who, checker);
 			Active::<T>::mutate(|active| active.retain(|a| *a != who));
@@ -393,12 +418,21 @@ pub mod pallet {
 		/// Fails with `NoReview`, `NotSelected`, `CommitClosed` or `WrongState`.
 		#[pallet::call_index(3)]
 		#[pallet::weight(<T as Config>::WeightInfo::attest())]
-		pub fn attest(origin: OriginFor<T>, job: JobId, task: TaskIndex, commitment: Hash) -> DispatchResult {
+		pub fn attest(
+			origin: OriginFor<T>,
+			job: JobId,
+			task: TaskIndex,
+			commitment: Hash,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut review = OpenReviews::<T>::get(job, task).ok_or(Error::<T>::NoReview)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(now <= review.commit_until, Error::<T>::CommitClosed);
-			let entry = review.checkers.iter_mut().find(|(c, _)| *c == who).ok_or(Error::<T>::NotSelected)?;
+			let entry = review
+				.checkers
+				.iter_mut()
+				.find(|(c, _)| *c == who)
+				.ok_or(Error::<T>::NotSelected)?;
 			ensure!(entry.1 == Attestation::Pending, Error::<T>::WrongState);
 			entry.1 = Attestation::Committed(commitment);
 			OpenReviews::<T>::insert(job, task, review);
@@ -426,15 +460,25 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let mut review = OpenReviews::<T>::get(job, task).ok_or(Error::<T>::NoReview)?;
 			let now = frame_system::Pallet::<T>::block_number();
-			let all_committed = review.checkers.iter().all(|(_, a)| !matches!(a, Attestation::Pending));
+			let all_committed =
+				review.checkers.iter().all(|(_, a)| !matches!(a, Attestation::Pending));
 			ensure!(
 				(all_committed || now > review.commit_until) && now <= review.reveal_until,
 				Error::<T>::RevealNotOpen
 			);
 			let nonce = review.nonce;
-			let entry = review.checkers.iter_mut().find(|(c, _)| *c == who).ok_or(Error::<T>::NotSelected)?;
-			let Attestation::Committed(hash) = entry.1 else { return Err(Error::<T>::WrongState.into()) };
-			ensure!(hash == commitment(&result, &salt, &who, &TaskRef { job, index: task }), Error::<T>::CommitmentMismatch);
+			let entry = review
+				.checkers
+				.iter_mut()
+				.find(|(c, _)| *c == who)
+				.ok_or(Error::<T>::NotSelected)?;
+			let Attestation::Committed(hash) = entry.1 else {
+				return Err(Error::<T>::WrongState.into());
+			};
+			ensure!(
+				hash == commitment(&result, &salt, &who, &TaskRef { job, index: task }),
+				Error::<T>::CommitmentMismatch
+			);
 			let index = Self::challenge_index(&nonce, &who, &hash, result.output_len);
 			ensure!(proof.verify(&result.output, index, &chunk), Error::<T>::InvalidChunkProof);
 			entry.1 = Attestation::Revealed(result);
@@ -453,7 +497,12 @@ pub mod pallet {
 impl<T: Config> Pallet<T> {
 	/// The chunk a checker must prove: drawn from the review's nonce and the checker's own
 	/// commitment, within the chunks of an output of `output_len` bytes.
-	pub fn challenge_index(nonce: &Hash, checker: &T::AccountId, commitment: &Hash, output_len: u64) -> u32 {
+	pub fn challenge_index(
+		nonce: &Hash,
+		checker: &T::AccountId,
+		commitment: &Hash,
+		output_len: u64,
+	) -> u32 {
 		(draw(nonce, &(checker, commitment)) % chunk_count(output_len) as u64) as u32
 	}
 
@@ -468,7 +517,9 @@ impl<T: Config> Pallet<T> {
 			.collect();
 		let verdict = revealed
 			.iter()
-			.find(|candidate| revealed.iter().filter(|r| r == candidate).count() * 2 > revealed.len())
+			.find(|candidate| {
+				revealed.iter().filter(|r| r == candidate).count() * 2 > revealed.len()
+			})
 			.copied();
 		let (honest, dishonest): (Vec<_>, Vec<_>) = review
 			.checkers
@@ -477,7 +528,12 @@ impl<T: Config> Pallet<T> {
 			.partition(|(_, upheld)| *upheld);
 		let honest: Vec<T::AccountId> = honest.into_iter().map(|(c, _)| c).collect();
 		for checker in honest.iter() {
-			let fee = pallet_jobs::Pallet::<T>::pay(job, task, checker, <T as pallet_jobs::Config>::CheckerFee::get());
+			let fee = pallet_jobs::Pallet::<T>::pay(
+				job,
+				task,
+				checker,
+				<T as pallet_jobs::Config>::CheckerFee::get(),
+			);
 			Checkers::<T>::mutate(checker, |c| {
 				if let Some(c) = c {
 					c.upheld = c.upheld.saturating_add(1);
@@ -505,11 +561,16 @@ impl<T: Config> Pallet<T> {
 	fn slash(checker: &T::AccountId, poster: Option<&T::AccountId>, honest: &[T::AccountId]) {
 		let reason: HoldReasonOf<T> = HoldReason::CheckerStake.into();
 		let Some(mut info) = Checkers::<T>::get(checker) else { return };
-		let total = T::CheckerSlashFraction::get().mul_floor(info.stake).min(CurrencyOf::<T>::balance_on_hold(&reason, checker));
+		let total = T::CheckerSlashFraction::get()
+			.mul_floor(info.stake)
+			.min(CurrencyOf::<T>::balance_on_hold(&reason, checker));
 		let mut to: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
 		let half = total / 2u32.into();
 		if let Some(poster) = poster {
-			to.push((poster.clone(), total.saturating_sub(if honest.is_empty() { Zero::zero() } else { half })));
+			to.push((
+				poster.clone(),
+				total.saturating_sub(if honest.is_empty() { Zero::zero() } else { half }),
+			));
 		}
 		if !honest.is_empty() {
 			let each = half / (honest.len() as u32).into();
@@ -550,7 +611,8 @@ impl<T: Config> Reviews<T::AccountId> for Pallet<T> {
 			.filter(|c| !replicas.contains(c))
 			.filter(|c| {
 				Checkers::<T>::get(c).is_some_and(|info_c| {
-					info_c.platform == platform && info_c.executor_version == info.spec.executor_version
+					info_c.platform == platform
+						&& info_c.executor_version == info.spec.executor_version
 				})
 			})
 			.collect();
@@ -561,7 +623,8 @@ impl<T: Config> Reviews<T::AccountId> for Pallet<T> {
 			.min(<MaxCheckersPerReview as Get<u32>>::get() as usize)
 			.min(eligible.len())
 			.max(1);
-		let start = pallet_jobs::Pallet::<T>::random(&(b"checkers", job, task)) as usize % eligible.len();
+		let start =
+			pallet_jobs::Pallet::<T>::random(&(b"checkers", job, task)) as usize % eligible.len();
 		let chosen: Vec<T::AccountId> =
 			(0..wanted).map(|i| eligible[(start + i) % eligible.len()].clone()).collect();
 		let now = frame_system::Pallet::<T>::block_number();
@@ -570,7 +633,9 @@ impl<T: Config> Reviews<T::AccountId> for Pallet<T> {
 		let nonce = review_nonce::<T>(job, task);
 		let review = Review {
 			kind,
-			checkers: BoundedVec::truncate_from(chosen.iter().map(|c| (c.clone(), Attestation::Pending)).collect()),
+			checkers: BoundedVec::truncate_from(
+				chosen.iter().map(|c| (c.clone(), Attestation::Pending)).collect(),
+			),
 			nonce,
 			commit_until,
 			reveal_until,
@@ -595,7 +660,13 @@ impl<T: Config> Reviews<T::AccountId> for Pallet<T> {
 			});
 		}
 		OpenReviews::<T>::insert(job, task, review);
-		Self::deposit_event(Event::ReviewAssigned { job, task, kind, checkers: chosen, commit_until });
+		Self::deposit_event(Event::ReviewAssigned {
+			job,
+			task,
+			kind,
+			checkers: chosen,
+			commit_until,
+		});
 		true
 	}
 }

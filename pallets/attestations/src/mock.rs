@@ -2,9 +2,15 @@
 //! runtime wires them.
 
 use crate as pallet_attestations;
-use ccgsc_primitives::{commitment, ChunkTree, ContentId, Limits, PlatformClass, PlatformSet, TaskIndex, TaskRef, TaskResult};
+use ccgsc_primitives::{
+	commitment, ChunkTree, ContentId, Limits, PlatformClass, PlatformSet, TaskIndex, TaskRef,
+	TaskResult,
+};
 use polkadot_sdk::{
-	frame_support::{self, assert_ok, derive_impl, parameter_types, traits::{ConstU32, Hooks}},
+	frame_support::{
+		self, assert_ok, derive_impl, parameter_types,
+		traits::{ConstU32, Hooks},
+	},
 	frame_system, pallet_balances,
 	sp_core::{ConstU64, ConstU8},
 	sp_io,
@@ -101,10 +107,14 @@ pub const POSTER: u64 = 1;
 /// Accounts 1..=12 with 10_000 credits; workers 2..=4 (stake 1000); checkers 9..=11 are not
 /// registered yet.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().expect("valid genesis");
-	pallet_balances::GenesisConfig::<Test> { balances: (1..=12).map(|who| (who, 10_000)).collect(), ..Default::default() }
-		.assimilate_storage(&mut storage)
-		.expect("valid genesis");
+	let mut storage =
+		frame_system::GenesisConfig::<Test>::default().build_storage().expect("valid genesis");
+	pallet_balances::GenesisConfig::<Test> {
+		balances: (1..=12).map(|who| (who, 10_000)).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.expect("valid genesis");
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| {
 		System::set_block_number(1);
@@ -131,7 +141,12 @@ pub fn profile() -> pallet_workers::Profile {
 
 /// Registers `who` as an x86-64 checker with stake 1000.
 pub fn checker(who: u64) {
-	assert_ok!(Attestations::register_checker(RuntimeOrigin::signed(who), 1000, PlatformClass::X86_64Native, 1));
+	assert_ok!(Attestations::register_checker(
+		RuntimeOrigin::signed(who),
+		1000,
+		PlatformClass::X86_64Native,
+		1
+	));
 }
 
 /// Posts a job of `tasks` tasks at `replication` and returns its id.
@@ -175,13 +190,21 @@ pub fn salt(who: u64) -> [u8; 32] {
 pub fn replica_commits(who: u64, job: u64, index: TaskIndex, output: &[u8]) {
 	let result = TaskResult::success(output);
 	let hash = commitment(&result, &salt(who), &who, &TaskRef { job, index });
-	assert_ok!(Jobs::commit(RuntimeOrigin::signed(who), job, vec![(index, hash)].try_into().unwrap()));
+	assert_ok!(Jobs::commit(
+		RuntimeOrigin::signed(who),
+		job,
+		vec![(index, hash)].try_into().unwrap()
+	));
 }
 
 /// `who` reveals `output`'s result for task `index` of `job`.
 pub fn replica_reveals(who: u64, job: u64, index: TaskIndex, output: &[u8]) {
 	let result = TaskResult::success(output);
-	assert_ok!(Jobs::reveal(RuntimeOrigin::signed(who), job, vec![(index, result, salt(who))].try_into().unwrap()));
+	assert_ok!(Jobs::reveal(
+		RuntimeOrigin::signed(who),
+		job,
+		vec![(index, result, salt(who))].try_into().unwrap()
+	));
 }
 
 /// Checker `who` commits to `output` for task `index` of `job`.
@@ -196,21 +219,35 @@ pub fn checker_reveal_args(
 	job: u64,
 	index: TaskIndex,
 	output: &[u8],
-) -> (TaskResult, [u8; 32], polkadot_sdk::frame_support::BoundedVec<u8, ConstU32<{ ccgsc_primitives::CHUNK_SIZE as u32 }>>, ccgsc_primitives::ChunkProof) {
+) -> (
+	TaskResult,
+	[u8; 32],
+	polkadot_sdk::frame_support::BoundedVec<u8, ConstU32<{ ccgsc_primitives::CHUNK_SIZE as u32 }>>,
+	ccgsc_primitives::ChunkProof,
+) {
 	let result = TaskResult::success(output);
 	let review = crate::OpenReviews::<Test>::get(job, index).expect("review open");
 	let hash = commitment(&result, &salt(who), &who, &TaskRef { job, index });
 	let at = Attestations::challenge_index(&review.nonce, &who, &hash, result.output_len);
 	let tree = ChunkTree::new(output);
 	let range = ccgsc_primitives::chunk_range(output.len() as u64, at).expect("index in range");
-	let chunk = output[range.start as usize..range.end as usize].to_vec().try_into().expect("a chunk fits");
+	let chunk =
+		output[range.start as usize..range.end as usize].to_vec().try_into().expect("a chunk fits");
 	(result, salt(who), chunk, tree.proof(at).expect("index in range"))
 }
 
 /// Checker `who` reveals `output`.
 pub fn checker_reveals(who: u64, job: u64, index: TaskIndex, output: &[u8]) {
 	let (result, salt, chunk, proof) = checker_reveal_args(who, job, index, output);
-	assert_ok!(Attestations::reveal_attestation(RuntimeOrigin::signed(who), job, index, result, salt, chunk, proof));
+	assert_ok!(Attestations::reveal_attestation(
+		RuntimeOrigin::signed(who),
+		job,
+		index,
+		result,
+		salt,
+		chunk,
+		proof
+	));
 }
 
 /// Moves to block `n`, running both pallets' `on_initialize`.

@@ -69,7 +69,10 @@ fn a_checker_settles_a_dispute_the_liar_is_slashed_and_the_honest_paid() {
 		let review = OpenReviews::<Test>::get(job, 0).expect("review open");
 		assert_eq!(review.checkers.to_vec(), vec![(9, Attestation::Pending)]);
 		// A checker that is not selected cannot attest.
-		assert_noop!(Attestations::attest(RuntimeOrigin::signed(10), job, 0, [0; 32]), Error::<Test>::NotSelected);
+		assert_noop!(
+			Attestations::attest(RuntimeOrigin::signed(10), job, 0, [0; 32]),
+			Error::<Test>::NotSelected
+		);
 
 		checker_commits(9, job, 0, &good_output(0));
 		checker_reveals(9, job, 0, &good_output(0));
@@ -113,23 +116,55 @@ fn reveals_must_match_the_commitment_and_prove_the_drawn_chunk() {
 		assert_noop!(Attestations::attest(o.clone(), job, 0, [1; 32]), Error::<Test>::WrongState);
 		// Another salt.
 		assert_noop!(
-			Attestations::reveal_attestation(o.clone(), job, 0, result, [0; 32], chunk.clone(), proof.clone()),
+			Attestations::reveal_attestation(
+				o.clone(),
+				job,
+				0,
+				result,
+				[0; 32],
+				chunk.clone(),
+				proof.clone()
+			),
 			Error::<Test>::CommitmentMismatch
 		);
 		// Another result than committed.
 		let forged = TaskResult::success(&bad_output(0));
 		assert_noop!(
-			Attestations::reveal_attestation(o.clone(), job, 0, forged, salt, chunk.clone(), proof.clone()),
+			Attestations::reveal_attestation(
+				o.clone(),
+				job,
+				0,
+				forged,
+				salt,
+				chunk.clone(),
+				proof.clone()
+			),
 			Error::<Test>::CommitmentMismatch
 		);
 		// A chunk that is not the output's.
 		let wrong_chunk = bad_output(0).try_into().unwrap();
 		assert_noop!(
-			Attestations::reveal_attestation(o.clone(), job, 0, result, salt, wrong_chunk, proof.clone()),
+			Attestations::reveal_attestation(
+				o.clone(),
+				job,
+				0,
+				result,
+				salt,
+				wrong_chunk,
+				proof.clone()
+			),
 			Error::<Test>::InvalidChunkProof
 		);
 		assert_noop!(
-			Attestations::reveal_attestation(o.clone(), job, 7, result, salt, chunk.clone(), proof.clone()),
+			Attestations::reveal_attestation(
+				o.clone(),
+				job,
+				7,
+				result,
+				salt,
+				chunk.clone(),
+				proof.clone()
+			),
 			Error::<Test>::NoReview
 		);
 		assert_ok!(Attestations::reveal_attestation(o, job, 0, result, salt, chunk, proof));
@@ -163,7 +198,9 @@ fn with_three_checkers_the_one_against_the_majority_is_slashed() {
 		assert_eq!(phase(job, 0), Phase::Done);
 		assert_eq!(stake_of(11), 500);
 		assert_eq!(Checkers::<Test>::get(11).unwrap().slashed, 500);
-		assert!(System::events().iter().any(|e| e.event == Event::CheckerSlashed { who: 11, amount: 500 }.into()));
+		assert!(System::events()
+			.iter()
+			.any(|e| e.event == Event::CheckerSlashed { who: 11, amount: 500 }.into()));
 		// From the checker slash 125 each, from the liar 83 each, plus the fee.
 		assert_eq!(Balances::balance(&9), 9000 + FEE + 83 + 125);
 		assert_eq!(Balances::total_issuance(), issuance);
@@ -231,6 +268,9 @@ fn leaving_is_refused_while_a_review_is_open() {
 	new_test_ext().execute_with(|| {
 		checker(9);
 		let _job = disputed_job();
-		assert_noop!(Attestations::leave(RuntimeOrigin::signed(9)), Error::<Test>::ReviewInProgress);
+		assert_noop!(
+			Attestations::leave(RuntimeOrigin::signed(9)),
+			Error::<Test>::ReviewInProgress
+		);
 	});
 }

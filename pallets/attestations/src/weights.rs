@@ -8,7 +8,10 @@
 #![allow(missing_docs)]
 
 use core::marker::PhantomData;
-use polkadot_sdk::frame_support::{traits::Get, weights::{constants::RocksDbWeight, Weight}};
+use polkadot_sdk::frame_support::{
+	traits::Get,
+	weights::{constants::RocksDbWeight, Weight},
+};
 
 /// Weight functions needed for `pallet_attestations`.
 pub trait WeightInfo {
@@ -36,7 +39,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(25_000_000, 70_000).saturating_add(T::DbWeight::get().reads_writes(1, 1))
 	}
 	fn reveal_attestation() -> Weight {
-		Weight::from_parts(400_000_000, 70_000).saturating_add(T::DbWeight::get().reads_writes(3, 3))
+		Weight::from_parts(400_000_000, 70_000)
+			.saturating_add(T::DbWeight::get().reads_writes(3, 3))
 	}
 	fn on_initialize(n: u32) -> Weight {
 		Weight::from_parts(10_000_000, 8_000)
@@ -50,19 +54,24 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 impl WeightInfo for () {
 	fn register_checker() -> Weight {
-		Weight::from_parts(60_000_000, 70_000).saturating_add(RocksDbWeight::get().reads_writes(3, 4))
+		Weight::from_parts(60_000_000, 70_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(3, 4))
 	}
 	fn leave() -> Weight {
-		Weight::from_parts(30_000_000, 70_000).saturating_add(RocksDbWeight::get().reads_writes(2, 2))
+		Weight::from_parts(30_000_000, 70_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(2, 2))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(50_000_000, 70_000).saturating_add(RocksDbWeight::get().reads_writes(3, 3))
+		Weight::from_parts(50_000_000, 70_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(3, 3))
 	}
 	fn attest() -> Weight {
-		Weight::from_parts(25_000_000, 70_000).saturating_add(RocksDbWeight::get().reads_writes(1, 1))
+		Weight::from_parts(25_000_000, 70_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(1, 1))
 	}
 	fn reveal_attestation() -> Weight {
-		Weight::from_parts(400_000_000, 70_000).saturating_add(RocksDbWeight::get().reads_writes(3, 3))
+		Weight::from_parts(400_000_000, 70_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(3, 3))
 	}
 	fn on_initialize(n: u32) -> Weight {
 		Weight::from_parts(10_000_000, 8_000)

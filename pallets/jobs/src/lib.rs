@@ -75,7 +75,9 @@ pub mod types;
 pub mod weights;
 
 use alloc::vec::Vec;
-use ccgsc_primitives::{commitment, draw, Hash, JobId, PlatformClass, TaskIndex, TaskRef, TaskResult};
+use ccgsc_primitives::{
+	commitment, draw, Hash, JobId, PlatformClass, TaskIndex, TaskRef, TaskResult,
+};
 use pallet_workers::WorkerRegistry;
 use polkadot_sdk::frame_system;
 use polkadot_sdk::{
@@ -106,6 +108,8 @@ pub type JobOf<T> = Job<<T as frame_system::Config>::AccountId, BalanceOf<T>, Bl
 pub type TaskOf<T> = TaskInfo<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
 /// A job spec as posted.
 pub type JobSpecOf<T> = JobSpec<BalanceOf<T>, BlockNumberFor<T>>;
+/// The worker registry a runtime configures.
+pub type WorkerRegistryOf<T> = <T as Config>::Workers;
 
 /// Checkers, as the jobs pallet sees them: implemented by the attestations pallet.
 pub trait Reviews<AccountId> {
@@ -459,7 +463,10 @@ pub mod pallet {
 		}
 
 		fn integrity_test() {
-			assert!(T::MaxReplication::get() as u32 <= <MaxReplicas as Get<u32>>::get(), "MaxReplication above MaxReplicas");
+			assert!(
+				T::MaxReplication::get() as u32 <= <MaxReplicas as Get<u32>>::get(),
+				"MaxReplication above MaxReplicas"
+			);
 			assert!(T::MaxReplication::get() >= 1, "MaxReplication must be at least 1");
 			assert!(T::MaxBatch::get() >= 1, "MaxBatch must be at least 1");
 		}
@@ -476,21 +483,25 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::post_job())]
 		pub fn post_job(origin: OriginFor<T>, spec: JobSpecOf<T>) -> DispatchResult {
 			let poster = ensure_signed(origin)?;
-			ensure!(spec.task_count > 0 && spec.task_count <= T::MaxTasks::get(), Error::<T>::InvalidTaskCount);
+			ensure!(
+				spec.task_count > 0 && spec.task_count <= T::MaxTasks::get(),
+				Error::<T>::InvalidTaskCount
+			);
 			ensure!(
 				spec.replication > 0 && spec.replication <= T::MaxReplication::get(),
 				Error::<T>::InvalidReplication
 			);
 			ensure!(
-				!spec.reward_per_task.is_zero() && spec.reward_per_task <= T::MaxRewardPerTask::get(),
+				!spec.reward_per_task.is_zero()
+					&& spec.reward_per_task <= T::MaxRewardPerTask::get(),
 				Error::<T>::InvalidReward
 			);
 			let l = spec.limits;
 			ensure!(
-				l.work > 0 &&
-					l.work <= T::MaxWork::get() && l.memory > 0 &&
-					l.memory <= T::MaxMemory::get() &&
-					l.output > 0 && l.output <= T::MaxOutput::get(),
+				l.work > 0
+					&& l.work <= T::MaxWork::get()
+					&& l.memory > 0 && l.memory <= T::MaxMemory::get()
+					&& l.output > 0 && l.output <= T::MaxOutput::get(),
 				Error::<T>::InvalidLimits
 			);
 			ensure!(!spec.platforms.is_empty(), Error::<T>::NoPlatforms);
@@ -500,7 +511,9 @@ pub mod pallet {
 			let per_task = spec
 				.reward_per_task
 				.saturating_mul((spec.replication as u32).into())
-				.saturating_add(T::CheckerFee::get().saturating_mul(T::CheckersPerReview::get().into()));
+				.saturating_add(
+					T::CheckerFee::get().saturating_mul(T::CheckersPerReview::get().into()),
+				);
 			let escrow = per_task.saturating_mul(spec.task_count.into());
 			T::Currency::hold(&HoldReason::Escrow.into(), &poster, escrow)
 				.map_err(|_| Error::<T>::EscrowUnavailable)?;
@@ -542,11 +555,20 @@ pub mod pallet {
 			ensure!(max_tasks > 0 && max_tasks <= T::MaxBatch::get(), Error::<T>::InvalidBatch);
 			let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
 			let now = frame_system::Pallet::<T>::block_number();
-			ensure!(info.status == JobStatus::Open && now < info.spec.deadline, Error::<T>::JobNotOpen);
+			ensure!(
+				info.status == JobStatus::Open && now < info.spec.deadline,
+				Error::<T>::JobNotOpen
+			);
 			ensure!(T::Workers::is_active(&worker), Error::<T>::NotAnActiveWorker);
 			let profile = T::Workers::profile(&worker).ok_or(Error::<T>::NotAnActiveWorker)?;
-			ensure!(info.spec.platforms.contains(profile.platform), Error::<T>::PlatformNotAccepted);
-			ensure!(profile.executor_version == info.spec.executor_version, Error::<T>::ExecutorMismatch);
+			ensure!(
+				info.spec.platforms.contains(profile.platform),
+				Error::<T>::PlatformNotAccepted
+			);
+			ensure!(
+				profile.executor_version == info.spec.executor_version,
+				Error::<T>::ExecutorMismatch
+			);
 			ensure!(
 				(profile.memory_mib as u64).saturating_mul(1 << 20) >= info.spec.limits.memory,
 				Error::<T>::InsufficientMemory
@@ -556,7 +578,8 @@ pub mod pallet {
 			let trusted = T::Workers::is_trusted(&worker);
 			let mut queue = Requeued::<T>::get(job);
 			let mut taken: Vec<TaskIndex> = Vec::new();
-			let replica = Replica { worker: worker.clone(), lease_until, state: ReplicaState::Leased };
+			let replica =
+				Replica { worker: worker.clone(), lease_until, state: ReplicaState::Leased };
 
 			// Tasks waiting for more replicas: at most `4 × max_tasks` of them are looked at, so
 			// the call's weight follows the batch size, not the length of the queue.
@@ -575,7 +598,9 @@ pub mod pallet {
 				if live >= task.needed {
 					continue;
 				}
-				if task.platform != profile.platform || task.replicas.iter().any(|r| r.worker == worker) {
+				if task.platform != profile.platform
+					|| task.replicas.iter().any(|r| r.worker == worker)
+				{
 					keep.push(index);
 					continue;
 				}
@@ -603,7 +628,13 @@ pub mod pallet {
 				Tasks::<T>::insert(
 					job,
 					index,
-					TaskInfo { phase: Phase::Open, needed, platform: profile.platform, replicas, result: None },
+					TaskInfo {
+						phase: Phase::Open,
+						needed,
+						platform: profile.platform,
+						replicas,
+						result: None,
+					},
 				);
 				if needed > 1 {
 					queue.try_push(index).map_err(|_| Error::<T>::NoTaskAvailable)?;
@@ -616,8 +647,16 @@ pub mod pallet {
 			Jobs::<T>::insert(job, info);
 			for index in taken {
 				T::Workers::note_lease(&worker, true);
-				Self::schedule(lease_until.saturating_add(One::one()), Timeout::Lease(job, index, worker.clone()));
-				Self::deposit_event(Event::TaskClaimed { job, task: index, worker: worker.clone(), lease_until });
+				Self::schedule(
+					lease_until.saturating_add(One::one()),
+					Timeout::Lease(job, index, worker.clone()),
+				);
+				Self::deposit_event(Event::TaskClaimed {
+					job,
+					task: index,
+					worker: worker.clone(),
+					lease_until,
+				});
 			}
 			Ok(())
 		}
@@ -628,7 +667,11 @@ pub mod pallet {
 		/// `NotAssigned`, `NotLeased` or `LeaseExpired`; one failing item fails the batch.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::renew(tasks.len() as u32))]
-		pub fn renew(origin: OriginFor<T>, job: JobId, tasks: BoundedVec<TaskIndex, T::MaxBatch>) -> DispatchResult {
+		pub fn renew(
+			origin: OriginFor<T>,
+			job: JobId,
+			tasks: BoundedVec<TaskIndex, T::MaxBatch>,
+		) -> DispatchResult {
 			let worker = ensure_signed(origin)?;
 			ensure!(!tasks.is_empty(), Error::<T>::InvalidBatch);
 			let info = Self::open_job(job)?;
@@ -638,7 +681,11 @@ pub mod pallet {
 			let mut updated = Vec::new();
 			for index in tasks.iter().copied() {
 				let mut task = Tasks::<T>::get(job, index).ok_or(Error::<T>::UnknownTask)?;
-				let replica = task.replicas.iter_mut().find(|r| r.worker == worker).ok_or(Error::<T>::NotAssigned)?;
+				let replica = task
+					.replicas
+					.iter_mut()
+					.find(|r| r.worker == worker)
+					.ok_or(Error::<T>::NotAssigned)?;
 				ensure!(replica.state == ReplicaState::Leased, Error::<T>::NotLeased);
 				ensure!(replica.lease_until >= now, Error::<T>::LeaseExpired);
 				replica.lease_until = lease_until;
@@ -646,8 +693,16 @@ pub mod pallet {
 			}
 			for (index, task) in updated {
 				Tasks::<T>::insert(job, index, task);
-				Self::schedule(lease_until.saturating_add(One::one()), Timeout::Lease(job, index, worker.clone()));
-				Self::deposit_event(Event::LeaseRenewed { job, task: index, worker: worker.clone(), lease_until });
+				Self::schedule(
+					lease_until.saturating_add(One::one()),
+					Timeout::Lease(job, index, worker.clone()),
+				);
+				Self::deposit_event(Event::LeaseRenewed {
+					job,
+					task: index,
+					worker: worker.clone(),
+					lease_until,
+				});
 			}
 			Ok(())
 		}
@@ -658,14 +713,22 @@ pub mod pallet {
 		/// `NotLeased`; one failing item fails the batch.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::abandon(tasks.len() as u32))]
-		pub fn abandon(origin: OriginFor<T>, job: JobId, tasks: BoundedVec<TaskIndex, T::MaxBatch>) -> DispatchResult {
+		pub fn abandon(
+			origin: OriginFor<T>,
+			job: JobId,
+			tasks: BoundedVec<TaskIndex, T::MaxBatch>,
+		) -> DispatchResult {
 			let worker = ensure_signed(origin)?;
 			ensure!(!tasks.is_empty(), Error::<T>::InvalidBatch);
 			ensure!(Jobs::<T>::contains_key(job), Error::<T>::UnknownJob);
 			let mut updated = Vec::new();
 			for index in tasks.iter().copied() {
 				let mut task = Tasks::<T>::get(job, index).ok_or(Error::<T>::UnknownTask)?;
-				let at = task.replicas.iter().position(|r| r.worker == worker).ok_or(Error::<T>::NotAssigned)?;
+				let at = task
+					.replicas
+					.iter()
+					.position(|r| r.worker == worker)
+					.ok_or(Error::<T>::NotAssigned)?;
 				ensure!(task.replicas[at].state == ReplicaState::Leased, Error::<T>::NotLeased);
 				task.replicas.remove(at);
 				updated.push((index, task));
@@ -674,7 +737,11 @@ pub mod pallet {
 				Tasks::<T>::insert(job, index, task);
 				Self::requeue(job, index);
 				T::Workers::note_lease(&worker, false);
-				Self::deposit_event(Event::LeaseAbandoned { job, task: index, worker: worker.clone() });
+				Self::deposit_event(Event::LeaseAbandoned {
+					job,
+					task: index,
+					worker: worker.clone(),
+				});
 			}
 			Ok(())
 		}
@@ -700,7 +767,11 @@ pub mod pallet {
 				ensure!(!updated.iter().any(|(i, _)| *i == index), Error::<T>::InvalidBatch);
 				let mut task = Tasks::<T>::get(job, index).ok_or(Error::<T>::UnknownTask)?;
 				ensure!(task.phase == Phase::Open, Error::<T>::NotLeased);
-				let replica = task.replicas.iter_mut().find(|r| r.worker == worker).ok_or(Error::<T>::NotAssigned)?;
+				let replica = task
+					.replicas
+					.iter_mut()
+					.find(|r| r.worker == worker)
+					.ok_or(Error::<T>::NotAssigned)?;
 				ensure!(replica.state == ReplicaState::Leased, Error::<T>::NotLeased);
 				ensure!(replica.lease_until >= now, Error::<T>::LeaseExpired);
 				replica.state = ReplicaState::Committed(hash);
@@ -709,7 +780,11 @@ pub mod pallet {
 			for (index, mut task) in updated {
 				T::Workers::note_lease(&worker, false);
 				Self::deposit_event(Event::Committed { job, task: index, worker: worker.clone() });
-				let committed = task.replicas.iter().filter(|r| matches!(r.state, ReplicaState::Committed(_))).count();
+				let committed = task
+					.replicas
+					.iter()
+					.filter(|r| matches!(r.state, ReplicaState::Committed(_)))
+					.count();
 				if committed as u8 >= task.needed {
 					info.in_flight += 1;
 					if task.needed == 1 && info.spec.replication > 1 {
@@ -746,8 +821,14 @@ pub mod pallet {
 				ensure!(!updated.iter().any(|(i, _)| i == index), Error::<T>::InvalidBatch);
 				let mut task = Tasks::<T>::get(job, *index).ok_or(Error::<T>::UnknownTask)?;
 				ensure!(matches!(task.phase, Phase::Revealing(_)), Error::<T>::NotRevealing);
-				let replica = task.replicas.iter_mut().find(|r| r.worker == worker).ok_or(Error::<T>::NotAssigned)?;
-				let ReplicaState::Committed(hash) = replica.state else { return Err(Error::<T>::NotCommitted.into()) };
+				let replica = task
+					.replicas
+					.iter_mut()
+					.find(|r| r.worker == worker)
+					.ok_or(Error::<T>::NotAssigned)?;
+				let ReplicaState::Committed(hash) = replica.state else {
+					return Err(Error::<T>::NotCommitted.into());
+				};
 				let expected = commitment(result, salt, &worker, &TaskRef { job, index: *index });
 				ensure!(hash == expected, Error::<T>::CommitmentMismatch);
 				replica.state = ReplicaState::Revealed(*result);
@@ -756,8 +837,14 @@ pub mod pallet {
 			let now = frame_system::Pallet::<T>::block_number();
 			for ((index, task), (_, result, salt)) in updated.into_iter().zip(reveals.iter()) {
 				Beacon::<T>::mutate(|b| *b = ccgsc_primitives::hash(&[&b[..], &salt[..]].concat()));
-				Self::deposit_event(Event::Revealed { job, task: index, worker: worker.clone(), result: *result });
-				let all = task.replicas.iter().all(|r| matches!(r.state, ReplicaState::Revealed(_)));
+				Self::deposit_event(Event::Revealed {
+					job,
+					task: index,
+					worker: worker.clone(),
+					result: *result,
+				});
+				let all =
+					task.replicas.iter().all(|r| matches!(r.state, ReplicaState::Revealed(_)));
 				Tasks::<T>::insert(job, index, task);
 				if all {
 					Self::settle_revealed(job, index, now);
@@ -796,9 +883,10 @@ impl<T: Config> Pallet<T> {
 	pub fn lease_blocks(spec: &JobSpecOf<T>, score: u64) -> BlockNumberFor<T> {
 		let millis = (spec.limits.work as u128)
 			.saturating_mul(1000)
-			.saturating_mul(T::LeaseMargin::get() as u128) /
-			(score.max(1) as u128);
-		let blocks: u64 = (millis / T::BlockTimeMillis::get().max(1) as u128).min(u32::MAX as u128) as u64;
+			.saturating_mul(T::LeaseMargin::get() as u128)
+			/ (score.max(1) as u128);
+		let blocks: u64 =
+			(millis / T::BlockTimeMillis::get().max(1) as u128).min(u32::MAX as u128) as u64;
 		T::MinLease::get().saturating_add(blocks.unique_saturated_into())
 	}
 
@@ -854,7 +942,9 @@ impl<T: Config> Pallet<T> {
 		match timeout {
 			Timeout::Lease(job, index, worker) => {
 				let Some(mut task) = Tasks::<T>::get(job, index) else { return };
-				let Some(at) = task.replicas.iter().position(|r| r.worker == worker) else { return };
+				let Some(at) = task.replicas.iter().position(|r| r.worker == worker) else {
+					return;
+				};
 				let replica = &task.replicas[at];
 				if replica.state != ReplicaState::Leased || replica.lease_until >= now {
 					return;
@@ -866,14 +956,20 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::LeaseExpired { job, task: index, worker });
 			},
 			Timeout::Draw(job, index) => {
-				let (Some(info), Some(mut task)) = (Jobs::<T>::get(job), Tasks::<T>::get(job, index)) else { return };
+				let (Some(info), Some(mut task)) =
+					(Jobs::<T>::get(job), Tasks::<T>::get(job, index))
+				else {
+					return;
+				};
 				if task.phase != Phase::Drawing {
 					return;
 				}
 				let worker = task.replicas.first().map(|r| r.worker.clone());
 				let cv = worker.as_ref().map_or(0, |w| T::Workers::consecutive_valid(w));
 				let trusted = worker.as_ref().is_some_and(|w| T::Workers::is_trusted(w));
-				let single = trusted && cv > 1 && Self::random(&(b"replication", job, index)) % cv as u64 != 0;
+				let single = trusted
+					&& cv > 1 && Self::random(&(b"replication", job, index)) % cv as u64
+					!= 0;
 				Self::deposit_event(Event::ReplicationDrawn { job, task: index, single });
 				if single {
 					Self::open_reveals(job, index, &mut task, now);
@@ -891,7 +987,11 @@ impl<T: Config> Pallet<T> {
 				if !matches!(task.phase, Phase::Revealing(until) if until < now) {
 					return;
 				}
-				let revealed = task.replicas.iter().filter(|r| matches!(r.state, ReplicaState::Revealed(_))).count();
+				let revealed = task
+					.replicas
+					.iter()
+					.filter(|r| matches!(r.state, ReplicaState::Revealed(_)))
+					.count();
 				if revealed == 0 {
 					// Nothing is public yet: start over with fresh replicas.
 					let mut task = task;
@@ -929,7 +1029,11 @@ impl<T: Config> Pallet<T> {
 
 	fn change_in_flight(job: JobId, up: bool) {
 		if let Some(mut info) = Jobs::<T>::get(job) {
-			info.in_flight = if up { info.in_flight.saturating_add(1) } else { info.in_flight.saturating_sub(1) };
+			info.in_flight = if up {
+				info.in_flight.saturating_add(1)
+			} else {
+				info.in_flight.saturating_sub(1)
+			};
 			Self::finish_if_idle(job, &mut info);
 			Jobs::<T>::insert(job, info);
 		}
@@ -943,14 +1047,24 @@ impl<T: Config> Pallet<T> {
 		if info.status == JobStatus::Open || info.in_flight > 0 || info.escrow.is_zero() {
 			return;
 		}
-		let refunded = T::Currency::release(&HoldReason::Escrow.into(), &info.poster, info.escrow, Precision::BestEffort)
-			.unwrap_or_default();
+		let refunded = T::Currency::release(
+			&HoldReason::Escrow.into(),
+			&info.poster,
+			info.escrow,
+			Precision::BestEffort,
+		)
+		.unwrap_or_default();
 		info.escrow = Zero::zero();
 		Self::deposit_event(Event::JobEnded { job, status: info.status, refunded });
 	}
 
 	/// Pays `amount` from the job's escrow to `to`.
-	pub fn pay(job: JobId, index: TaskIndex, to: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
+	pub fn pay(
+		job: JobId,
+		index: TaskIndex,
+		to: &T::AccountId,
+		amount: BalanceOf<T>,
+	) -> BalanceOf<T> {
 		let Some(mut info) = Jobs::<T>::get(job) else { return Zero::zero() };
 		let amount = amount.min(info.escrow);
 		if amount.is_zero() {
@@ -1001,18 +1115,27 @@ impl<T: Config> Pallet<T> {
 			let worker = task.replicas[0].worker.clone();
 			T::Workers::note_unaudited(&worker, true);
 			task.result = Some(first);
-			let audited = T::AuditRate::get().deconstruct() as u64 >
-				Self::random(&(b"audit", job, index)) % <Perbill as PerThing>::ACCURACY as u64;
+			let audited = T::AuditRate::get().deconstruct() as u64
+				> Self::random(&(b"audit", job, index)) % <Perbill as PerThing>::ACCURACY as u64;
 			if audited && T::Reviews::open(job, index, task.platform, ReviewKind::Audit) {
 				task.phase = Phase::Review(ReviewKind::Audit);
 				Tasks::<T>::insert(job, index, task);
-				Self::deposit_event(Event::ReviewOpened { job, task: index, kind: ReviewKind::Audit });
+				Self::deposit_event(Event::ReviewOpened {
+					job,
+					task: index,
+					kind: ReviewKind::Audit,
+				});
 			} else {
 				let until = now.saturating_add(T::AuditWindow::get());
 				task.phase = Phase::Provisional(until);
 				Tasks::<T>::insert(job, index, task);
 				Self::schedule(until.saturating_add(One::one()), Timeout::Audit(job, index));
-				Self::deposit_event(Event::ProvisionallyAccepted { job, task: index, result: first, until });
+				Self::deposit_event(Event::ProvisionallyAccepted {
+					job,
+					task: index,
+					result: first,
+					until,
+				});
 			}
 			return;
 		}
@@ -1042,8 +1165,16 @@ impl<T: Config> Pallet<T> {
 	/// and credited; replicas that revealed anything else or nothing are slashed and debited,
 	/// except those that reported their input unavailable. `checkers` voted with the verdict
 	/// and share in any slash. With no verdict, nobody is paid or slashed.
-	pub fn settle(job: JobId, index: TaskIndex, verdict: Option<TaskResult>, checkers: &[T::AccountId]) {
-		let (Some(info), Some(mut task)) = (Jobs::<T>::get(job), Tasks::<T>::get(job, index)) else { return };
+	pub fn settle(
+		job: JobId,
+		index: TaskIndex,
+		verdict: Option<TaskResult>,
+		checkers: &[T::AccountId],
+	) {
+		let (Some(info), Some(mut task)) = (Jobs::<T>::get(job), Tasks::<T>::get(job, index))
+		else {
+			return;
+		};
 		if task.phase == Phase::Done {
 			return;
 		}
@@ -1053,7 +1184,9 @@ impl<T: Config> Pallet<T> {
 		if let Some(verdict) = verdict {
 			for replica in task.replicas.iter() {
 				match replica.state {
-					ReplicaState::Revealed(r) if r == verdict => honest.push(replica.worker.clone()),
+					ReplicaState::Revealed(r) if r == verdict => {
+						honest.push(replica.worker.clone())
+					},
 					ReplicaState::Revealed(r) if !r.outcome.is_verdict() => {},
 					_ => liars.push(replica.worker.clone()),
 				}
@@ -1079,7 +1212,12 @@ impl<T: Config> Pallet<T> {
 			}
 			to.insert(0, (info.poster.clone(), poster_share));
 			let amount = T::Workers::slash(liar, T::SlashFraction::get(), &to);
-			Self::deposit_event(Event::LiarSlashed { job, task: index, worker: liar.clone(), amount });
+			Self::deposit_event(Event::LiarSlashed {
+				job,
+				task: index,
+				worker: liar.clone(),
+				amount,
+			});
 		}
 		if single {
 			if let Some(r) = task.replicas.first() {
@@ -1089,7 +1227,12 @@ impl<T: Config> Pallet<T> {
 		task.phase = Phase::Done;
 		task.result = verdict;
 		Tasks::<T>::insert(job, index, task);
-		Self::deposit_event(Event::TaskSettled { job, task: index, result: verdict, agreeing: honest.len() as u8 });
+		Self::deposit_event(Event::TaskSettled {
+			job,
+			task: index,
+			result: verdict,
+			agreeing: honest.len() as u8,
+		});
 		if let Some(mut info) = Jobs::<T>::get(job) {
 			info.settled = info.settled.saturating_add(1);
 			info.in_flight = info.in_flight.saturating_sub(1);

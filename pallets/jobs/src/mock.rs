@@ -3,11 +3,15 @@
 
 use crate as pallet_jobs;
 use ccgsc_primitives::{
-	commitment, inputs_root, ContentId, Limits, PlatformClass, PlatformSet, TaskIndex, TaskRef, TaskResult,
+	commitment, inputs_root, ContentId, Limits, PlatformClass, PlatformSet, TaskIndex, TaskRef,
+	TaskResult,
 };
 use core::cell::RefCell;
 use polkadot_sdk::{
-	frame_support::{self, assert_ok, derive_impl, parameter_types, traits::{ConstU32, Hooks}},
+	frame_support::{
+		self, assert_ok, derive_impl, parameter_types,
+		traits::{ConstU32, Hooks},
+	},
 	frame_system, pallet_balances,
 	sp_core::{ConstU64, ConstU8},
 	sp_io,
@@ -117,10 +121,14 @@ pub const CHECKER: u64 = 9;
 
 /// Accounts 1..=9 with 10_000 credits each; workers 2..=6 registered with stake 1000.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().expect("valid genesis");
-	pallet_balances::GenesisConfig::<Test> { balances: (1..=9).map(|who| (who, 10_000)).collect(), ..Default::default() }
-		.assimilate_storage(&mut storage)
-		.expect("valid genesis");
+	let mut storage =
+		frame_system::GenesisConfig::<Test>::default().build_storage().expect("valid genesis");
+	pallet_balances::GenesisConfig::<Test> {
+		balances: (1..=9).map(|who| (who, 10_000)).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.expect("valid genesis");
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| {
 		System::set_block_number(1);
@@ -128,7 +136,11 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		CHECKERS_AVAILABLE.with(|c| *c.borrow_mut() = true);
 		AuditRate::set(Perbill::zero());
 		for who in 2..=6 {
-			assert_ok!(Workers::register(RuntimeOrigin::signed(who), 1000, profile(PlatformClass::X86_64Native)));
+			assert_ok!(Workers::register(
+				RuntimeOrigin::signed(who),
+				1000,
+				profile(PlatformClass::X86_64Native)
+			));
 		}
 	});
 	ext
@@ -205,7 +217,11 @@ pub fn commit(worker: u64, job: u64, index: TaskIndex, result: TaskResult) {
 
 /// Reveals `result` for `index` as `worker`.
 pub fn reveal(worker: u64, job: u64, index: TaskIndex, result: TaskResult) {
-	assert_ok!(Jobs::reveal(RuntimeOrigin::signed(worker), job, vec![(index, result, salt(worker))].try_into().unwrap()));
+	assert_ok!(Jobs::reveal(
+		RuntimeOrigin::signed(worker),
+		job,
+		vec![(index, result, salt(worker))].try_into().unwrap()
+	));
 }
 
 /// Moves to block `n`, running `on_initialize` of the jobs pallet on the way.

@@ -42,7 +42,9 @@ fn post_job_holds_the_worst_case_escrow() {
 		let info = crate::Jobs::<Test>::get(job).unwrap();
 		assert_eq!((info.status, info.escrow, info.next_task), (JobStatus::Open, 132, 0));
 		assert_eq!(Balances::total_issuance(), issuance);
-		System::assert_last_event(Event::JobPosted { job, poster: POSTER, task_count: 4, escrow: 132 }.into());
+		System::assert_last_event(
+			Event::JobPosted { job, poster: POSTER, task_count: 4, escrow: 132 }.into(),
+		);
 	});
 }
 
@@ -146,7 +148,11 @@ fn replicas_of_a_task_share_one_platform_class() {
 		let mut s = spec(1, 2);
 		s.platforms = PlatformSet::of(&[PlatformClass::X86_64Native, PlatformClass::Aarch64Native]);
 		assert_ok!(Jobs::post_job(RuntimeOrigin::signed(POSTER), s));
-		assert_ok!(Workers::register(RuntimeOrigin::signed(7), 1000, profile(PlatformClass::Aarch64Native)));
+		assert_ok!(Workers::register(
+			RuntimeOrigin::signed(7),
+			1000,
+			profile(PlatformClass::Aarch64Native)
+		));
 		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), 0, 1));
 		assert_noop!(Jobs::claim(RuntimeOrigin::signed(7), 0, 1), Error::<Test>::NoTaskAvailable);
 		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), 0, 1));
@@ -168,7 +174,11 @@ fn an_expired_lease_returns_the_task_to_the_pool() {
 		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 0);
 		// The vanished worker can no longer commit; another takes the task.
 		assert_noop!(
-			Jobs::commit(RuntimeOrigin::signed(2), job, batch(vec![(0, commit_hash(2, job, 0, &good(0)))])),
+			Jobs::commit(
+				RuntimeOrigin::signed(2),
+				job,
+				batch(vec![(0, commit_hash(2, job, 0, &good(0)))])
+			),
 			Error::<Test>::NotAssigned
 		);
 		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 1));
@@ -189,18 +199,36 @@ fn renew_extends_a_lease_and_abandon_gives_it_back() {
 		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().replicas.len(), 1);
 		assert!(Tasks::<Test>::get(job, 1).unwrap().replicas.is_empty());
 
-		assert_noop!(Jobs::renew(RuntimeOrigin::signed(3), job, batch(vec![0])), Error::<Test>::NotAssigned);
-		assert_noop!(Jobs::abandon(RuntimeOrigin::signed(3), job, batch(vec![0])), Error::<Test>::NotAssigned);
-		assert_noop!(Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![])), Error::<Test>::InvalidBatch);
-		assert_noop!(Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![7])), Error::<Test>::UnknownTask);
+		assert_noop!(
+			Jobs::renew(RuntimeOrigin::signed(3), job, batch(vec![0])),
+			Error::<Test>::NotAssigned
+		);
+		assert_noop!(
+			Jobs::abandon(RuntimeOrigin::signed(3), job, batch(vec![0])),
+			Error::<Test>::NotAssigned
+		);
+		assert_noop!(
+			Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![])),
+			Error::<Test>::InvalidBatch
+		);
+		assert_noop!(
+			Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![7])),
+			Error::<Test>::UnknownTask
+		);
 		assert_ok!(Jobs::abandon(RuntimeOrigin::signed(2), job, batch(vec![0])));
 		assert!(Tasks::<Test>::get(job, 0).unwrap().replicas.is_empty());
 		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 0);
 		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 2));
 		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().replicas[0].worker, 3);
 		commit(3, job, 0, good(0));
-		assert_noop!(Jobs::abandon(RuntimeOrigin::signed(3), job, batch(vec![0])), Error::<Test>::NotLeased);
-		assert_noop!(Jobs::renew(RuntimeOrigin::signed(3), job, batch(vec![0])), Error::<Test>::NotLeased);
+		assert_noop!(
+			Jobs::abandon(RuntimeOrigin::signed(3), job, batch(vec![0])),
+			Error::<Test>::NotLeased
+		);
+		assert_noop!(
+			Jobs::renew(RuntimeOrigin::signed(3), job, batch(vec![0])),
+			Error::<Test>::NotLeased
+		);
 	});
 }
 
@@ -225,12 +253,20 @@ fn agreeing_replicas_are_paid_and_the_rest_is_refunded() {
 		assert_eq!(phase(job, 0), Phase::Done);
 		assert_eq!(Balances::balance(&2), 10_000 - 1000 + REWARD);
 		assert_eq!(Balances::balance(&3), 10_000 - 1000 + REWARD);
-		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().reputation.consecutive_valid, 1);
+		assert_eq!(
+			pallet_workers::Workers::<Test>::get(2).unwrap().reputation.consecutive_valid,
+			1
+		);
 		assert_eq!(escrow_held(POSTER), 0);
 		assert_eq!(Balances::balance(&POSTER), 10_000 - 2 * REWARD);
 		let info = crate::Jobs::<Test>::get(job).unwrap();
 		assert_eq!((info.status, info.spent), (JobStatus::Done, 2 * REWARD));
-		assert!(events().contains(&Event::TaskSettled { job, task: 0, result: Some(good(0)), agreeing: 2 }));
+		assert!(events().contains(&Event::TaskSettled {
+			job,
+			task: 0,
+			result: Some(good(0)),
+			agreeing: 2
+		}));
 		assert_eq!(Balances::total_issuance(), issuance);
 	});
 }
@@ -243,12 +279,27 @@ fn a_reveal_that_does_not_match_its_commit_is_refused() {
 		commit(2, job, 0, good(0));
 		let o = RuntimeOrigin::signed(2);
 		// Another result, another salt, another task index.
-		assert_noop!(Jobs::reveal(o.clone(), job, batch(vec![(0, bad(0), salt(2))])), Error::<Test>::CommitmentMismatch);
-		assert_noop!(Jobs::reveal(o.clone(), job, batch(vec![(0, good(0), salt(3))])), Error::<Test>::CommitmentMismatch);
-		assert_noop!(Jobs::reveal(RuntimeOrigin::signed(3), job, batch(vec![(0, good(0), salt(3))])), Error::<Test>::NotAssigned);
-		assert_noop!(Jobs::reveal(o.clone(), 99, batch(vec![(0, good(0), salt(2))])), Error::<Test>::UnknownJob);
+		assert_noop!(
+			Jobs::reveal(o.clone(), job, batch(vec![(0, bad(0), salt(2))])),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_noop!(
+			Jobs::reveal(o.clone(), job, batch(vec![(0, good(0), salt(3))])),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_noop!(
+			Jobs::reveal(RuntimeOrigin::signed(3), job, batch(vec![(0, good(0), salt(3))])),
+			Error::<Test>::NotAssigned
+		);
+		assert_noop!(
+			Jobs::reveal(o.clone(), 99, batch(vec![(0, good(0), salt(2))])),
+			Error::<Test>::UnknownJob
+		);
 		reveal(2, job, 0, good(0));
-		assert_noop!(Jobs::reveal(o, job, batch(vec![(0, good(0), salt(2))])), Error::<Test>::NotRevealing);
+		assert_noop!(
+			Jobs::reveal(o, job, batch(vec![(0, good(0), salt(2))])),
+			Error::<Test>::NotRevealing
+		);
 	});
 }
 
@@ -260,7 +311,11 @@ fn copying_a_revealed_result_is_refused() {
 		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 1));
 		// Worker 3 copies worker 2's commitment hash.
 		commit(2, job, 0, good(0));
-		assert_ok!(Jobs::commit(RuntimeOrigin::signed(3), job, batch(vec![(0, commit_hash(2, job, 0, &good(0)))])));
+		assert_ok!(Jobs::commit(
+			RuntimeOrigin::signed(3),
+			job,
+			batch(vec![(0, commit_hash(2, job, 0, &good(0)))])
+		));
 		reveal(2, job, 0, good(0));
 		// Having seen 2's result and salt, 3 cannot reveal them as its own.
 		assert_noop!(
@@ -269,7 +324,11 @@ fn copying_a_revealed_result_is_refused() {
 		);
 		// Nor commit anew once reveals are open.
 		assert_noop!(
-			Jobs::commit(RuntimeOrigin::signed(3), job, batch(vec![(0, commit_hash(3, job, 0, &good(0)))])),
+			Jobs::commit(
+				RuntimeOrigin::signed(3),
+				job,
+				batch(vec![(0, commit_hash(3, job, 0, &good(0)))])
+			),
 			Error::<Test>::NotLeased
 		);
 	});
@@ -319,7 +378,10 @@ fn replicas_that_agree_on_a_failure_settle_it_as_failed_and_are_paid() {
 			reveal(w, job, 0, limit);
 		}
 		let task = Tasks::<Test>::get(job, 0).unwrap();
-		assert_eq!((task.phase, task.result.map(|r| r.outcome)), (Phase::Done, Some(Outcome::WorkLimitExceeded)));
+		assert_eq!(
+			(task.phase, task.result.map(|r| r.outcome)),
+			(Phase::Done, Some(Outcome::WorkLimitExceeded))
+		);
 		assert_eq!(Balances::balance(&2), 9000 + REWARD);
 	});
 }
@@ -392,7 +454,13 @@ fn adaptive_replication_draws_singles_only_for_trusted_workers_after_their_commi
 		run_to_block(2);
 		let draws: Vec<bool> = events()
 			.into_iter()
-			.filter_map(|e| if let Event::ReplicationDrawn { single, .. } = e { Some(single) } else { None })
+			.filter_map(|e| {
+				if let Event::ReplicationDrawn { single, .. } = e {
+					Some(single)
+				} else {
+					None
+				}
+			})
 			.collect();
 		assert_eq!(draws.len(), fresh.len());
 		let singles = draws.iter().filter(|s| **s).count();
@@ -424,7 +492,10 @@ fn a_single_result_is_held_through_its_audit_window_then_paid() {
 		assert_eq!(Balances::balance(&2), 9000, "payout held during the window");
 		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().unaudited, 1);
 		// Unbonding is refused while the result is unaudited.
-		assert_noop!(Workers::unbond(RuntimeOrigin::signed(2), 1000), pallet_workers::Error::<Test>::StakeInUse);
+		assert_noop!(
+			Workers::unbond(RuntimeOrigin::signed(2), 1000),
+			pallet_workers::Error::<Test>::StakeInUse
+		);
 		run_to_block(2 + AUDIT_WINDOW);
 		assert_eq!(phase(job, 0), Phase::Done);
 		assert_eq!(Balances::balance(&2), 9000 + REWARD);
@@ -499,7 +570,11 @@ fn the_deadline_ends_the_job_and_refunds_the_escrow() {
 		assert_eq!(crate::Jobs::<Test>::get(0).unwrap().status, JobStatus::Expired);
 		assert_eq!(escrow_held(POSTER), 0);
 		assert_eq!(Balances::balance(&POSTER), 10_000);
-		assert!(events().contains(&Event::JobEnded { job: 0, status: JobStatus::Expired, refunded: 2 * (2 * REWARD + FEE) }));
+		assert!(events().contains(&Event::JobEnded {
+			job: 0,
+			status: JobStatus::Expired,
+			refunded: 2 * (2 * REWARD + FEE)
+		}));
 		assert_noop!(Jobs::claim(RuntimeOrigin::signed(3), 0, 1), Error::<Test>::JobNotOpen);
 		// The worker whose lease outlived the job gets its lease count back when it ends.
 		run_to_block(30);
@@ -518,7 +593,11 @@ fn batches_settle_many_tasks_in_one_extrinsic() {
 			job,
 			batch(tasks.iter().map(|t| (*t, commit_hash(2, job, *t, &good(*t)))).collect())
 		));
-		assert_ok!(Jobs::reveal(RuntimeOrigin::signed(2), job, batch(tasks.iter().map(|t| (*t, good(*t), salt(2))).collect())));
+		assert_ok!(Jobs::reveal(
+			RuntimeOrigin::signed(2),
+			job,
+			batch(tasks.iter().map(|t| (*t, good(*t), salt(2))).collect())
+		));
 		assert!(tasks.iter().all(|t| matches!(phase(job, *t), Phase::Provisional(_))));
 		// A batch with one bad item changes nothing.
 		let job2 = post(2, 1);
@@ -527,7 +606,10 @@ fn batches_settle_many_tasks_in_one_extrinsic() {
 			Jobs::commit(
 				RuntimeOrigin::signed(3),
 				job2,
-				batch(vec![(0, commit_hash(3, job2, 0, &good(0))), (5, commit_hash(3, job2, 5, &good(5)))])
+				batch(vec![
+					(0, commit_hash(3, job2, 0, &good(0))),
+					(5, commit_hash(3, job2, 5, &good(5)))
+				])
 			),
 			Error::<Test>::UnknownTask
 		);

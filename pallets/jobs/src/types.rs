@@ -1,6 +1,9 @@
 //! The types of the jobs pallet.
 
-use ccgsc_primitives::{ContentId, ExecutorVersion, Hash, JobId, Limits, PlatformClass, PlatformSet, TaskIndex, TaskResult};
+use ccgsc_primitives::{
+	ContentId, ExecutorVersion, Hash, JobId, Limits, PlatformClass, PlatformSet, TaskIndex,
+	TaskResult,
+};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
@@ -13,7 +16,9 @@ pub type MaxArgLen = ConstU32<256>;
 pub type Args = BoundedVec<BoundedVec<u8, MaxArgLen>, MaxArgs>;
 
 /// What a poster asks for in `post_job`.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub struct JobSpec<Balance, BlockNumber> {
 	/// Content id of the WASM module.
 	pub module: ContentId,
@@ -38,7 +43,18 @@ pub struct JobSpec<Balance, BlockNumber> {
 }
 
 /// Where a job stands.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
 pub enum JobStatus {
 	/// Tasks can be claimed.
 	Open,
@@ -51,7 +67,9 @@ pub enum JobStatus {
 }
 
 /// A posted job.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub struct Job<AccountId, Balance, BlockNumber> {
 	/// Who posted it and pays.
 	pub poster: AccountId,
@@ -73,7 +91,18 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 }
 
 /// What a replica of a task has done so far.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
 pub enum ReplicaState {
 	/// Claimed; running.
 	Leased,
@@ -84,7 +113,9 @@ pub enum ReplicaState {
 }
 
 /// One worker's replica of a task.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub struct Replica<AccountId, BlockNumber> {
 	/// The worker.
 	pub worker: AccountId,
@@ -95,7 +126,18 @@ pub struct Replica<AccountId, BlockNumber> {
 }
 
 /// Why checkers look at a task.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
 pub enum ReviewKind {
 	/// Replicas disagreed, or one did not reveal.
 	Dispute,
@@ -104,7 +146,18 @@ pub enum ReviewKind {
 }
 
 /// Where a task stands.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
 pub enum Phase<BlockNumber> {
 	/// Needs (more) replicas, or waits for its replicas to commit.
 	Open,
@@ -125,7 +178,9 @@ pub enum Phase<BlockNumber> {
 pub type MaxReplicas = ConstU32<8>;
 
 /// A task that has been claimed at least once (tasks never claimed have no entry).
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub struct TaskInfo<AccountId, BlockNumber> {
 	/// Where it stands.
 	pub phase: Phase<BlockNumber>,
@@ -140,7 +195,9 @@ pub struct TaskInfo<AccountId, BlockNumber> {
 }
 
 /// Work the pallet does at a given block.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub enum Timeout<AccountId> {
 	/// A lease may have expired.
 	Lease(JobId, TaskIndex, AccountId),

@@ -7,7 +7,10 @@
 #![allow(missing_docs)]
 
 use core::marker::PhantomData;
-use polkadot_sdk::frame_support::{traits::Get, weights::{constants::RocksDbWeight, Weight}};
+use polkadot_sdk::frame_support::{
+	traits::Get,
+	weights::{constants::RocksDbWeight, Weight},
+};
 
 /// Weight functions needed for `pallet_jobs`.
 pub trait WeightInfo {
@@ -82,7 +85,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 impl WeightInfo for () {
 	fn post_job() -> Weight {
-		Weight::from_parts(60_000_000, 8_000).saturating_add(RocksDbWeight::get().reads_writes(4, 4))
+		Weight::from_parts(60_000_000, 8_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(4, 4))
 	}
 	fn claim(n: u32) -> Weight {
 		Weight::from_parts(40_000_000, 8_000)
@@ -125,7 +129,8 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes((4 as u64).saturating_mul(n.into())))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(50_000_000, 8_000).saturating_add(RocksDbWeight::get().reads_writes(2, 2))
+		Weight::from_parts(50_000_000, 8_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(2, 2))
 	}
 	fn on_initialize(n: u32) -> Weight {
 		Weight::from_parts(10_000_000, 8_000)

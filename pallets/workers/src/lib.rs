@@ -179,6 +179,9 @@ pub trait WorkerRegistry<AccountId, Balance> {
 	/// shares (which should add up to one; whatever rounding leaves goes to the first). Returns
 	/// the amount taken.
 	fn slash(who: &AccountId, fraction: Perbill, to: &[(AccountId, Perbill)]) -> Balance;
+	/// Funds `who` and registers it as an active worker with `profile` (benchmarks only).
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmarks(who: &AccountId, profile: Profile);
 }
 
 #[polkadot_sdk::frame_support::pallet]
@@ -512,6 +515,14 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 				w.earned = w.earned.saturating_add(amount);
 			}
 		});
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmarks(who: &T::AccountId, profile: Profile) {
+		let stake = T::MinWorkerStake::get().saturating_mul(2u32.into());
+		T::Currency::set_balance(who, stake.saturating_mul(100u32.into()));
+		Pallet::<T>::register(frame_system::RawOrigin::Signed(who.clone()).into(), stake, profile)
+			.expect("a funded account with a valid profile registers; qed");
 	}
 
 	fn slash(

@@ -1,0 +1,210 @@
+//! Benchmarks for `pallet_jobs`, over worst-case batch sizes and replica counts.
+
+use super::*;
+use ccgsc_primitives::{ContentId, Limits, PlatformClass, PlatformSet};
+use polkadot_sdk::{
+	frame_benchmarking::v2::*,
+	frame_support::traits::{fungible::Mutate, Hooks},
+	frame_system::RawOrigin,
+};
+
+fn profile() -> pallet_workers::Profile {
+	pallet_workers::Profile {
+		cores: 8,
+		memory_mib: 65_536,
+		score: 1_000_000_000,
+		platform: PlatformClass::X86_64Native,
+		executor_version: 1,
+		peer_id: alloc::vec![7u8; 38].try_into().expect("38 bytes fit; qed"),
+	}
+}
+
+fn worker<T: Config>(i: u32) -> T::AccountId {
+	let who: T::AccountId = account("worker", i, 0);
+	T::Workers::register_for_benchmarks(&who, profile());
+	who
+}
+
+fn poster<T: Config>() -> T::AccountId {
+	let who: T::AccountId = account("poster", 0, 0);
+	T::Currency::set_balance(
+		&who,
+		T::MaxRewardPerTask::get().saturating_mul(100_000_000u32.into()),
+	);
+	who
+}
+
+fn spec<T: Config>(tasks: u32, replication: u8) -> JobSpecOf<T> {
+	let inputs: Vec<ContentId> =
+		(0..tasks.min(64)).map(|i| ContentId::of(&i.to_le_bytes())).collect();
+	JobSpec {
+		module: ContentId::of(b"benchmark module"),
+		inputs_root: ccgsc_primitives::inputs_root(&inputs),
+		task_count: tasks,
+		args: Default::default(),
+		reward_per_task: T::MaxRewardPerTask::get(),
+		replication,
+		limits: Limits { work: 1_000_000_000, memory: 64 << 20, output: 1 << 20 },
+		platforms: PlatformSet::of(&[PlatformClass::X86_64Native]),
+		executor_version: 1,
+		deadline: frame_system::Pallet::<T>::block_number().saturating_add(100_000u32.into()),
+	}
+}
+
+fn posted<T: Config>(tasks: u32, replication: u8) -> JobId {
+	let job = NextJobId::<T>::get();
+	Pallet::<T>::post_job(RawOrigin::Signed(poster::<T>()).into(), spec::<T>(tasks, replication))
+		.expect("a funded poster posts; qed");
+	job
+}
+
+fn result(task: TaskIndex) -> TaskResult {
+	TaskResult::success(&task.to_le_bytes())
+}
+
+const SALT: Hash = [7u8; 32];
+
+fn tasks<T: Config>(n: u32) -> BoundedVec<TaskIndex, T::MaxBatch> {
+	BoundedVec::truncate_from((0..n).collect())
+}
+
+fn claim_as<T: Config>(who: &T::AccountId, job: JobId, n: u32) {
+	Pallet::<T>::claim(RawOrigin::Signed(who.clone()).into(), job, n)
+		.expect("tasks are available; qed");
+}
+
+fn commit_all<T: Config>(who: &T::AccountId, job: JobId, n: u32) {
+	let commitments = (0..n)
+		.map(|t| (t, commitment(&result(t), &SALT, who, &TaskRef { job, index: t })))
+		.collect();
+	Pallet::<T>::commit(
+		RawOrigin::Signed(who.clone()).into(),
+		job,
+		BoundedVec::truncate_from(commitments),
+	)
+	.expect("leased tasks commit; qed");
+}
+
+fn reveals<T: Config>(n: u32) -> BoundedVec<(TaskIndex, TaskResult, Hash), T::MaxBatch> {
+	BoundedVec::truncate_from((0..n).map(|t| (t, result(t), SALT)).collect())
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn post_job() {
+		let who = poster::<T>();
+		let spec = spec::<T>(T::MaxTasks::get(), T::MaxReplication::get());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), spec);
+		assert!(Jobs::<T>::contains_key(0));
+	}
+
+	/// The second replica of `n` tasks: every task comes from the requeue list.
+	#[benchmark]
+	fn claim(n: Linear<1, { T::MaxBatch::get() }>) {
+		let job = posted::<T>(n, T::MaxReplication::get());
+		claim_as::<T>(&worker::<T>(0), job, n);
+		let second = worker::<T>(1);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(second.clone()), job, n);
+		assert!(
+			(0..n).all(|t| Tasks::<T>::get(job, t).is_some_and(|task| task.replicas.len() == 2))
+		);
+	}
+
+	#[benchmark]
+	fn renew(n: Linear<1, { T::MaxBatch::get() }>) {
+		let job = posted::<T>(n, 1);
+		let who = worker::<T>(0);
+		claim_as::<T>(&who, job, n);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), job, tasks::<T>(n));
+	}
+
+	#[benchmark]
+	fn abandon(n: Linear<1, { T::MaxBatch::get() }>) {
+		let job = posted::<T>(n, 1);
+		let who = worker::<T>(0);
+		claim_as::<T>(&who, job, n);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), job, tasks::<T>(n));
+		assert!(Tasks::<T>::get(job, 0).is_some_and(|task| task.replicas.is_empty()));
+	}
+
+	#[benchmark]
+	fn commit(n: Linear<1, { T::MaxBatch::get() }>) {
+		let job = posted::<T>(n, 1);
+		let who = worker::<T>(0);
+		claim_as::<T>(&who, job, n);
+		let commitments = BoundedVec::truncate_from(
+			(0..n)
+				.map(|t| (t, commitment(&result(t), &SALT, &who, &TaskRef { job, index: t })))
+				.collect(),
+		);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), job, commitments);
+		assert!(matches!(Tasks::<T>::get(job, 0).map(|t| t.phase), Some(Phase::Revealing(_))));
+	}
+
+	/// The last of `MaxReplication` replicas reveals `n` tasks: each settles and pays every
+	/// replica.
+	#[benchmark]
+	fn reveal(n: Linear<1, { T::MaxBatch::get() }>) {
+		let replicas = T::MaxReplication::get() as u32;
+		let job = posted::<T>(n, T::MaxReplication::get());
+		let workers: Vec<T::AccountId> = (0..replicas).map(worker::<T>).collect();
+		for w in &workers {
+			claim_as::<T>(w, job, n);
+		}
+		for w in &workers {
+			commit_all::<T>(w, job, n);
+		}
+		let (last, others) = workers.split_last().expect("at least one replica; qed");
+		for w in others {
+			Pallet::<T>::reveal(RawOrigin::Signed(w.clone()).into(), job, reveals::<T>(n))
+				.expect("matching reveals; qed");
+		}
+		#[extrinsic_call]
+		_(RawOrigin::Signed(last.clone()), job, reveals::<T>(n));
+		assert!(
+			(0..n).all(|t| Tasks::<T>::get(job, t).is_some_and(|task| task.phase == Phase::Done))
+		);
+	}
+
+	#[benchmark]
+	fn cancel() {
+		let job = posted::<T>(T::MaxTasks::get(), T::MaxReplication::get());
+		let who = Jobs::<T>::get(job).expect("posted; qed").poster;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), job);
+		assert_eq!(Jobs::<T>::get(job).map(|j| j.status), Some(JobStatus::Cancelled));
+	}
+
+	/// `n` audit windows close in one block: each pays its worker.
+	#[benchmark]
+	fn on_initialize(n: Linear<0, { T::MaxBatch::get() }>) {
+		let job = posted::<T>(n.max(1), 1);
+		let who = worker::<T>(0);
+		let now = frame_system::Pallet::<T>::block_number();
+		if n > 0 {
+			claim_as::<T>(&who, job, n);
+			commit_all::<T>(&who, job, n);
+			Pallet::<T>::reveal(RawOrigin::Signed(who).into(), job, reveals::<T>(n))
+				.expect("matching reveals; qed");
+		}
+		let at = now.saturating_add(T::AuditWindow::get()).saturating_add(One::one());
+		frame_system::Pallet::<T>::set_block_number(at);
+		#[block]
+		{
+			Pallet::<T>::on_initialize(at);
+		}
+		assert!(
+			(0..n).all(|t| Tasks::<T>::get(job, t).is_some_and(|task| task.phase == Phase::Done))
+		);
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}
