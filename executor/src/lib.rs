@@ -310,7 +310,7 @@ impl Executor {
 		}
 	}
 
-	/// Compiles (or finds in a cache) the module of `job`, ready to instantiate. `Ok(None)`
+	/// Compiles (or finds in a cache) the module of `job`, ready to instantiate. `Ok(Err(why))`
 	/// means the module is invalid or imports what the ABI does not offer; that verdict is
 	/// cached too.
 	fn prepare(&self, job: &Job<'_>) -> Result<Result<Arc<InstancePre<Host>>, String>, Error> {

@@ -274,3 +274,29 @@ fn leaving_is_refused_while_a_review_is_open() {
 		);
 	});
 }
+
+#[test]
+fn the_registry_is_bounded() {
+	new_test_ext().execute_with(|| {
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		for who in 100..116u64 {
+			Balances::set_balance(&who, 10_000);
+			checker(who);
+		}
+		Balances::set_balance(&200, 10_000);
+		assert_noop!(
+			Attestations::register_checker(RuntimeOrigin::signed(200), 1000, PlatformClass::X86_64Native, 1),
+			Error::<Test>::TooManyCheckers
+		);
+	});
+}
+
+#[test]
+fn commits_close_with_the_commit_window() {
+	new_test_ext().execute_with(|| {
+		checker(9);
+		let job = disputed_job();
+		run_to_block(1 + COMMIT_WINDOW + 1);
+		assert_noop!(Attestations::attest(RuntimeOrigin::signed(9), job, 0, [0; 32]), Error::<Test>::CommitClosed);
+	});
+}

@@ -616,3 +616,34 @@ fn batches_settle_many_tasks_in_one_extrinsic() {
 		assert_eq!(Tasks::<Test>::get(job2, 0).unwrap().replicas[0].state, ReplicaState::Leased);
 	});
 }
+
+#[test]
+fn a_lease_past_its_end_cannot_commit_or_renew_even_before_it_is_swept() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 1);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		// The block after the lease, before `on_initialize` has removed the replica.
+		System::set_block_number(2 + LEASE);
+		assert_noop!(
+			Jobs::commit(RuntimeOrigin::signed(2), job, batch(vec![(0, commit_hash(2, job, 0, &good(0)))])),
+			Error::<Test>::LeaseExpired
+		);
+		assert_noop!(Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![0])), Error::<Test>::LeaseExpired);
+	});
+}
+
+#[test]
+fn a_replica_reveals_once() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 2);
+		for w in [2, 3] {
+			assert_ok!(Jobs::claim(RuntimeOrigin::signed(w), job, 1));
+			commit(w, job, 0, good(0));
+		}
+		reveal(2, job, 0, good(0));
+		assert_noop!(
+			Jobs::reveal(RuntimeOrigin::signed(2), job, batch(vec![(0, good(0), salt(2))])),
+			Error::<Test>::NotCommitted
+		);
+	});
+}
