@@ -1,7 +1,16 @@
 use super::*;
 
+/// Pseudo-random bytes (xorshift), so that no two chunks are alike.
 fn blob(len: usize) -> Vec<u8> {
-	(0..len).map(|i| (i.wrapping_mul(31) ^ (i >> 7)) as u8).collect()
+	let mut x = 0x9e37_79b9_7f4a_7c15u64;
+	(0..len)
+		.map(|_| {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			x as u8
+		})
+		.collect()
 }
 
 #[test]

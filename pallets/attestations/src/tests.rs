@@ -285,7 +285,12 @@ fn the_registry_is_bounded() {
 		}
 		Balances::set_balance(&200, 10_000);
 		assert_noop!(
-			Attestations::register_checker(RuntimeOrigin::signed(200), 1000, PlatformClass::X86_64Native, 1),
+			Attestations::register_checker(
+				RuntimeOrigin::signed(200),
+				1000,
+				PlatformClass::X86_64Native,
+				1
+			),
 			Error::<Test>::TooManyCheckers
 		);
 	});
@@ -297,6 +302,9 @@ fn commits_close_with_the_commit_window() {
 		checker(9);
 		let job = disputed_job();
 		run_to_block(1 + COMMIT_WINDOW + 1);
-		assert_noop!(Attestations::attest(RuntimeOrigin::signed(9), job, 0, [0; 32]), Error::<Test>::CommitClosed);
+		assert_noop!(
+			Attestations::attest(RuntimeOrigin::signed(9), job, 0, [0; 32]),
+			Error::<Test>::CommitClosed
+		);
 	});
 }

@@ -625,10 +625,17 @@ fn a_lease_past_its_end_cannot_commit_or_renew_even_before_it_is_swept() {
 		// The block after the lease, before `on_initialize` has removed the replica.
 		System::set_block_number(2 + LEASE);
 		assert_noop!(
-			Jobs::commit(RuntimeOrigin::signed(2), job, batch(vec![(0, commit_hash(2, job, 0, &good(0)))])),
+			Jobs::commit(
+				RuntimeOrigin::signed(2),
+				job,
+				batch(vec![(0, commit_hash(2, job, 0, &good(0)))])
+			),
 			Error::<Test>::LeaseExpired
 		);
-		assert_noop!(Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![0])), Error::<Test>::LeaseExpired);
+		assert_noop!(
+			Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![0])),
+			Error::<Test>::LeaseExpired
+		);
 	});
 }
 
