@@ -449,12 +449,9 @@ fn classify(error: &wasmtime::Error) -> Verdict {
 	match error.downcast_ref::<Trap>() {
 		Some(Trap::OutOfFuel) => Verdict::Outcome(Outcome::WorkLimitExceeded),
 		Some(Trap::Interrupt) => Verdict::Timeout,
+		// Traps include a data segment that does not fit at instantiation.
 		Some(_) => Verdict::Outcome(Outcome::Trapped),
-		// Instantiation errors that are not traps: a data segment that does not fit is the
-		// module's fault; anything else (resource exhaustion on this host) is ours.
-		None if format!("{error:#}").contains("out of bounds") => {
-			Verdict::Outcome(Outcome::Trapped)
-		},
+		// Anything else (for example, no memory could be reserved) is this host's trouble.
 		None => Verdict::Sandbox,
 	}
 }

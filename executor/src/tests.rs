@@ -214,6 +214,12 @@ fn bad_modules_end_with_their_outcome_and_the_executor_goes_on() {
 			Outcome::Exited(3),
 		),
 		(
+			"data segment outside memory",
+			wat(r#"(module (memory (export "memory") 1) (data (i32.const 65530) "0123456789")
+			     (func (export "_start")))"#),
+			Outcome::Trapped,
+		),
+		(
 			"division by zero",
 			wat(r#"(module (memory (export "memory") 1)
 			     (func (export "_start") (drop (i32.div_u (i32.const 1) (i32.const 0)))))"#),
