@@ -42,9 +42,10 @@ pub const UNIT: Balance = 1_000_000_000_000;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-	/// The node could not be reached, or a request to it failed.
+	/// The node could not be reached, or a request to it failed (boxed: subxt's error is
+	/// large).
 	#[error("chain: {0}")]
-	Subxt(#[from] subxt::Error),
+	Subxt(#[from] Box<subxt::Error>),
 	/// A transaction was included but its call failed; the message names the pallet error.
 	#[error("transaction failed: {0}")]
 	Dispatch(String),
@@ -60,7 +61,7 @@ trait IntoChainError<T> {
 
 impl<T, E: Into<subxt::Error>> IntoChainError<T> for Result<T, E> {
 	fn chain(self) -> Result<T, Error> {
-		self.map_err(|e| Error::Subxt(e.into()))
+		self.map_err(|e| Error::Subxt(Box::new(e.into())))
 	}
 }
 
@@ -397,7 +398,7 @@ impl Chain {
 	pub async fn free_balance(&self, who: &AccountId32) -> Result<Balance, Error> {
 		let at = self.client.at_current_block().await.chain()?;
 		let entry = at.storage().entry(api::storage().system().account()).chain()?;
-		Ok(entry.fetch((who.clone(),)).await.chain()?.decode().chain()?.data.free)
+		Ok(entry.fetch((*who,)).await.chain()?.decode().chain()?.data.free)
 	}
 
 	/// The total issuance of credits at the latest finalized block.

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use ccgsc_executor::{ContentId, Determinism, Executor, Job, Limits, Outcome};
 use ccgsc_tasks::{mandelbrot, matmul, primes, pwhash};
 
-type Native = fn(&[u8], &[String]) -> Result<Vec<u8>, ccgsc_tasks::BadInput>;
+/// A workload: name, module, native twin, input, arguments.
+type Workload<'a> = (&'a str, &'a [u8], ccgsc_tasks::Task, Vec<u8>, &'a [String]);
 
 fn median(mut v: Vec<Duration>) -> Duration {
 	v.sort();
@@ -45,7 +46,7 @@ fn main() {
 	pwhash::pbkdf2_sha256(b"99999999", &salt, 10_000, &mut target);
 
 	let count = vec!["--count".to_string()];
-	let workloads: Vec<(&str, &[u8], Native, Vec<u8>, &[String])> = vec![
+	let workloads: Vec<Workload<'_>> = vec![
 		("primes", ccgsc_task_modules::PRIMES, primes::run, primes::input(0, 100_000_000), &count),
 		(
 			"mandelbrot",

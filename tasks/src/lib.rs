@@ -29,9 +29,12 @@ impl std::fmt::Display for BadInput {
 
 impl std::error::Error for BadInput {}
 
+/// A task: input bytes and the job's arguments to output bytes.
+pub type Task = fn(&[u8], &[String]) -> Result<Vec<u8>, BadInput>;
+
 /// Runs `task` over stdin and the process arguments, writing its output to stdout; exits
 /// with code 2 on bad input.
-pub fn main_stdio(task: fn(&[u8], &[String]) -> Result<Vec<u8>, BadInput>) {
+pub fn main_stdio(task: Task) {
 	let mut input = Vec::new();
 	if std::io::stdin().read_to_end(&mut input).is_err() {
 		eprintln!("cannot read stdin");

@@ -84,8 +84,7 @@ impl Node {
 		loop {
 			match ccgsc_chain::Chain::connect(&self.ws_url()).await {
 				Ok(chain) => return chain,
-				Err(e) if started.elapsed() < timeout => {
-					let _ = e;
+				Err(_) if started.elapsed() < timeout => {
 					tokio::time::sleep(Duration::from_millis(200)).await;
 				},
 				Err(e) => {

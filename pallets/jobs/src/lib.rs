@@ -965,8 +965,8 @@ impl<T: Config> Pallet<T> {
 					return;
 				}
 				let worker = task.replicas.first().map(|r| r.worker.clone());
-				let cv = worker.as_ref().map_or(0, |w| T::Workers::consecutive_valid(w));
-				let trusted = worker.as_ref().is_some_and(|w| T::Workers::is_trusted(w));
+				let cv = worker.as_ref().map_or(0, T::Workers::consecutive_valid);
+				let trusted = worker.as_ref().is_some_and(T::Workers::is_trusted);
 				let single = trusted
 					&& cv > 1 && Self::random(&(b"replication", job, index)) % cv as u64
 					!= 0;
