@@ -90,8 +90,7 @@ pub struct ContentId(pub Hash);
 impl ContentId {
 	/// The id of `data`, computed over its chunks.
 	pub fn of(data: &[u8]) -> Self {
-		let leaves = chunks(data).enumerate().map(|(i, c)| leaf_hash(i as u32, c));
-		Self::from_root(data.len() as u64, merkle_root(leaves.collect()))
+		ChunkTree::new(data).id()
 	}
 
 	/// The id of a blob of `length` bytes whose chunk tree has root `root`.
@@ -363,9 +362,13 @@ pub fn input_leaf(index: TaskIndex, input: &ContentId) -> Hash {
 	blake2_256(&preimage)
 }
 
+fn input_leaves(inputs: &[ContentId]) -> Vec<Hash> {
+	inputs.iter().enumerate().map(|(i, id)| input_leaf(i as u32, id)).collect()
+}
+
 /// The root a job posts for the task inputs `inputs` (one content id per task, in order).
 pub fn inputs_root(inputs: &[ContentId]) -> Hash {
-	merkle_root(inputs.iter().enumerate().map(|(i, id)| input_leaf(i as u32, id)).collect())
+	merkle_root(input_leaves(inputs))
 }
 
 /// Proof that a task's input id is the one at its index in a job's inputs manifest.
@@ -379,8 +382,7 @@ pub struct InputProof {
 impl InputProof {
 	/// Builds the proof for task `index` of `inputs`, or `None` if `index` is out of range.
 	pub fn new(inputs: &[ContentId], index: TaskIndex) -> Option<Self> {
-		let leaves = inputs.iter().enumerate().map(|(i, id)| input_leaf(i as u32, id)).collect();
-		merkle_proof(leaves, index).map(|siblings| Self { siblings })
+		merkle_proof(input_leaves(inputs), index).map(|siblings| Self { siblings })
 	}
 
 	/// Whether `input` is the input of task `index` in a `task_count`-task job with `root`.

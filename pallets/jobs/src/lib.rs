@@ -836,7 +836,7 @@ pub mod pallet {
 			}
 			let now = frame_system::Pallet::<T>::block_number();
 			for ((index, task), (_, result, salt)) in updated.into_iter().zip(reveals.iter()) {
-				Beacon::<T>::mutate(|b| *b = ccgsc_primitives::hash(&[&b[..], &salt[..]].concat()));
+				Self::mix_beacon(salt);
 				Self::deposit_event(Event::Revealed {
 					job,
 					task: index,
@@ -1202,7 +1202,7 @@ impl<T: Config> Pallet<T> {
 			let third = Perbill::from_rational(1u32, 3u32);
 			let mut to: Vec<(T::AccountId, Perbill)> = Vec::new();
 			let mut poster_share = third;
-			for (group, share) in [(&honest, third), (&checkers.to_vec(), third)] {
+			for (group, share) in [(&honest[..], third), (checkers, third)] {
 				if group.is_empty() {
 					poster_share = poster_share.saturating_add(share);
 				} else {
@@ -1238,14 +1238,6 @@ impl<T: Config> Pallet<T> {
 			info.in_flight = info.in_flight.saturating_sub(1);
 			Self::finish_if_idle(job, &mut info);
 			Jobs::<T>::insert(job, info);
-		}
-	}
-
-	/// Whether a task is under review of `kind` (for the attestations pallet).
-	pub fn under_review(job: JobId, index: TaskIndex) -> Option<ReviewKind> {
-		match Tasks::<T>::get(job, index)?.phase {
-			Phase::Review(kind) => Some(kind),
-			_ => None,
 		}
 	}
 }
