@@ -81,6 +81,9 @@ impl FetchReport {
 	}
 }
 
+/// Bytes written between two background flushes of a partial blob.
+const SYNC_EVERY: u64 = 32 << 20;
+
 pub(crate) async fn fetch(
 	client: &Client,
 	id: ContentId,
@@ -176,6 +179,8 @@ async fn fetch_locked(
 	let mut load: HashMap<PeerId, usize> = HashMap::new();
 	let mut in_flight = FuturesUnordered::new();
 	let mut rediscovered = false;
+	let mut sync: Option<tokio::task::JoinHandle<std::io::Result<()>>> = None;
+	let mut unsynced = 0u64;
 	loop {
 		for peer in &live {
 			let busy = load.entry(*peer).or_default();
@@ -216,12 +221,24 @@ async fn fetch_locked(
 				let n = bytes.len() as u64;
 				let expected = partial.manifest().span(first, count);
 				let written = if n == expected {
-					let partial = partial.clone();
-					blocking(move || partial.write_chunks(first, &bytes)).await??
+					let (partial, buffers) = (partial.clone(), client.buffers.clone());
+					blocking(move || {
+						let written = partial.write_chunks(first, &bytes);
+						buffers.give(bytes);
+						written
+					})
+					.await??
 				} else {
+					client.buffers.give(bytes);
 					false
 				};
 				if written {
+					unsynced += n;
+					if unsynced >= SYNC_EVERY && sync.as_ref().is_none_or(|s| s.is_finished()) {
+						let partial = partial.clone();
+						sync = Some(tokio::task::spawn_blocking(move || partial.sync()));
+						unsynced = 0;
+					}
 					have += n;
 					*report.received.entry(peer).or_default() += n;
 					publish(have);
@@ -244,6 +261,9 @@ async fn fetch_locked(
 		}
 	}
 
+	if let Some(sync) = sync {
+		sync.await.map_err(|_| Error::Stopped)??;
+	}
 	let partial = Arc::try_unwrap(partial).map_err(|_| Error::Stopped)?;
 	blocking(move || partial.finish()).await??;
 	client.provide(id).await?;

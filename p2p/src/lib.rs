@@ -101,7 +101,7 @@ pub struct Config {
 	pub listen: Vec<Multiaddr>,
 	/// Peers to dial at start, each ending in `/p2p/<peer id>`.
 	pub bootstrap: Vec<Multiaddr>,
-	/// Chunks per request (default 4, 256 KiB; at most
+	/// Chunks per request (default 16, 1 MiB; at most
 	/// [`protocol::MAX_CHUNKS_PER_REQUEST`]).
 	pub chunks_per_request: u32,
 	/// Requests a fetch keeps in flight per provider (default 8).
@@ -126,7 +126,7 @@ impl Config {
 			keypair: None,
 			listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a valid multiaddr qed")],
 			bootstrap: Vec::new(),
-			chunks_per_request: 4,
+			chunks_per_request: 16,
 			requests_per_peer: 8,
 			max_inbound_streams: 64,
 			request_timeout: Duration::from_secs(30),
@@ -145,8 +145,8 @@ impl Config {
 	/// Uses the ed25519 key with this 32-byte secret as the node's identity (a worker's chain
 	/// key, so its peer id and its account are one key).
 	pub fn with_ed25519_secret(self, mut secret: [u8; 32]) -> Self {
-		let keypair =
-			Keypair::ed25519_from_bytes(&mut secret).expect("any 32 bytes are an ed25519 secret qed");
+		let keypair = Keypair::ed25519_from_bytes(&mut secret)
+			.expect("any 32 bytes are an ed25519 secret qed");
 		self.with_keypair(keypair)
 	}
 

@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{
 	fetch::{self, FetchOptions, FetchReport},
-	protocol::{self, Request, Response},
+	protocol::{self, Buffers, Request, Response},
 	store::Store,
 	Config, Error,
 };
@@ -68,6 +68,8 @@ pub struct Client {
 	store: Store,
 	peer_id: PeerId,
 	pub(crate) config: Arc<Config>,
+	/// Chunk buffers shared with the codec and the store reads.
+	pub(crate) buffers: Buffers,
 	/// One lock per blob being fetched, so two fetches of one blob never write one partial.
 	pub(crate) fetching: Arc<Mutex<HashMap<ContentId, Arc<tokio::sync::Mutex<()>>>>>,
 }
@@ -94,7 +96,10 @@ impl Client {
 		self.store.has(id)
 	}
 
-	async fn call<R>(&self, command: impl FnOnce(oneshot::Sender<R>) -> Command) -> Result<R, Error> {
+	async fn call<R>(
+		&self,
+		command: impl FnOnce(oneshot::Sender<R>) -> Command,
+	) -> Result<R, Error> {
 		let (reply, response) = oneshot::channel();
 		self.commands.send(command(reply)).await.map_err(|_| Error::Stopped)?;
 		response.await.map_err(|_| Error::Stopped)
@@ -155,7 +160,11 @@ impl Client {
 	/// failed before the last chunk arrived (what arrived stays on disk for the next try);
 	/// [`Error::Store`] if the store cannot be written; [`Error::Stopped`] if the node has
 	/// stopped.
-	pub async fn fetch_with(&self, id: ContentId, options: FetchOptions) -> Result<FetchReport, Error> {
+	pub async fn fetch_with(
+		&self,
+		id: ContentId,
+		options: FetchOptions,
+	) -> Result<FetchReport, Error> {
 		fetch::fetch(self, id, options).await
 	}
 
@@ -237,7 +246,8 @@ impl Node {
 		let store = Store::open(&config.store)?;
 		let keypair = config.keypair.clone().unwrap_or_else(identity::Keypair::generate_ed25519);
 		let peer_id = keypair.public().to_peer_id();
-		let mut swarm = build_swarm(keypair, &config)?;
+		let buffers = Buffers::default();
+		let mut swarm = build_swarm(keypair, &config, buffers.clone())?;
 		for addr in &config.listen {
 			swarm.listen_on(addr.clone()).map_err(|e| Error::Listen(e.to_string()))?;
 		}
@@ -254,6 +264,7 @@ impl Node {
 		let event_loop = EventLoop {
 			swarm,
 			store: store.clone(),
+			buffers: buffers.clone(),
 			commands: command_rx,
 			responses,
 			ready: response_rx,
@@ -266,7 +277,8 @@ impl Node {
 			pending_provides: HashMap::new(),
 		};
 		let task = tokio::spawn(event_loop.run());
-		let client = Client { commands, store, peer_id, config, fetching: Default::default() };
+		let client =
+			Client { commands, store, peer_id, config, buffers, fetching: Default::default() };
 
 		let announcer = client.clone();
 		tokio::spawn(async move {
@@ -299,7 +311,11 @@ impl Drop for Node {
 	}
 }
 
-fn build_swarm(keypair: identity::Keypair, config: &Config) -> Result<Swarm<Behaviour>, Error> {
+fn build_swarm(
+	keypair: identity::Keypair,
+	config: &Config,
+	buffers: Buffers,
+) -> Result<Swarm<Behaviour>, Error> {
 	let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
 		.with_tokio()
 		.with_tcp(
@@ -333,7 +349,7 @@ fn build_swarm(keypair: identity::Keypair, config: &Config) -> Result<Swarm<Beha
 				)),
 				ping: ping::Behaviour::default(),
 				blob: request_response::Behaviour::with_codec(
-					protocol::Codec,
+					protocol::Codec::new(buffers),
 					[(protocol::PROTOCOL, ProtocolSupport::Full)],
 					request_response::Config::default()
 						.with_request_timeout(config.request_timeout)
@@ -357,6 +373,7 @@ fn dial(swarm: &mut Swarm<Behaviour>, addr: Multiaddr) -> Result<(), Error> {
 struct EventLoop {
 	swarm: Swarm<Behaviour>,
 	store: Store,
+	buffers: Buffers,
 	commands: mpsc::Receiver<Command>,
 	/// Where blocking reads put the responses they have ready.
 	responses: mpsc::Sender<(ResponseChannel<Response>, Response)>,
@@ -412,12 +429,14 @@ impl EventLoop {
 				}
 			},
 			Command::FindProviders { id, reply } => {
-				let query = self.swarm.behaviour_mut().kad.get_providers(kad::RecordKey::new(&id.0));
+				let query =
+					self.swarm.behaviour_mut().kad.get_providers(kad::RecordKey::new(&id.0));
 				self.pending_providers.insert(query, (HashSet::new(), reply));
 			},
 			Command::Request { peer, request, reply } => {
 				if self.is_banned(&peer) {
-					let _ = reply.send(Err(Error::Request { peer, reason: "peer is banned".into() }));
+					let _ =
+						reply.send(Err(Error::Request { peer, reason: "peer is banned".into() }));
 					return;
 				}
 				let id = self.swarm.behaviour_mut().blob.send_request(&peer, request);
@@ -508,10 +527,10 @@ impl EventLoop {
 				if self.is_banned(&peer) {
 					return;
 				}
-				let store = self.store.clone();
+				let (store, buffers) = (self.store.clone(), self.buffers.clone());
 				let ready = self.responses.clone();
 				tokio::task::spawn_blocking(move || {
-					let response = serve(&store, request);
+					let response = serve(&store, &buffers, request);
 					let _ = ready.blocking_send((channel, response));
 				});
 			},
@@ -534,11 +553,18 @@ impl EventLoop {
 }
 
 /// Answers one request from the store.
-fn serve(store: &Store, request: Request) -> Response {
+fn serve(store: &Store, buffers: &Buffers, request: Request) -> Response {
 	let answer = match request {
 		Request::Manifest(id) => store.manifest(&id).map(|m| m.map(Response::Manifest)),
 		Request::Chunks { id, first, count } => {
-			store.read_chunks(&id, first, count).map(|c| c.map(Response::Chunks))
+			let mut buf = buffers.take_any();
+			match store.read_chunks_into(&id, first, count, &mut buf) {
+				Ok(true) => Ok(Some(Response::Chunks(buf))),
+				other => {
+					buffers.give(buf);
+					other.map(|_| None)
+				},
+			}
 		},
 	};
 	match answer {

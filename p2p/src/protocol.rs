@@ -18,7 +18,10 @@
 //! The codec reads a chunks response straight into one buffer of its announced size, after
 //! checking that size against the limit, so a response is copied once on its way in.
 
-use std::io;
+use std::{
+	io,
+	sync::{Arc, Mutex},
+};
 
 use ccgsc_primitives::{ContentId, CHUNK_SIZE};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -62,9 +65,57 @@ pub enum Response {
 	Chunks(Vec<u8>),
 }
 
-/// The request-response codec of [`PROTOCOL`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Codec;
+/// Chunk buffers kept for reuse at most (64 MiB at the default request size).
+const POOLED_BUFFERS: usize = 64;
+
+/// A pool of chunk buffers. Responses of a megabyte each would otherwise cost a fresh
+/// allocation, its zeroing and its page faults, twice per request (once to read from disk,
+/// once to receive); with the pool, buffers go round between the codec, the store and the
+/// fetch, and a buffer is zeroed only where it grows.
+#[derive(Clone, Debug, Default)]
+pub struct Buffers(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl Buffers {
+	/// A buffer of `len` bytes (whatever they hold: the caller overwrites them).
+	pub fn take(&self, len: usize) -> Vec<u8> {
+		let mut buf = self.take_any();
+		buf.resize(len, 0);
+		buf
+	}
+
+	/// A buffer of any length, for a caller that sizes it itself.
+	pub fn take_any(&self) -> Vec<u8> {
+		self.0
+			.lock()
+			.expect("never poisoned: no code panics holding it qed")
+			.pop()
+			.unwrap_or_default()
+	}
+
+	/// Returns a buffer to the pool.
+	pub fn give(&self, buf: Vec<u8>) {
+		let mut pool = self.0.lock().expect("never poisoned: no code panics holding it qed");
+		if pool.len() < POOLED_BUFFERS
+			&& buf.capacity() <= MAX_CHUNKS_PER_REQUEST as usize * CHUNK_SIZE
+		{
+			pool.push(buf);
+		}
+	}
+}
+
+/// The request-response codec of [`PROTOCOL`]. Chunk buffers come from, and go back to, its
+/// [`Buffers`].
+#[derive(Clone, Debug, Default)]
+pub struct Codec {
+	buffers: Buffers,
+}
+
+impl Codec {
+	/// A codec drawing chunk buffers from `buffers`.
+	pub fn new(buffers: Buffers) -> Self {
+		Self { buffers }
+	}
+}
 
 async fn read_u32<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<u32> {
 	let mut b = [0u8; 4];
@@ -134,9 +185,14 @@ impl libp2p::request_response::Codec for Codec {
 				if len as usize > MAX_CHUNKS_PER_REQUEST as usize * CHUNK_SIZE {
 					return Err(invalid("chunks response too large"));
 				}
-				let mut bytes = vec![0u8; len as usize];
-				io.read_exact(&mut bytes).await?;
-				Ok(Response::Chunks(bytes))
+				let mut bytes = self.buffers.take(len as usize);
+				match io.read_exact(&mut bytes).await {
+					Ok(()) => Ok(Response::Chunks(bytes)),
+					Err(e) => {
+						self.buffers.give(bytes);
+						Err(e)
+					},
+				}
 			},
 			_ => Err(invalid("unknown response")),
 		}
@@ -191,7 +247,9 @@ impl libp2p::request_response::Codec for Codec {
 				head[0] = 2;
 				head[1..].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
 				io.write_all(&head).await?;
-				io.write_all(&bytes).await?;
+				let written = io.write_all(&bytes).await;
+				self.buffers.give(bytes);
+				written?;
 			},
 		}
 		io.close().await
@@ -207,18 +265,18 @@ mod tests {
 	fn roundtrip_request(request: Request) -> io::Result<Request> {
 		futures::executor::block_on(async {
 			let mut buf = Cursor::new(Vec::new());
-			Codec.write_request(&PROTOCOL, &mut buf, request).await?;
+			Codec::default().write_request(&PROTOCOL, &mut buf, request).await?;
 			let mut read = Cursor::new(buf.into_inner());
-			Codec.read_request(&PROTOCOL, &mut read).await
+			Codec::default().read_request(&PROTOCOL, &mut read).await
 		})
 	}
 
 	fn roundtrip_response(response: Response) -> io::Result<Response> {
 		futures::executor::block_on(async {
 			let mut buf = Cursor::new(Vec::new());
-			Codec.write_response(&PROTOCOL, &mut buf, response).await?;
+			Codec::default().write_response(&PROTOCOL, &mut buf, response).await?;
 			let mut read = Cursor::new(buf.into_inner());
-			Codec.read_response(&PROTOCOL, &mut read).await
+			Codec::default().read_response(&PROTOCOL, &mut read).await
 		})
 	}
 
@@ -244,7 +302,9 @@ mod tests {
 		assert!(roundtrip_request(Request::Chunks { id, first: 0, count: 65 }).is_err());
 		assert!(roundtrip_request(Request::Chunks { id, first: 0, count: 0 }).is_err());
 		let read = |bytes: Vec<u8>| {
-			futures::executor::block_on(Codec.read_response(&PROTOCOL, &mut Cursor::new(bytes)))
+			futures::executor::block_on(
+				Codec::default().read_response(&PROTOCOL, &mut Cursor::new(bytes)),
+			)
 		};
 		let mut huge = vec![2u8];
 		huge.extend_from_slice(&u32::MAX.to_le_bytes());

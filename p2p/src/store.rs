@@ -43,33 +43,31 @@ impl Manifest {
 	/// Whether this manifest is the one of blob `id`: the right number of leaves for the length,
 	/// and leaves whose root, with the length, gives `id`.
 	pub fn matches(&self, id: &ContentId) -> bool {
-		self.length <= MAX_BLOB &&
-			self.leaves.len() as u64 == u64::from(chunk_count(self.length)) &&
-			ContentId::from_root(
-				self.length,
-				ccgsc_primitives::merkle_root(self.leaves.clone()),
-			) == *id
+		self.length <= MAX_BLOB
+			&& self.leaves.len() as u64 == u64::from(chunk_count(self.length))
+			&& ContentId::from_root(self.length, ccgsc_primitives::merkle_root(self.leaves.clone()))
+				== *id
 	}
 
 	/// Whether `bytes` are chunks `first..first + n` of the blob, back to back, for the `n` that
 	/// their length implies: every chunk has its exact length and its leaf.
 	pub fn verify_chunks(&self, first: u32, bytes: &[u8]) -> bool {
+		let mut pieces = Vec::new();
 		let mut offset = 0usize;
 		let mut index = first;
-		while offset < bytes.len() || (bytes.is_empty() && index == first) {
+		loop {
 			let Some(range) = chunk_range(self.length, index) else { return false };
 			let len = (range.end - range.start) as usize;
 			let Some(chunk) = bytes.get(offset..offset + len) else { return false };
-			if leaf_hash(index, chunk) != self.leaves[index as usize] {
-				return false;
-			}
+			pieces.push(chunk);
 			offset += len;
 			index += 1;
-			if len == 0 {
+			if offset == bytes.len() {
 				break;
 			}
 		}
-		offset == bytes.len()
+		let leaves = ccgsc_primitives::leaf_hashes(first, &pieces);
+		leaves[..] == self.leaves[first as usize..index as usize]
 	}
 
 	/// The byte length of chunks `first..first + count` (clamped to the blob).
@@ -146,13 +144,13 @@ impl Store {
 		if data.len() as u64 > MAX_BLOB {
 			return Err(io::Error::new(io::ErrorKind::InvalidInput, "blob larger than 64 GiB"));
 		}
-		let leaves: Vec<Hash> = ccgsc_primitives::chunks(data)
-			.enumerate()
-			.map(|(i, c)| leaf_hash(i as u32, c))
-			.collect();
+		let leaves =
+			ccgsc_primitives::leaf_hashes(0, &ccgsc_primitives::chunks(data).collect::<Vec<_>>());
 		let manifest = Manifest { length: data.len() as u64, leaves };
-		let id =
-			ContentId::from_root(manifest.length, ccgsc_primitives::merkle_root(manifest.leaves.clone()));
+		let id = ContentId::from_root(
+			manifest.length,
+			ccgsc_primitives::merkle_root(manifest.leaves.clone()),
+		);
 		if self.has(&id) {
 			return Ok(id);
 		}
@@ -192,7 +190,8 @@ impl Store {
 		out.sync_all()?;
 		drop(out);
 		let manifest = Manifest { length, leaves };
-		let id = ContentId::from_root(length, ccgsc_primitives::merkle_root(manifest.leaves.clone()));
+		let id =
+			ContentId::from_root(length, ccgsc_primitives::merkle_root(manifest.leaves.clone()));
 		if self.has(&id) {
 			fs::remove_file(&tmp)?;
 			return Ok(id);
@@ -239,21 +238,42 @@ impl Store {
 	///
 	/// # Errors
 	/// If the blob exists but cannot be read.
-	pub fn read_chunks(&self, id: &ContentId, first: u32, count: u32) -> io::Result<Option<Vec<u8>>> {
+	pub fn read_chunks(
+		&self,
+		id: &ContentId,
+		first: u32,
+		count: u32,
+	) -> io::Result<Option<Vec<u8>>> {
+		let mut buf = Vec::new();
+		Ok(self.read_chunks_into(id, first, count, &mut buf)?.then_some(buf))
+	}
+
+	/// [`Store::read_chunks`] into `buf` (resized to fit, so a reused buffer is not zeroed
+	/// again). Returns whether the chunks were there.
+	///
+	/// # Errors
+	/// If the blob exists but cannot be read.
+	pub fn read_chunks_into(
+		&self,
+		id: &ContentId,
+		first: u32,
+		count: u32,
+		buf: &mut Vec<u8>,
+	) -> io::Result<bool> {
 		let file = match File::open(self.path(id)) {
 			Ok(f) => f,
-			Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+			Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
 			Err(e) => return Err(e),
 		};
 		let length = file.metadata()?.len();
 		if first >= chunk_count(length) || count == 0 {
-			return Ok(None);
+			return Ok(false);
 		}
 		let start = u64::from(first) * CHUNK_SIZE as u64;
 		let end = (start + u64::from(count) * CHUNK_SIZE as u64).min(length);
-		let mut buf = vec![0u8; (end - start) as usize];
-		read_exact_at(&file, &mut buf, start)?;
-		Ok(Some(buf))
+		buf.resize((end - start) as usize, 0);
+		read_exact_at(&file, buf, start)?;
+		Ok(true)
 	}
 
 	/// Removes the blob `id` (and any partial fetch of it).
@@ -283,7 +303,10 @@ impl Store {
 	/// If the manifest does not match `id` (`InvalidData`) or the files cannot be opened.
 	pub fn partial(&self, id: &ContentId, manifest: Manifest) -> io::Result<Partial> {
 		if !manifest.matches(id) {
-			return Err(io::Error::new(io::ErrorKind::InvalidData, "manifest does not match the id"));
+			return Err(io::Error::new(
+				io::ErrorKind::InvalidData,
+				"manifest does not match the id",
+			));
 		}
 		let count = chunk_count(manifest.length) as usize;
 		let leaves_path = self.partial_path(id, "leaves");
@@ -294,7 +317,12 @@ impl Store {
 			write_file(&leaves_path, &encode_leaves(&manifest.leaves))?;
 			write_file(&have_path, &vec![0u8; count])?;
 		}
-		let data = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&data_path)?;
+		let data = OpenOptions::new()
+			.read(true)
+			.write(true)
+			.create(true)
+			.truncate(false)
+			.open(&data_path)?;
 		data.set_len(manifest.length)?;
 		let have_file = OpenOptions::new().read(true).write(true).open(&have_path)?;
 		let mut have = vec![0u8; count];
@@ -307,15 +335,22 @@ impl Store {
 				}
 				let range = chunk_range(manifest.length, index as u32).expect("index < count qed");
 				let chunk = &mut buf[..(range.end - range.start) as usize];
-				if read_exact_at(&data, chunk, range.start).is_ok() &&
-					leaf_hash(index as u32, chunk) == manifest.leaves[index]
+				if read_exact_at(&data, chunk, range.start).is_ok()
+					&& leaf_hash(index as u32, chunk) == manifest.leaves[index]
 				{
 					have[index] = 1;
 				}
 			}
 			write_at(&have_file, &have, 0)?;
 		}
-		Ok(Partial { store: self.clone(), id: *id, manifest, data, have_file, have: Mutex::new(have) })
+		Ok(Partial {
+			store: self.clone(),
+			id: *id,
+			manifest,
+			data,
+			have_file,
+			have: Mutex::new(have),
+		})
 	}
 }
 
@@ -381,6 +416,16 @@ impl Partial {
 		write_at(&self.have_file, &vec![1u8; (last - first) as usize], u64::from(first))?;
 		flags[first as usize..last as usize].fill(1);
 		Ok(true)
+	}
+
+	/// Flushes the chunks written so far to disk. A fetch calls it in the background as data
+	/// accumulates, so that the flush [`Partial::finish`] must do before the blob enters the
+	/// store has little left to write.
+	///
+	/// # Errors
+	/// If the file cannot be flushed.
+	pub fn sync(&self) -> io::Result<()> {
+		self.data.sync_data()
 	}
 
 	/// Whether every chunk is here.
@@ -542,8 +587,10 @@ mod tests {
 	#[test]
 	fn a_manifest_for_another_blob_does_not_match() {
 		let data = blob(3 * CHUNK_SIZE);
-		let tree_leaves: Vec<Hash> =
-			ccgsc_primitives::chunks(&data).enumerate().map(|(i, c)| leaf_hash(i as u32, c)).collect();
+		let tree_leaves: Vec<Hash> = ccgsc_primitives::chunks(&data)
+			.enumerate()
+			.map(|(i, c)| leaf_hash(i as u32, c))
+			.collect();
 		let id = ContentId::of(&data);
 		let good = Manifest { length: data.len() as u64, leaves: tree_leaves.clone() };
 		assert!(good.matches(&id));
@@ -568,7 +615,10 @@ mod tests {
 		let mut bad = data[CHUNK_SIZE..3 * CHUNK_SIZE].to_vec();
 		bad[7] ^= 1;
 		assert!(!partial.write_chunks(1, &bad).unwrap());
-		assert!(!partial.write_chunks(2, &data[CHUNK_SIZE..3 * CHUNK_SIZE]).unwrap(), "wrong index");
+		assert!(
+			!partial.write_chunks(2, &data[CHUNK_SIZE..3 * CHUNK_SIZE]).unwrap(),
+			"wrong index"
+		);
 		assert!(!partial.write_chunks(1, &data[CHUNK_SIZE..3 * CHUNK_SIZE - 1]).unwrap(), "short");
 		assert!(partial.write_chunks(1, &data[CHUNK_SIZE..3 * CHUNK_SIZE]).unwrap());
 		assert_eq!(partial.missing(), vec![0, 3, 4, 5]);

@@ -108,7 +108,6 @@ async fn fifty_mib_come_from_two_providers_and_check_out() {
 	assert!(d.client().find_providers(id).await.unwrap().contains(&c.client().peer_id()));
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_provider_is_dropped_and_the_fetch_completes_from_the_honest_one() {
 	let (net, honest) = Net::new().await;
@@ -131,8 +130,10 @@ async fn a_corrupt_provider_is_dropped_and_the_fetch_completes_from_the_honest_o
 	liar.client().provide(id).await.unwrap();
 
 	let options = FetchOptions::default().with_providers([liar.client().peer_id()]);
-	let report =
-		timeout(Duration::from_secs(60), fetcher.client().fetch_with(id, options)).await.unwrap().unwrap();
+	let report = timeout(Duration::from_secs(60), fetcher.client().fetch_with(id, options))
+		.await
+		.unwrap()
+		.unwrap();
 	let liar_id = liar.client().peer_id();
 	assert_eq!(report.dropped, vec![liar_id]);
 	assert_eq!(report.received.get(&liar_id), None, "nothing the liar sent was kept");
@@ -147,7 +148,8 @@ async fn a_corrupt_provider_is_dropped_and_the_fetch_completes_from_the_honest_o
 	})
 	.await
 	.expect("the liar is disconnected");
-	let refused = fetcher.client().request(liar_id, ccgsc_p2p::protocol::Request::Manifest(id)).await;
+	let refused =
+		fetcher.client().request(liar_id, ccgsc_p2p::protocol::Request::Manifest(id)).await;
 	assert!(matches!(refused, Err(Error::Request { .. })), "{refused:?}");
 }
 
@@ -167,7 +169,8 @@ async fn a_provider_killed_mid_transfer_leaves_the_rest_to_the_other() {
 
 	let (tx, mut progress) = watch::channel(Progress::default());
 	let client = fetcher.client().clone();
-	let options = FetchOptions::default().with_providers([doomed_id, survivor_id]).with_progress(tx);
+	let options =
+		FetchOptions::default().with_providers([doomed_id, survivor_id]).with_progress(tx);
 	let fetch = tokio::spawn(async move { client.fetch_with(id, options).await });
 
 	let at_kill = reached(&mut progress, 4 * MIB as u64).await;
@@ -200,15 +203,17 @@ async fn a_fetch_whose_only_provider_dies_resumes_from_disk_when_another_appears
 	assert!(matches!(failed, Err(Error::Unavailable { id: i, .. }) if i == id), "{failed:?}");
 	assert!(!fetcher.client().has(&id));
 
-	let second = Node::start(config(&net.dir, "second").with_bootstrap(
-		fetcher.client().listen_addrs().await.unwrap(),
-	))
+	let second = Node::start(
+		config(&net.dir, "second").with_bootstrap(fetcher.client().listen_addrs().await.unwrap()),
+	)
 	.await
 	.unwrap();
 	second.client().add(data.clone()).await.unwrap();
 	let options = FetchOptions::default().with_providers([second.client().peer_id()]);
-	let report =
-		timeout(Duration::from_secs(60), fetcher.client().fetch_with(id, options)).await.unwrap().unwrap();
+	let report = timeout(Duration::from_secs(60), fetcher.client().fetch_with(id, options))
+		.await
+		.unwrap()
+		.unwrap();
 	assert!(report.resumed >= 4 * MIB as u64, "{report:?}");
 	assert_eq!(report.resumed + report.received_bytes(), data.len() as u64);
 	assert_eq!(fetcher.client().store().get(&id).unwrap().unwrap(), data);
@@ -230,6 +235,7 @@ async fn an_unknown_id_is_not_found_within_a_bounded_time() {
 	assert!(matches!(result, Err(Error::NotFound(id)) if id == unknown), "{result:?}");
 	assert!(!c.client().has(&unknown));
 	// Asking a peer directly gets a plain not-found too.
-	let direct = c.client().request(a.client().peer_id(), ccgsc_p2p::protocol::Request::Manifest(unknown));
+	let direct =
+		c.client().request(a.client().peer_id(), ccgsc_p2p::protocol::Request::Manifest(unknown));
 	assert_eq!(direct.await.unwrap(), ccgsc_p2p::protocol::Response::NotFound);
 }

@@ -205,11 +205,36 @@ pub fn chunks(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// The leaf of chunk `index`: `H(LEAF ‖ index ‖ H(chunk))`.
 pub fn leaf_hash(index: u32, chunk: &[u8]) -> Hash {
+	leaf_of_digest(index, &blake2_256(chunk))
+}
+
+fn leaf_of_digest(index: u32, digest: &Hash) -> Hash {
 	let mut preimage = [0u8; 8 + 4 + 32];
 	preimage[..8].copy_from_slice(tag::LEAF);
 	preimage[8..12].copy_from_slice(&index.to_le_bytes());
-	preimage[12..].copy_from_slice(&blake2_256(chunk));
+	preimage[12..].copy_from_slice(digest);
 	blake2_256(&preimage)
+}
+
+/// The leaves of consecutive chunks `first, first + 1, ...`: the values [`leaf_hash`] gives,
+/// computed several chunks at a time with the CPU's SIMD lanes (four on AVX2), which is about
+/// twice as fast per core as one chunk after another. For clients that hash whole blobs.
+#[cfg(feature = "std")]
+pub fn leaf_hashes(first: u32, chunks: &[&[u8]]) -> Vec<Hash> {
+	use blake2b_simd::{many, Params};
+	let mut params = Params::new();
+	params.hash_length(32);
+	let mut jobs: Vec<many::HashManyJob<'_>> =
+		chunks.iter().map(|c| many::HashManyJob::new(&params, c)).collect();
+	many::hash_many(jobs.iter_mut());
+	jobs.iter()
+		.enumerate()
+		.map(|(i, job)| {
+			let digest: Hash =
+				job.to_hash().as_bytes().try_into().expect("the hash length is 32 qed");
+			leaf_of_digest(first + i as u32, &digest)
+		})
+		.collect()
 }
 
 /// The hasher of inner nodes: `H(NODE ‖ left ‖ right)`. Leaves are hashed beforehand with
@@ -320,8 +345,10 @@ pub struct ChunkTree {
 impl ChunkTree {
 	/// Builds the tree of `data`.
 	pub fn new(data: &[u8]) -> Self {
-		let leaves: Vec<Hash> =
-			chunks(data).enumerate().map(|(i, c)| leaf_hash(i as u32, c)).collect();
+		#[cfg(feature = "std")]
+		let leaves = leaf_hashes(0, &chunks(data).collect::<Vec<_>>());
+		#[cfg(not(feature = "std"))]
+		let leaves: Vec<Hash> = chunks(data).enumerate().map(|(i, c)| leaf_hash(i as u32, c)).collect();
 		Self::from_leaves(data.len() as u64, leaves)
 	}
 

@@ -142,3 +142,16 @@ fn draws_differ_by_subject_and_seed() {
 	assert_ne!(draw(&seed, &1u32), draw(&seed, &2u32));
 	assert_ne!(draw(&seed, &1u32), draw(&[2u8; 32], &1u32));
 }
+
+#[test]
+fn batched_leaves_equal_one_by_one_leaves() {
+	let data = blob(9 * CHUNK_SIZE + 77);
+	let all: Vec<&[u8]> = chunks(&data).collect();
+	for n in [0, 1, 3, 4, 5, 8, 10] {
+		let batch = leaf_hashes(7, &all[..n]);
+		let one_by_one: Vec<Hash> =
+			all[..n].iter().enumerate().map(|(i, c)| leaf_hash(7 + i as u32, c)).collect();
+		assert_eq!(batch, one_by_one, "{n} chunks");
+	}
+	assert_eq!(leaf_hashes(0, &[&[]]), vec![leaf_hash(0, &[])]);
+}
