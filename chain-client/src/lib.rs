@@ -13,7 +13,7 @@
 use ccgsc_primitives::{
 	ContentId, Hash, JobId, Limits, Outcome, PlatformClass, PlatformSet, TaskIndex, TaskResult,
 };
-use subxt::{utils::AccountId32, OnlineClient, PolkadotConfig};
+use subxt::{OnlineClient, PolkadotConfig};
 
 /// The generated interface.
 #[allow(missing_docs, clippy::all)]
@@ -31,6 +31,22 @@ use api::runtime_types as rt;
 /// The chain's configuration: the same account, address, signature and header types as a
 /// Polkadot relay chain.
 pub type Config = PolkadotConfig;
+
+/// A finalized block, as [`Chain::blocks`] streams them.
+pub type Block = subxt::client::Block<Config>;
+
+/// The events of one block.
+pub type Events = subxt::events::Events<Config>;
+
+pub use subxt::utils::AccountId32;
+
+/// The events of `block`.
+///
+/// # Errors
+/// [`Error::Subxt`] if the node cannot be asked.
+pub async fn block_events(block: &Block) -> Result<Events, Error> {
+	block.at().await.chain()?.events().fetch().await.chain()
+}
 
 /// Credits, in the smallest unit.
 pub type Balance = u128;
@@ -116,6 +132,11 @@ pub mod convert {
 	/// A platform set.
 	pub fn platforms(p: PlatformSet) -> rt::ccgsc_primitives::PlatformSet {
 		rt::ccgsc_primitives::PlatformSet(p.0)
+	}
+
+	/// A platform set, back.
+	pub fn platforms_back(p: &rt::ccgsc_primitives::PlatformSet) -> PlatformSet {
+		PlatformSet(p.0)
 	}
 
 	/// A platform class.
@@ -299,6 +320,20 @@ impl Chain {
 		Ok(posted.job)
 	}
 
+	/// Transfers `amount` credits from the signer to `to` (keeping the signer alive).
+	///
+	/// # Errors
+	/// As [`Chain::submit`].
+	pub async fn transfer<S: Signer>(
+		&self,
+		signer: &S,
+		to: &AccountId32,
+		amount: Balance,
+	) -> Result<(), Error> {
+		let call = api::transactions().balances().transfer_keep_alive((*to).into(), amount);
+		self.submit(&call, signer).await.map(|_| ())
+	}
+
 	/// Registers the signer as a worker.
 	///
 	/// # Errors
@@ -358,6 +393,22 @@ impl Chain {
 		self.submit(&call, signer).await.map(|_| ())
 	}
 
+	/// Gives back the leases on `tasks` of `job`.
+	///
+	/// # Errors
+	/// As [`Chain::submit`].
+	pub async fn abandon<S: Signer>(
+		&self,
+		signer: &S,
+		job: JobId,
+		tasks: Vec<TaskIndex>,
+	) -> Result<(), Error> {
+		let call = api::transactions()
+			.jobs()
+			.abandon(job, rt::bounded_collections::bounded_vec::BoundedVec(tasks));
+		self.submit(&call, signer).await.map(|_| ())
+	}
+
 	/// Reveals `reveals` (task, result, salt) of `job`.
 	///
 	/// # Errors
@@ -386,6 +437,63 @@ impl Chain {
 		let at = self.client.at_current_block().await.chain()?;
 		let entry = at.storage().entry(api::storage().jobs().jobs()).chain()?;
 		match entry.try_fetch((id,)).await.chain()? {
+			Some(value) => Ok(Some(value.decode().chain()?)),
+			None => Ok(None),
+		}
+	}
+
+	/// Every job whose status is `Open` at the latest finalized block, with its id.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn open_jobs(
+		&self,
+	) -> Result<Vec<(JobId, rt::pallet_jobs::types::Job<AccountId32, Balance, u32>)>, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let mut entries = at.storage().iter(api::storage().jobs().jobs(), ()).await.chain()?;
+		let mut open = Vec::new();
+		while let Some(entry) = entries.next().await {
+			let entry = entry.chain()?;
+			let job: rt::pallet_jobs::types::Job<AccountId32, Balance, u32> =
+				entry.value().decode().chain()?;
+			if job.status != rt::pallet_jobs::types::JobStatus::Open {
+				continue;
+			}
+			let (id,) = entry.key().chain()?.decode().chain()?;
+			open.push((id, job));
+		}
+		open.sort_by_key(|(id, _)| *id);
+		Ok(open)
+	}
+
+	/// The task `index` of `job` at the latest finalized block (tasks never claimed have none).
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn task(
+		&self,
+		job: JobId,
+		index: TaskIndex,
+	) -> Result<Option<rt::pallet_jobs::types::TaskInfo<AccountId32, u32>>, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let entry = at.storage().entry(api::storage().jobs().tasks()).chain()?;
+		match entry.try_fetch((job, index)).await.chain()? {
+			Some(value) => Ok(Some(value.decode().chain()?)),
+			None => Ok(None),
+		}
+	}
+
+	/// The worker record of `who` at the latest finalized block, if it registered.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn worker(
+		&self,
+		who: &AccountId32,
+	) -> Result<Option<rt::pallet_workers::Worker<Balance, u32>>, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let entry = at.storage().entry(api::storage().workers().workers()).chain()?;
+		match entry.try_fetch((*who,)).await.chain()? {
 			Some(value) => Ok(Some(value.decode().chain()?)),
 			None => Ok(None),
 		}

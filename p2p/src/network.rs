@@ -14,7 +14,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use ccgsc_primitives::ContentId;
+use ccgsc_primitives::{ContentId, Hash};
 use futures::StreamExt;
 use libp2p::{
 	identify, identity, kad,
@@ -50,10 +50,28 @@ struct Behaviour {
 	blob: request_response::Behaviour<protocol::Codec>,
 }
 
+/// What the DHT's provider records are about.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Key {
+	/// A blob.
+	Blob(ContentId),
+	/// A job's input list, by inputs root.
+	Inputs(Hash),
+}
+
+impl Key {
+	fn record(self) -> kad::RecordKey {
+		match self {
+			Key::Blob(id) => kad::RecordKey::new(&id.0),
+			Key::Inputs(root) => kad::RecordKey::new(&[&b"inputs:"[..], &root[..]].concat()),
+		}
+	}
+}
+
 /// What a [`Client`] asks of the event loop.
 enum Command {
-	Provide { id: ContentId, reply: oneshot::Sender<()> },
-	FindProviders { id: ContentId, reply: oneshot::Sender<HashSet<PeerId>> },
+	Provide { key: Key, reply: oneshot::Sender<()> },
+	FindProviders { key: Key, reply: oneshot::Sender<HashSet<PeerId>> },
 	Request { peer: PeerId, request: Request, reply: oneshot::Sender<Result<Response, Error>> },
 	Dial { addr: Multiaddr, reply: oneshot::Sender<Result<(), Error>> },
 	Ban { peer: PeerId },
@@ -129,7 +147,51 @@ impl Client {
 		if !self.store.has(&id) {
 			return Err(Error::NotInStore(id));
 		}
-		self.call(|reply| Command::Provide { id, reply }).await
+		self.call(|reply| Command::Provide { key: Key::Blob(id), reply }).await
+	}
+
+	/// Stores a job's input ids, announces them, and returns their inputs root (the value
+	/// `post_job` takes).
+	///
+	/// # Errors
+	/// If the store cannot write them, or the node has stopped.
+	pub async fn add_inputs(&self, ids: Vec<ContentId>) -> Result<Hash, Error> {
+		let store = self.store.clone();
+		let root = tokio::task::spawn_blocking(move || store.put_inputs(&ids))
+			.await
+			.map_err(|_| Error::Stopped)??;
+		self.call(|reply| Command::Provide { key: Key::Inputs(root), reply }).await?;
+		Ok(root)
+	}
+
+	/// The input ids of the job with inputs root `root`: from the store, or from the peers
+	/// that announce them (checked against the root, then kept and announced here too).
+	/// `hint` names peers to ask besides the DHT's (for example, the job's poster).
+	///
+	/// # Errors
+	/// [`Error::NotFound`] (with the root as the id) if no peer has a list matching the root.
+	pub async fn inputs(&self, root: Hash, hint: &[PeerId]) -> Result<Vec<ContentId>, Error> {
+		let store = self.store.clone();
+		if let Some(ids) = tokio::task::spawn_blocking(move || store.inputs(&root))
+			.await
+			.map_err(|_| Error::Stopped)??
+		{
+			return Ok(ids);
+		}
+		let mut peers: Vec<PeerId> = hint.to_vec();
+		let found = self.call(|reply| Command::FindProviders { key: Key::Inputs(root), reply });
+		peers.extend(found.await?.into_iter().filter(|p| !hint.contains(p)));
+		for peer in peers.into_iter().filter(|p| *p != self.peer_id) {
+			match self.request(peer, Request::Inputs(root)).await {
+				Ok(Response::Inputs(ids)) if ccgsc_primitives::inputs_root(&ids) == root => {
+					self.add_inputs(ids.clone()).await?;
+					return Ok(ids);
+				},
+				Ok(Response::Inputs(_)) => self.ban(peer).await?,
+				_ => {},
+			}
+		}
+		Err(Error::NotFound(ContentId(root)))
 	}
 
 	/// The peers that announce blob `id` (not this node), as the DHT knows them.
@@ -137,7 +199,8 @@ impl Client {
 	/// # Errors
 	/// [`Error::Stopped`] if the node has stopped.
 	pub async fn find_providers(&self, id: ContentId) -> Result<HashSet<PeerId>, Error> {
-		let mut peers = self.call(|reply| Command::FindProviders { id, reply }).await?;
+		let mut peers =
+			self.call(|reply| Command::FindProviders { key: Key::Blob(id), reply }).await?;
 		peers.remove(&self.peer_id);
 		Ok(peers)
 	}
@@ -286,7 +349,15 @@ impl Node {
 			let ids = tokio::task::spawn_blocking(move || store.list()).await;
 			for id in ids.into_iter().flatten().flatten() {
 				if announcer.provide(id).await.is_err() {
-					break;
+					return;
+				}
+			}
+			let store = announcer.store.clone();
+			let roots = tokio::task::spawn_blocking(move || store.list_inputs()).await;
+			for root in roots.into_iter().flatten().flatten() {
+				let provide = announcer.call(|reply| Command::Provide { key: Key::Inputs(root), reply });
+				if provide.await.is_err() {
+					return;
 				}
 			}
 		});
@@ -417,20 +488,19 @@ impl EventLoop {
 
 	fn on_command(&mut self, command: Command) {
 		match command {
-			Command::Provide { id, reply } => {
-				match self.swarm.behaviour_mut().kad.start_providing(kad::RecordKey::new(&id.0)) {
+			Command::Provide { key, reply } => {
+				match self.swarm.behaviour_mut().kad.start_providing(key.record()) {
 					Ok(query) => {
 						self.pending_provides.insert(query, reply);
 					},
 					Err(e) => {
-						tracing::warn!(%id, error = %e, "cannot record provider");
+						tracing::warn!(?key, error = %e, "cannot record provider");
 						let _ = reply.send(());
 					},
 				}
 			},
-			Command::FindProviders { id, reply } => {
-				let query =
-					self.swarm.behaviour_mut().kad.get_providers(kad::RecordKey::new(&id.0));
+			Command::FindProviders { key, reply } => {
+				let query = self.swarm.behaviour_mut().kad.get_providers(key.record());
 				self.pending_providers.insert(query, (HashSet::new(), reply));
 			},
 			Command::Request { peer, request, reply } => {
@@ -556,6 +626,7 @@ impl EventLoop {
 fn serve(store: &Store, buffers: &Buffers, request: Request) -> Response {
 	let answer = match request {
 		Request::Manifest(id) => store.manifest(&id).map(|m| m.map(Response::Manifest)),
+		Request::Inputs(root) => store.inputs(&root).map(|ids| ids.map(Response::Inputs)),
 		Request::Chunks { id, first, count } => {
 			let mut buf = buffers.take_any();
 			match store.read_chunks_into(&id, first, count, &mut buf) {

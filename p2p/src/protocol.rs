@@ -10,9 +10,11 @@
 //! ```text
 //! request   0x01 ‖ id[32]                         manifest
 //!           0x02 ‖ id[32] ‖ first:u32 ‖ count:u32  chunks first..first+count
+//!           0x03 ‖ root[32]                       a job's input ids
 //! response  0x00                                  not found
 //!           0x01 ‖ length:u64 ‖ n:u32 ‖ leaves[32·n]
 //!           0x02 ‖ len:u32 ‖ bytes[len]            the chunks back to back
+//!           0x03 ‖ n:u32 ‖ ids[32·n]               input ids, checked against the root
 //! ```
 //!
 //! The codec reads a chunks response straight into one buffer of its announced size, after
@@ -23,7 +25,7 @@ use std::{
 	sync::{Arc, Mutex},
 };
 
-use ccgsc_primitives::{ContentId, CHUNK_SIZE};
+use ccgsc_primitives::{ContentId, Hash, CHUNK_SIZE};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 
@@ -37,6 +39,9 @@ pub const MAX_CHUNKS_PER_REQUEST: u32 = 64;
 
 /// The most leaves a manifest may carry: one per chunk of a [`MAX_BLOB`] blob.
 const MAX_LEAVES: u64 = MAX_BLOB / CHUNK_SIZE as u64;
+
+/// The most input ids one job's list may carry (the chain's task limit is far lower).
+pub const MAX_INPUTS: u32 = 1 << 20;
 
 /// What a peer asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +57,8 @@ pub enum Request {
 		/// How many chunks, at most [`MAX_CHUNKS_PER_REQUEST`].
 		count: u32,
 	},
+	/// The input ids of the job whose inputs root this is (the chain keeps only the root).
+	Inputs(Hash),
 }
 
 /// What a peer answers.
@@ -63,6 +70,8 @@ pub enum Response {
 	Manifest(Manifest),
 	/// The requested chunks back to back (unverified until checked against the manifest).
 	Chunks(Vec<u8>),
+	/// A job's input ids, in task order (unverified until checked against the root).
+	Inputs(Vec<ContentId>),
 }
 
 /// Chunk buffers kept for reuse at most (64 MiB at the default request size).
@@ -150,6 +159,7 @@ impl libp2p::request_response::Codec for Codec {
 		let id = ContentId(id);
 		match tag[0] {
 			1 => Ok(Request::Manifest(id)),
+			3 => Ok(Request::Inputs(id.0)),
 			2 => {
 				let first = read_u32(io).await?;
 				let count = read_u32(io).await?;
@@ -194,6 +204,15 @@ impl libp2p::request_response::Codec for Codec {
 					},
 				}
 			},
+			3 => {
+				let n = read_u32(io).await?;
+				if n > MAX_INPUTS {
+					return Err(invalid("input list too large"));
+				}
+				let mut bytes = vec![0u8; n as usize * 32];
+				io.read_exact(&mut bytes).await?;
+				Ok(Response::Inputs(decode_leaves(&bytes)?.into_iter().map(ContentId).collect()))
+			},
 			_ => Err(invalid("unknown response")),
 		}
 	}
@@ -212,6 +231,10 @@ impl libp2p::request_response::Codec for Codec {
 			Request::Manifest(id) => {
 				buf.push(1);
 				buf.extend_from_slice(&id.0);
+			},
+			Request::Inputs(root) => {
+				buf.push(3);
+				buf.extend_from_slice(&root);
 			},
 			Request::Chunks { id, first, count } => {
 				buf.push(2);
@@ -241,6 +264,12 @@ impl libp2p::request_response::Codec for Codec {
 				head.extend_from_slice(&(manifest.leaves.len() as u32).to_le_bytes());
 				head.extend_from_slice(&encode_leaves(&manifest.leaves));
 				io.write_all(&head).await?;
+			},
+			Response::Inputs(ids) => {
+				let mut out = vec![3u8];
+				out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+				out.extend(ids.iter().flat_map(|id| id.0));
+				io.write_all(&out).await?;
 			},
 			Response::Chunks(bytes) => {
 				let mut head = [0u8; 5];
@@ -283,7 +312,9 @@ mod tests {
 	#[test]
 	fn requests_and_responses_survive_the_wire() {
 		let id = ContentId::of(b"blob");
-		for request in [Request::Manifest(id), Request::Chunks { id, first: 7, count: 64 }] {
+		for request in
+			[Request::Manifest(id), Request::Chunks { id, first: 7, count: 64 }, Request::Inputs([9; 32])]
+		{
 			assert_eq!(roundtrip_request(request).unwrap(), request);
 		}
 		for response in [
@@ -291,6 +322,7 @@ mod tests {
 			Response::Manifest(Manifest { length: 3, leaves: vec![[7; 32]] }),
 			Response::Chunks(vec![1, 2, 3]),
 			Response::Chunks(vec![]),
+			Response::Inputs(vec![id, ContentId::of(b"other")]),
 		] {
 			assert_eq!(roundtrip_response(response.clone()).unwrap(), response);
 		}

@@ -8,6 +8,7 @@
 //! partial/<id>.data  a fetch in progress: the blob's bytes at their final offsets
 //! partial/<id>.leaves  the verified manifest of that fetch
 //! partial/<id>.have  one byte per chunk: 1 once the chunk is written
+//! inputs/<root>      a job's input ids (32 bytes each), whose inputs root is <root>
 //! ```
 //!
 //! A blob enters `blobs/` only whole and verified: [`Store::put`] hashes what it writes, and a
@@ -90,7 +91,7 @@ impl Store {
 	/// If the directories cannot be created.
 	pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
 		let root = root.into();
-		for dir in ["blobs", "leaves", "partial"] {
+		for dir in ["blobs", "leaves", "partial", "inputs"] {
 			fs::create_dir_all(root.join(dir))?;
 		}
 		Ok(Self { root })
@@ -117,6 +118,48 @@ impl Store {
 	/// Whether the complete blob `id` is in the store.
 	pub fn has(&self, id: &ContentId) -> bool {
 		self.path(id).is_file() && self.leaves_path(id).is_file()
+	}
+
+	/// Stores a job's input ids and returns their inputs root (the one `post_job` takes).
+	///
+	/// # Errors
+	/// If the list cannot be written.
+	pub fn put_inputs(&self, ids: &[ContentId]) -> io::Result<Hash> {
+		let root = ccgsc_primitives::inputs_root(ids);
+		let path = self.root.join("inputs").join(hex(&root));
+		if !path.is_file() {
+			let tmp = self.root.join("partial").join(format!("{}.inputs", hex(&root)));
+			write_file(&tmp, &ids.iter().flat_map(|id| id.0).collect::<Vec<u8>>())?;
+			fs::rename(tmp, path)?;
+		}
+		Ok(root)
+	}
+
+	/// The input ids stored under `root`, if they are here.
+	///
+	/// # Errors
+	/// If the file exists but cannot be read.
+	pub fn inputs(&self, root: &Hash) -> io::Result<Option<Vec<ContentId>>> {
+		match fs::read(self.root.join("inputs").join(hex(root))) {
+			Ok(bytes) => Ok(Some(decode_leaves(&bytes)?.into_iter().map(ContentId).collect())),
+			Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+			Err(e) => Err(e),
+		}
+	}
+
+	/// Every inputs root whose list is in the store.
+	///
+	/// # Errors
+	/// If the directory cannot be read.
+	pub fn list_inputs(&self) -> io::Result<Vec<Hash>> {
+		let mut roots = Vec::new();
+		for entry in fs::read_dir(self.root.join("inputs"))? {
+			let name = entry?.file_name();
+			if let Some(id) = name.to_str().and_then(|n| ContentId::from_hex(n).ok()) {
+				roots.push(id.0);
+			}
+		}
+		Ok(roots)
 	}
 
 	/// Every complete blob in the store.
@@ -450,6 +493,10 @@ impl Partial {
 	}
 }
 
+fn hex(hash: &Hash) -> String {
+	ContentId(*hash).to_hex()
+}
+
 fn write_file(path: &Path, data: &[u8]) -> io::Result<()> {
 	let mut file = File::create(path)?;
 	file.write_all(data)?;
@@ -638,6 +685,18 @@ mod tests {
 		assert!(resumed.is_complete());
 		resumed.finish().unwrap();
 		assert_eq!(sink.get(&id).unwrap().unwrap(), data);
+	}
+
+	#[test]
+	fn input_lists_are_kept_under_their_root() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		let ids = vec![ContentId::of(b"a"), ContentId::of(b"b"), ContentId::of(b"c")];
+		let root = store.put_inputs(&ids).unwrap();
+		assert_eq!(root, ccgsc_primitives::inputs_root(&ids));
+		assert_eq!(store.inputs(&root).unwrap(), Some(ids));
+		assert_eq!(store.inputs(&[0; 32]).unwrap(), None);
+		assert_eq!(store.list_inputs().unwrap(), vec![root]);
 	}
 
 	#[test]

@@ -239,3 +239,22 @@ async fn an_unknown_id_is_not_found_within_a_bounded_time() {
 		c.client().request(a.client().peer_id(), ccgsc_p2p::protocol::Request::Manifest(unknown));
 	assert_eq!(direct.await.unwrap(), ccgsc_p2p::protocol::Response::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_input_list_is_found_by_its_root_and_checked() {
+	let (net, poster) = Net::new().await;
+	let worker = net.node("worker").await;
+	connected(worker.client(), &[poster.client().peer_id()]).await;
+	let mut ids = Vec::new();
+	for i in 0..5u8 {
+		ids.push(poster.client().add(vec![i; 1000]).await.unwrap());
+	}
+	let root = poster.client().add_inputs(ids.clone()).await.unwrap();
+	assert_eq!(root, ccgsc_primitives::inputs_root(&ids));
+
+	let got = timeout(Duration::from_secs(15), worker.client().inputs(root, &[])).await.unwrap();
+	assert_eq!(got.unwrap(), ids);
+	assert_eq!(worker.client().get(ids[3]).await.unwrap(), vec![3u8; 1000]);
+	let unknown = worker.client().inputs([7; 32], &[]).await;
+	assert!(matches!(unknown, Err(Error::NotFound(_))), "{unknown:?}");
+}

@@ -1,0 +1,701 @@
+//! # The CCGSC worker
+//!
+//! claim → fetch → execute → commit → reveal → serve, on one ed25519 key that is both the
+//! worker's chain account and its libp2p identity (so the chain names the peer that must
+//! serve a revealed output).
+//!
+//! ## How it runs
+//!
+//! - **Blocks drive it.** The worker follows finalized blocks. Each block's events tell it
+//!   when reveals open for tasks it committed ([`RevealOpened`](ccgsc_chain::api::jobs::events::RevealOpened)),
+//!   what it was paid, and whether it was slashed; and each block it claims again if it has
+//!   room.
+//! - **Claim ahead.** It holds up to `2 × cores` leases and runs `cores` of them at once, so a
+//!   core that finishes a task finds the next one already claimed and fetched while the chain
+//!   confirms claims, commits and reveals.
+//! - **One submitter.** All of the worker's transactions go through one task, in order
+//!   (reveals first: they have a deadline; then commits; then claims), batching everything
+//!   pending for a job into one call. One signer, one queue: nonces never race.
+//! - **Failures are the task's, not the worker's.** A trap, the work limit, the memory limit,
+//!   an oversized output or an invalid module end that task with its outcome, committed like
+//!   any result; an input nobody serves is committed as `InputUnavailable` (never slashed).
+//!   Only the wall-clock guard is the worker's own failure: it gives the lease back.
+//! - **Stopping.** On shutdown it stops claiming, gives back leases it has not started,
+//!   finishes and commits what is running, and keeps revealing for a grace period, so no
+//!   committed result is stranded.
+//!
+//! The test-only [`Config::corrupt_output`] flag makes a worker lie (it flips a byte of every
+//! output before committing), so tests can show that lies are caught and slashed.
+#![deny(missing_docs)]
+
+mod metrics;
+
+use std::{
+	collections::HashMap,
+	net::SocketAddr,
+	path::PathBuf,
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc, Mutex,
+	},
+	time::Duration,
+};
+
+use ccgsc_chain::{api, Balance, Chain, Ed25519Signer, Profile};
+use ccgsc_executor::{Determinism, Executor};
+use ccgsc_p2p::{Multiaddr, Node};
+use ccgsc_primitives::{
+	commitment, ContentId, Hash, JobId, Limits, Outcome, PlatformClass, TaskIndex, TaskRef,
+	TaskResult,
+};
+use tokio::sync::{mpsc, watch, Semaphore};
+
+pub use metrics::serve_metrics;
+
+/// Work units of the probe run at start to measure this machine's score.
+const PROBE_WORK: u64 = 200_000_000;
+
+/// How long a worker that stops keeps revealing what it committed.
+const REVEAL_GRACE: Duration = Duration::from_secs(60);
+
+/// Errors of the worker.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+	/// The chain could not be reached or refused a transaction.
+	#[error(transparent)]
+	Chain(#[from] ccgsc_chain::Error),
+	/// The p2p node failed.
+	#[error(transparent)]
+	P2p(#[from] ccgsc_p2p::Error),
+	/// The sandbox could not be set up.
+	#[error(transparent)]
+	Executor(#[from] ccgsc_executor::Error),
+	/// This CPU architecture has no platform class (x86-64 and aarch64 do).
+	#[error("no platform class for this CPU architecture")]
+	UnsupportedPlatform,
+	/// The account cannot cover the stake.
+	#[error("account {account} has {free} credits, the stake needs {stake}: fund it first")]
+	Unfunded {
+		/// The worker's account.
+		account: String,
+		/// Its free balance.
+		free: Balance,
+		/// The stake asked for.
+		stake: Balance,
+	},
+}
+
+/// A worker's configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+	/// The node's WebSocket RPC address.
+	pub chain_url: String,
+	/// The worker's state: content store, compiled-module cache.
+	pub dir: PathBuf,
+	/// The 32-byte secret of the worker's ed25519 key.
+	pub seed: [u8; 32],
+	/// Cores offered: tasks run at once.
+	pub cores: u32,
+	/// Memory offered, MiB.
+	pub memory_mib: u32,
+	/// Stake to register with (if not registered yet).
+	pub stake: Balance,
+	/// libp2p peers to dial at start.
+	pub bootstrap: Vec<Multiaddr>,
+	/// Where the p2p node listens.
+	pub listen: Vec<Multiaddr>,
+	/// Test only: flip a byte of every output before committing (a lying worker).
+	pub corrupt_output: bool,
+}
+
+impl Config {
+	/// A worker on the node at `chain_url`, with its state in `dir` and the key `seed`;
+	/// one core, 1 GiB, a stake of 200 credits.
+	pub fn new(chain_url: impl Into<String>, dir: impl Into<PathBuf>, seed: [u8; 32]) -> Self {
+		Self {
+			chain_url: chain_url.into(),
+			dir: dir.into(),
+			seed,
+			cores: 1,
+			memory_mib: 1024,
+			stake: 200 * ccgsc_chain::UNIT,
+			bootstrap: Vec::new(),
+			listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a valid multiaddr qed")],
+			corrupt_output: false,
+		}
+	}
+
+	/// Offers `cores` cores (at least 1).
+	pub fn with_cores(mut self, cores: u32) -> Self {
+		self.cores = cores.max(1);
+		self
+	}
+
+	/// Dials `addrs` at start.
+	pub fn with_bootstrap(mut self, addrs: impl IntoIterator<Item = Multiaddr>) -> Self {
+		self.bootstrap.extend(addrs);
+		self
+	}
+
+	/// Listens on `addrs`.
+	pub fn with_listen(mut self, addrs: impl IntoIterator<Item = Multiaddr>) -> Self {
+		self.listen = addrs.into_iter().collect();
+		self
+	}
+
+	/// Stakes `stake` when registering.
+	pub fn with_stake(mut self, stake: Balance) -> Self {
+		self.stake = stake;
+		self
+	}
+
+	/// Test only: makes the worker lie about every output.
+	pub fn with_corrupt_output(mut self, lie: bool) -> Self {
+		self.corrupt_output = lie;
+		self
+	}
+}
+
+/// What the worker has done, for the status line and `/metrics`.
+#[derive(Debug, Default)]
+pub struct Stats {
+	/// Tasks executed and committed.
+	pub tasks_done: AtomicU64,
+	/// Tasks running now.
+	pub running: AtomicU64,
+	/// Results revealed.
+	pub revealed: AtomicU64,
+	/// Credits paid to this worker, in the smallest unit.
+	pub earned: AtomicU64,
+	/// Credits slashed from this worker, in the smallest unit.
+	pub slashed: AtomicU64,
+	/// Leases given back (not started at shutdown, or the wall-clock guard fired).
+	pub abandoned: AtomicU64,
+	/// Transactions the chain refused.
+	pub refused: AtomicU64,
+}
+
+impl Stats {
+	/// The one-line status.
+	pub fn line(&self) -> String {
+		format!(
+			"tasks done {} · running {} · revealed {} · earned {:.3} credits · slashed {:.3}",
+			self.tasks_done.load(Ordering::Relaxed),
+			self.running.load(Ordering::Relaxed),
+			self.revealed.load(Ordering::Relaxed),
+			self.earned.load(Ordering::Relaxed) as f64 / ccgsc_chain::UNIT as f64,
+			self.slashed.load(Ordering::Relaxed) as f64 / ccgsc_chain::UNIT as f64,
+		)
+	}
+}
+
+/// What the submitter sends to the chain.
+enum Action {
+	Claim,
+	Commit { job: JobId, task: TaskIndex, hash: Hash },
+	Reveal { job: JobId, task: TaskIndex, result: TaskResult, salt: Hash },
+	Abandon { job: JobId, task: TaskIndex },
+}
+
+/// The job fields a task needs, copied out of the chain's types.
+#[derive(Clone)]
+struct JobInfo {
+	id: JobId,
+	module: ContentId,
+	inputs_root: Hash,
+	args: Vec<String>,
+	limits: Limits,
+	determinism: Determinism,
+}
+
+/// A running worker.
+pub struct Worker {
+	config: Config,
+	signer: Ed25519Signer,
+	account: [u8; 32],
+	platform: PlatformClass,
+	p2p: Node,
+	executor: Executor,
+	score: u64,
+	stats: Arc<Stats>,
+	/// Results committed and not yet revealed, by task.
+	committed: Arc<Mutex<HashMap<(JobId, TaskIndex), (TaskResult, Hash)>>>,
+}
+
+impl Worker {
+	/// Starts the p2p node, measures the machine with the standard probe and sets up the
+	/// sandbox. Does not touch the chain yet.
+	///
+	/// # Errors
+	/// If the p2p node or the sandbox cannot start.
+	pub async fn new(config: Config) -> Result<Self, Error> {
+		let signer = Ed25519Signer::from_seed(config.seed);
+		let account = signer.public();
+		let platform = PlatformClass::native().ok_or(Error::UnsupportedPlatform)?;
+		let p2p = Node::start(
+			ccgsc_p2p::Config::new(config.dir.join("store"))
+				.with_ed25519_secret(config.seed)
+				.with_listen(config.listen.clone())
+				.with_bootstrap(config.bootstrap.clone()),
+		)
+		.await?;
+		let cache = config.dir.join("wasm-cache");
+		let score = tokio::task::spawn_blocking(move || {
+			Executor::new(ccgsc_executor::Config::default())?.probe(PROBE_WORK)
+		})
+		.await
+		.expect("the probe does not panic qed")?;
+		let executor =
+			Executor::new(ccgsc_executor::Config::default().with_cache_dir(cache).with_speed(score))?;
+		Ok(Self {
+			config,
+			signer,
+			account,
+			platform,
+			p2p,
+			executor,
+			score,
+			stats: Arc::default(),
+			committed: Arc::default(),
+		})
+	}
+
+	/// The worker's chain account (its ed25519 public key).
+	pub fn account(&self) -> ccgsc_chain::AccountId32 {
+		ccgsc_chain::AccountId32(self.account)
+	}
+
+	/// The p2p node (its peer id and addresses).
+	pub fn p2p(&self) -> &Node {
+		&self.p2p
+	}
+
+	/// Work units per second on one core, from the probe.
+	pub fn score(&self) -> u64 {
+		self.score
+	}
+
+	/// What the worker has done so far.
+	pub fn stats(&self) -> Arc<Stats> {
+		self.stats.clone()
+	}
+
+	/// Registers (if needed) and works until `shutdown` resolves, then stops gracefully.
+	///
+	/// # Errors
+	/// [`Error::Unfunded`] if the account cannot cover the stake; [`Error::Chain`] if the
+	/// registration fails. A node that goes away later is waited for, not an error.
+	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
+		let chain = connect(&self.config.chain_url).await;
+		self.register(&chain).await?;
+		let this = Arc::new(self);
+		let (chain_tx, chain_rx) = watch::channel(chain);
+		let (actions, action_rx) = mpsc::channel(4096);
+		let held = Arc::new(Semaphore::new(2 * this.config.cores as usize));
+		let exec = Arc::new(Semaphore::new(this.config.cores as usize));
+		let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+		let submitter = tokio::spawn(submit_loop(
+			this.clone(),
+			chain_rx,
+			action_rx,
+			actions.clone(),
+			held.clone(),
+			exec,
+			stopping.clone(),
+		));
+
+		tokio::pin!(shutdown);
+		let mut grace: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+		'outer: loop {
+			let chain = chain_tx.borrow().clone();
+			let mut blocks = match chain.client().stream_blocks().await {
+				Ok(blocks) => blocks,
+				Err(e) => {
+					tracing::warn!(error = %e, "cannot follow blocks; reconnecting");
+					chain_tx.send_replace(connect(&this.config.chain_url).await);
+					continue;
+				},
+			};
+			loop {
+				let next = tokio::select! {
+					_ = &mut shutdown, if grace.is_none() => {
+						tracing::info!("stopping: no new claims; finishing and revealing what is running");
+						stopping.store(true, Ordering::SeqCst);
+						grace = Some(Box::pin(tokio::time::sleep(REVEAL_GRACE)));
+						continue;
+					},
+					_ = async { grace.as_mut().expect("guarded").await }, if grace.is_some() => break 'outer,
+					next = blocks.next() => next,
+				};
+				let block = match next {
+					Some(Ok(block)) => block,
+					Some(Err(e)) => {
+						tracing::warn!(error = %e, "block stream failed; reconnecting");
+						chain_tx.send_replace(connect(&this.config.chain_url).await);
+						continue 'outer;
+					},
+					None => {
+						tracing::warn!("node closed the block stream; reconnecting");
+						chain_tx.send_replace(connect(&this.config.chain_url).await);
+						continue 'outer;
+					},
+				};
+				if let Err(e) = this.on_block(&block, &actions).await {
+					tracing::warn!(error = %e, "cannot read block events");
+				}
+				let idle = held.available_permits() == 2 * this.config.cores as usize;
+				let nothing_to_reveal = this.committed.lock().expect("not poisoned qed").is_empty();
+				if stopping.load(Ordering::SeqCst) {
+					if idle && nothing_to_reveal {
+						break 'outer;
+					}
+				} else if held.available_permits() > 0 {
+					let _ = actions.try_send(Action::Claim);
+				}
+			}
+		}
+		drop(actions);
+		submitter.abort();
+		let left = this.committed.lock().expect("not poisoned qed").len();
+		if left > 0 {
+			tracing::warn!(left, "stopped with results committed but never revealed");
+		}
+		Ok(())
+	}
+
+	async fn register(&self, chain: &Chain) -> Result<(), Error> {
+		let account = self.account();
+		if chain.worker(&account).await?.is_some() {
+			tracing::info!(%account, "already registered");
+			return Ok(());
+		}
+		let free = chain.free_balance(&account).await?;
+		if free < self.config.stake {
+			return Err(Error::Unfunded {
+				account: account.to_string(),
+				free,
+				stake: self.config.stake,
+			});
+		}
+		let profile = Profile {
+			cores: self.config.cores,
+			memory_mib: self.config.memory_mib,
+			score: self.score,
+			platform: self.platform,
+			executor_version: ccgsc_executor::VERSION,
+			peer_id: self.p2p.client().peer_id().to_bytes(),
+		};
+		chain.register_worker(&self.signer, self.config.stake, &profile).await?;
+		tracing::info!(%account, score = self.score, "registered");
+		Ok(())
+	}
+
+	async fn on_block(
+		&self,
+		block: &ccgsc_chain::Block,
+		actions: &mpsc::Sender<Action>,
+	) -> Result<(), ccgsc_chain::Error> {
+		let events = ccgsc_chain::block_events(block).await?;
+		let me = ccgsc_chain::AccountId32(self.account);
+		for opened in events.find::<api::jobs::events::RevealOpened>().flatten() {
+			let pending =
+				self.committed.lock().expect("not poisoned qed").get(&(opened.job, opened.task)).copied();
+			if let Some((result, salt)) = pending {
+				let _ = actions.send(Action::Reveal { job: opened.job, task: opened.task, result, salt }).await;
+			}
+		}
+		for revealed in events.find::<api::jobs::events::Revealed>().flatten() {
+			if revealed.worker == me {
+				self.committed.lock().expect("not poisoned qed").remove(&(revealed.job, revealed.task));
+				self.stats.revealed.fetch_add(1, Ordering::Relaxed);
+			}
+		}
+		for paid in events.find::<api::jobs::events::Paid>().flatten() {
+			if paid.to == me {
+				self.stats.earned.fetch_add(paid.amount as u64, Ordering::Relaxed);
+			}
+		}
+		for slashed in events.find::<api::jobs::events::LiarSlashed>().flatten() {
+			if slashed.worker == me {
+				tracing::warn!(job = slashed.job, task = slashed.task, "slashed for a wrong result");
+				self.stats.slashed.fetch_add(slashed.amount as u64, Ordering::Relaxed);
+			}
+		}
+		for expired in events.find::<api::jobs::events::LeaseExpired>().flatten() {
+			if expired.worker == me {
+				tracing::warn!(job = expired.job, task = expired.task, "a lease expired before the commit");
+			}
+		}
+		Ok(())
+	}
+
+	/// Fetches, runs and commits one task; returns what to commit, or `None` to give the
+	/// lease back.
+	async fn execute(&self, job: &JobInfo, task: TaskIndex) -> Option<TaskResult> {
+		let input = match self.fetch_input(job, task).await {
+			Ok(input) => input,
+			Err(e) => {
+				tracing::warn!(job = job.id, task, error = %e, "input unavailable");
+				return Some(TaskResult::without_output(Outcome::InputUnavailable));
+			},
+		};
+		let module = match self.p2p.client().get(job.module).await {
+			Ok(module) => module,
+			Err(e) => {
+				tracing::warn!(job = job.id, task, error = %e, "module unavailable");
+				return Some(TaskResult::without_output(Outcome::InputUnavailable));
+			},
+		};
+		let executor = self.executor.clone();
+		let spec = job.clone();
+		let run = tokio::task::spawn_blocking(move || {
+			executor.run(
+				&ccgsc_executor::Job {
+					id: spec.id,
+					module_id: spec.module,
+					module: &module,
+					args: &spec.args,
+					limits: spec.limits,
+					determinism: spec.determinism,
+				},
+				task,
+				&input,
+			)
+		})
+		.await
+		.expect("the executor does not panic qed");
+		let mut execution = match run {
+			Ok(execution) => execution,
+			Err(e) => {
+				tracing::warn!(job = job.id, task, error = %e, "cannot run the task here; giving it back");
+				return None;
+			},
+		};
+		if let Some(detail) = &execution.detail {
+			tracing::info!(job = job.id, task, outcome = ?execution.outcome, %detail, "task ended");
+		}
+		if self.config.corrupt_output && execution.outcome == Outcome::Success {
+			match execution.output.first_mut() {
+				Some(byte) => *byte ^= 1,
+				None => execution.output.push(1),
+			}
+		}
+		let result = execution.result();
+		if execution.outcome == Outcome::Success {
+			if let Err(e) = self.p2p.client().add(execution.output).await {
+				tracing::warn!(job = job.id, task, error = %e, "cannot store the output");
+			}
+		}
+		Some(result)
+	}
+
+	async fn fetch_input(&self, job: &JobInfo, task: TaskIndex) -> Result<Vec<u8>, ccgsc_p2p::Error> {
+		let client = self.p2p.client();
+		let mut last = None;
+		for attempt in 0..3u64 {
+			if attempt > 0 {
+				tokio::time::sleep(Duration::from_secs(attempt)).await;
+			}
+			let ids = match client.inputs(job.inputs_root, &[]).await {
+				Ok(ids) => ids,
+				Err(e) => {
+					last = Some(e);
+					continue;
+				},
+			};
+			let Some(id) = ids.get(task as usize) else {
+				return Err(ccgsc_p2p::Error::NotFound(ContentId(job.inputs_root)));
+			};
+			match client.get(*id).await {
+				Ok(bytes) => return Ok(bytes),
+				Err(e) => last = Some(e),
+			}
+		}
+		Err(last.expect("three attempts failed qed"))
+	}
+}
+
+/// Connects, retrying every few seconds while the node is unreachable.
+async fn connect(url: &str) -> Chain {
+	let mut delay = Duration::from_millis(500);
+	loop {
+		match Chain::connect(url).await {
+			Ok(chain) => return chain,
+			Err(e) => {
+				tracing::warn!(%url, error = %e, "node unreachable; retrying in {delay:?}");
+				tokio::time::sleep(delay).await;
+				delay = (delay * 2).min(Duration::from_secs(5));
+			},
+		}
+	}
+}
+
+fn job_info(id: JobId, job: &api::runtime_types::pallet_jobs::types::Job<ccgsc_chain::AccountId32, Balance, u32>) -> JobInfo {
+	let spec = &job.spec;
+	let platforms = ccgsc_chain::convert::platforms_back(&spec.platforms);
+	JobInfo {
+		id,
+		module: ContentId(spec.module.0),
+		inputs_root: spec.inputs_root,
+		args: spec.args.0.iter().map(|a| String::from_utf8_lossy(&a.0).into_owned()).collect(),
+		limits: Limits { work: spec.limits.work, memory: spec.limits.memory, output: spec.limits.output },
+		determinism: Determinism::for_platforms(platforms),
+	}
+}
+
+/// Sends the worker's transactions, one at a time, batching what is pending.
+async fn submit_loop(
+	worker: Arc<Worker>,
+	chain: watch::Receiver<Chain>,
+	mut actions: mpsc::Receiver<Action>,
+	requeue: mpsc::Sender<Action>,
+	held: Arc<Semaphore>,
+	exec: Arc<Semaphore>,
+	stopping: Arc<std::sync::atomic::AtomicBool>,
+) {
+	let mut backoff: HashMap<JobId, u32> = HashMap::new();
+	while let Some(first) = actions.recv().await {
+		let mut pending = vec![first];
+		while let Ok(more) = actions.try_recv() {
+			pending.push(more);
+		}
+		let chain = chain.borrow().clone();
+		let mut reveals: HashMap<JobId, Vec<(TaskIndex, TaskResult, Hash)>> = HashMap::new();
+		let mut commits: HashMap<JobId, Vec<(TaskIndex, Hash)>> = HashMap::new();
+		let mut abandons: HashMap<JobId, Vec<TaskIndex>> = HashMap::new();
+		let mut claim = false;
+		for action in pending {
+			match action {
+				Action::Reveal { job, task, result, salt } => reveals.entry(job).or_default().push((task, result, salt)),
+				Action::Commit { job, task, hash } => commits.entry(job).or_default().push((task, hash)),
+				Action::Abandon { job, task } => abandons.entry(job).or_default().push(task),
+				Action::Claim => claim = true,
+			}
+		}
+		for (job, batch) in reveals {
+			if let Err(e) = chain.reveal(&worker.signer, job, batch).await {
+				worker.stats.refused.fetch_add(1, Ordering::Relaxed);
+				tracing::warn!(job, error = %e, "reveal refused");
+			}
+		}
+		for (job, batch) in commits {
+			let tasks: Vec<TaskIndex> = batch.iter().map(|(t, _)| *t).collect();
+			if let Err(e) = chain.commit(&worker.signer, job, batch).await {
+				worker.stats.refused.fetch_add(1, Ordering::Relaxed);
+				tracing::warn!(job, ?tasks, error = %e, "commit refused");
+				let mut committed = worker.committed.lock().expect("not poisoned qed");
+				for task in tasks {
+					committed.remove(&(job, task));
+				}
+			}
+		}
+		for (job, tasks) in abandons {
+			if let Err(e) = chain.abandon(&worker.signer, job, tasks).await {
+				tracing::warn!(job, error = %e, "abandon refused");
+			}
+		}
+		if claim && !stopping.load(Ordering::SeqCst) {
+			let now = chain.finalized_number().await.unwrap_or(0);
+			claim_round(&worker, &chain, &requeue, &held, &exec, &mut backoff, &stopping, now)
+				.await;
+		}
+	}
+}
+
+/// Claims as many leases as there is room for, from the open jobs this worker can run.
+async fn claim_round(
+	worker: &Arc<Worker>,
+	chain: &Chain,
+	actions: &mpsc::Sender<Action>,
+	held: &Arc<Semaphore>,
+	exec: &Arc<Semaphore>,
+	backoff: &mut HashMap<JobId, u32>,
+	stopping: &Arc<std::sync::atomic::AtomicBool>,
+	now: u32,
+) {
+	let jobs = match chain.open_jobs().await {
+		Ok(jobs) => jobs,
+		Err(e) => {
+			tracing::warn!(error = %e, "cannot list jobs");
+			return;
+		},
+	};
+	for (id, job) in jobs {
+		let room = held.available_permits() as u32;
+		if room == 0 {
+			return;
+		}
+		let spec = &job.spec;
+		let fits = ccgsc_chain::convert::platforms_back(&spec.platforms).contains(worker.platform) &&
+			spec.executor_version == ccgsc_executor::VERSION &&
+			spec.limits.memory <= u64::from(worker.config.memory_mib) << 20 &&
+			job.next_task <= spec.task_count;
+		if !fits || backoff.get(&id).is_some_and(|until| *until > now) {
+			continue;
+		}
+		match chain.claim(&worker.signer, id, room).await {
+			Ok(leases) => {
+				let info = job_info(id, &job);
+				for lease in leases {
+					let permit = held.clone().try_acquire_owned().expect("room was counted qed");
+					let (worker, actions, exec, info, stopping) = (
+						worker.clone(),
+						actions.clone(),
+						exec.clone(),
+						info.clone(),
+						stopping.clone(),
+					);
+					tokio::spawn(async move {
+						let _held = permit;
+						let _running = exec.acquire().await.expect("never closed qed");
+						if stopping.load(Ordering::SeqCst) {
+							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
+							let _ = actions.send(Action::Abandon { job: info.id, task: lease.task }).await;
+							return;
+						}
+						worker.stats.running.fetch_add(1, Ordering::Relaxed);
+						let result = worker.execute(&info, lease.task).await;
+						worker.stats.running.fetch_sub(1, Ordering::Relaxed);
+						let Some(result) = result else {
+							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
+							let _ = actions.send(Action::Abandon { job: info.id, task: lease.task }).await;
+							return;
+						};
+						let salt = salt();
+						let task = TaskRef { job: info.id, index: lease.task };
+						let hash = commitment(&result, &salt, &worker.account, &task);
+						worker
+							.committed
+							.lock()
+							.expect("not poisoned qed")
+							.insert((info.id, lease.task), (result, salt));
+						worker.stats.tasks_done.fetch_add(1, Ordering::Relaxed);
+						let _ = actions.send(Action::Commit { job: info.id, task: lease.task, hash }).await;
+					});
+				}
+			},
+			Err(e) => {
+				tracing::debug!(job = id, error = %e, "nothing claimed");
+				backoff.insert(id, now + 3);
+			},
+		}
+	}
+}
+
+fn salt() -> Hash {
+	let mut salt = [0u8; 32];
+	getrandom::getrandom(&mut salt).expect("the OS has randomness qed");
+	salt
+}
+
+/// One line saying who the worker is and where to look, for its logs.
+pub fn describe(worker: &Worker, metrics: Option<SocketAddr>) -> String {
+	format!(
+		"worker {} (peer {}), score {} units/s{}",
+		worker.account(),
+		worker.p2p.client().peer_id(),
+		worker.score,
+		metrics.map(|m| format!(", metrics on http://{m}/metrics")).unwrap_or_default()
+	)
+}

@@ -1,0 +1,105 @@
+//! `ccgsc-worker`: earn credits by running tasks.
+//!
+//! Run: `ccgsc-worker --chain ws://127.0.0.1:9944 --dir ~/.ccgsc/worker` (the key is made on
+//! first start and kept in `<dir>/key`; fund its account, then start again).
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use ccgsc_worker::{Config, Worker};
+use clap::Parser;
+
+/// Earn credits by running CCGSC tasks.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+	/// The node's WebSocket RPC address.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	chain: String,
+	/// The worker's state directory (key, content store, compiled modules).
+	#[arg(long, default_value = ".ccgsc/worker")]
+	dir: PathBuf,
+	/// Cores to offer.
+	#[arg(long, default_value_t = 1)]
+	cores: u32,
+	/// Stake to register with, in credits.
+	#[arg(long, default_value_t = 200)]
+	stake: u64,
+	/// libp2p bootstrap addresses (each ending in /p2p/<peer id>); the portal prints one.
+	#[arg(long)]
+	bootstrap: Vec<ccgsc_p2p::Multiaddr>,
+	/// libp2p listen address.
+	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+	listen: ccgsc_p2p::Multiaddr,
+	/// Where to serve Prometheus metrics.
+	#[arg(long)]
+	metrics: Option<SocketAddr>,
+	/// Print the worker's account and exit.
+	#[arg(long)]
+	show_account: bool,
+	/// Test only: corrupt every output (a lying worker, to show that lies are caught).
+	#[arg(long, hide = true)]
+	corrupt_output: bool,
+}
+
+/// The key in `dir/key` (hex of the 32-byte secret), made on first start.
+fn load_or_create_key(dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+	let path = dir.join("key");
+	if let Ok(hex) = std::fs::read_to_string(&path) {
+		let id = ccgsc_primitives::ContentId::from_hex(hex.trim())
+			.map_err(|_| anyhow::anyhow!("{} does not hold a 64-digit hex key", path.display()))?;
+		return Ok(id.0);
+	}
+	let mut seed = [0u8; 32];
+	getrandom::getrandom(&mut seed).context("no randomness for a new key")?;
+	std::fs::create_dir_all(dir)?;
+	std::fs::write(&path, ccgsc_primitives::ContentId(seed).to_hex())
+		.with_context(|| format!("cannot write {}", path.display()))?;
+	#[cfg(unix)]
+	{
+		use std::os::unix::fs::PermissionsExt;
+		std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+	}
+	Ok(seed)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env()
+				.unwrap_or_else(|_| "info,libp2p=warn".into()),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	let args = Args::parse();
+	let seed = load_or_create_key(&args.dir)?;
+	if args.show_account {
+		println!("{}", ccgsc_chain::AccountId32(ccgsc_chain::Ed25519Signer::from_seed(seed).public()));
+		return Ok(());
+	}
+	let config = Config::new(&args.chain, &args.dir, seed)
+		.with_cores(args.cores)
+		.with_stake(u128::from(args.stake) * ccgsc_chain::UNIT)
+		.with_bootstrap(args.bootstrap)
+		.with_listen([args.listen])
+		.with_corrupt_output(args.corrupt_output);
+	let worker = Worker::new(config).await.context("cannot start the worker")?;
+	let metrics = match args.metrics {
+		Some(addr) => Some(ccgsc_worker::serve_metrics(addr, worker.stats()).await?),
+		None => None,
+	};
+	tracing::info!("{}", ccgsc_worker::describe(&worker, metrics));
+	let stats = worker.stats();
+	tokio::spawn(async move {
+		loop {
+			tokio::time::sleep(Duration::from_secs(5)).await;
+			tracing::info!("{}", stats.line());
+		}
+	});
+	let shutdown = async {
+		let _ = tokio::signal::ctrl_c().await;
+	};
+	worker.run(shutdown).await.context("the worker stopped")?;
+	Ok(())
+}
