@@ -253,10 +253,27 @@ pub struct Lease {
 pub trait Signer: subxt::transactions::Signer<Config> + Send + Sync {}
 impl<S: subxt::transactions::Signer<Config> + Send + Sync> Signer for S {}
 
+/// When [`Chain::submit`] returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Confirmation {
+	/// Once the transaction's block is finalized (posters, checkers, tests: the default).
+	#[default]
+	Finalized,
+	/// Once the transaction is in a best block: seconds sooner. Workers use it for claims,
+	/// commits and reveals, whose leases and windows are counted in blocks; if that block is
+	/// later abandoned by a fork, the worker's next call on the task fails harmlessly
+	/// (`NotAssigned`), and the lease is back in the pool.
+	BestBlock,
+}
+
 /// A connection to a node.
 #[derive(Clone)]
 pub struct Chain {
 	client: OnlineClient<Config>,
+	confirmation: Confirmation,
+	/// The next nonce of each account this client signs for, when it runs ahead of the
+	/// finalized state (best-block confirmation submits before the last one is finalized).
+	nonces: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<[u8; 32], u64>>>,
 }
 
 impl Chain {
@@ -265,7 +282,14 @@ impl Chain {
 	/// # Errors
 	/// [`Error::Subxt`] if the node cannot be reached or its metadata read.
 	pub async fn connect(url: &str) -> Result<Self, Error> {
-		Ok(Self { client: OnlineClient::<Config>::from_url(url).await.chain()? })
+		let client = OnlineClient::<Config>::from_url(url).await.chain()?;
+		Ok(Self { client, confirmation: Confirmation::default(), nonces: Default::default() })
+	}
+
+	/// The same connection, with [`Chain::submit`] returning at `confirmation`.
+	pub fn confirming(mut self, confirmation: Confirmation) -> Self {
+		self.confirmation = confirmation;
+		self
 	}
 
 	/// The underlying subxt client.
@@ -273,8 +297,8 @@ impl Chain {
 		&self.client
 	}
 
-	/// Signs `call` as `signer`, submits it, waits until it is finalized and succeeded, and
-	/// returns its events.
+	/// Signs `call` as `signer`, submits it, waits until it is confirmed (finalized, or in a
+	/// best block: see [`Confirmation`]) and succeeded, and returns its events.
 	///
 	/// # Errors
 	/// [`Error::Dispatch`] if the call failed on chain, [`Error::Subxt`] otherwise.
@@ -284,9 +308,51 @@ impl Chain {
 		signer: &S,
 	) -> Result<subxt::extrinsics::ExtrinsicEvents<Config>, Error> {
 		let at = self.client.at_current_block().await.chain()?;
-		let progress =
-			at.transactions().sign_and_submit_then_watch_default(call, signer).await.chain()?;
-		progress.wait_for_finalized_success().await.map_err(|e| Error::Dispatch(e.to_string()))
+		let account = signer.account_id();
+		let finalized_nonce = at.transactions().account_nonce(&account).await.chain()?;
+		let nonce = {
+			let nonces = self.nonces.lock().expect("never poisoned: no code panics holding it qed");
+			nonces.get(&account.0).copied().unwrap_or(0).max(finalized_nonce)
+		};
+		let params =
+			subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new().nonce(nonce).build();
+		let progress = at.transactions().sign_and_submit_then_watch(call, signer, params).await;
+		let progress = match progress {
+			Ok(progress) => {
+				self.nonces.lock().expect("never poisoned qed").insert(account.0, nonce + 1);
+				progress
+			},
+			Err(e) => {
+				// Maybe the nonce we counted on was never used: ask the chain next time.
+				self.nonces.lock().expect("never poisoned qed").remove(&account.0);
+				return Err(Error::Subxt(Box::new(e.into())));
+			},
+		};
+		match self.confirmation {
+			Confirmation::Finalized => progress
+				.wait_for_finalized_success()
+				.await
+				.map_err(|e| Error::Dispatch(e.to_string())),
+			Confirmation::BestBlock => {
+				let mut progress = progress;
+				while let Some(status) = progress.next().await {
+					use subxt::transactions::TransactionStatus as S;
+					let in_block = match status.chain()? {
+						S::InBestBlock(b) | S::InFinalizedBlock(b) => b,
+						S::Error { message } | S::Invalid { message } | S::Dropped { message } => {
+							self.nonces.lock().expect("never poisoned qed").remove(&account.0);
+							return Err(Error::Dispatch(message));
+						},
+						_ => continue,
+					};
+					return in_block
+						.wait_for_success()
+						.await
+						.map_err(|e| Error::Dispatch(e.to_string()));
+				}
+				Err(Error::Dispatch("the node stopped reporting the transaction".into()))
+			},
+		}
 	}
 
 	/// Posts a job and returns its id.

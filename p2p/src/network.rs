@@ -355,7 +355,8 @@ impl Node {
 			let store = announcer.store.clone();
 			let roots = tokio::task::spawn_blocking(move || store.list_inputs()).await;
 			for root in roots.into_iter().flatten().flatten() {
-				let provide = announcer.call(|reply| Command::Provide { key: Key::Inputs(root), reply });
+				let provide =
+					announcer.call(|reply| Command::Provide { key: Key::Inputs(root), reply });
 				if provide.await.is_err() {
 					return;
 				}

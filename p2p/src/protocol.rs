@@ -312,9 +312,11 @@ mod tests {
 	#[test]
 	fn requests_and_responses_survive_the_wire() {
 		let id = ContentId::of(b"blob");
-		for request in
-			[Request::Manifest(id), Request::Chunks { id, first: 7, count: 64 }, Request::Inputs([9; 32])]
-		{
+		for request in [
+			Request::Manifest(id),
+			Request::Chunks { id, first: 7, count: 64 },
+			Request::Inputs([9; 32]),
+		] {
 			assert_eq!(roundtrip_request(request).unwrap(), request);
 		}
 		for response in [

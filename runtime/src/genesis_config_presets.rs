@@ -2,7 +2,10 @@
 //! (four validators, Alice, Bob, Charlie and Dave: GRANDPA needs more than two thirds of the
 //! validators, so four is the smallest set that keeps finalizing with one of them down).
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
+use crate::{
+	configs::FeePot, AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig,
+	EXISTENTIAL_DEPOSIT, UNIT,
+};
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
 	frame_support::build_struct_json_patch,
@@ -24,7 +27,14 @@ fn genesis(
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			balances: endowed.iter().cloned().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>()
+			// The fee pot starts at the existential deposit: a fee smaller than that paid into
+			// an empty pot could not create it and would be burnt.
+			balances: endowed
+				.iter()
+				.cloned()
+				.map(|k| (k, ENDOWMENT))
+				.chain([(FeePot::get(), EXISTENTIAL_DEPOSIT)])
+				.collect::<Vec<_>>()
 		},
 		aura: pallet_aura::GenesisConfig {
 			authorities: authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>()

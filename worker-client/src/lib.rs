@@ -246,8 +246,9 @@ impl Worker {
 		})
 		.await
 		.expect("the probe does not panic qed")?;
-		let executor =
-			Executor::new(ccgsc_executor::Config::default().with_cache_dir(cache).with_speed(score))?;
+		let executor = Executor::new(
+			ccgsc_executor::Config::default().with_cache_dir(cache).with_speed(score),
+		)?;
 		Ok(Self {
 			config,
 			signer,
@@ -399,15 +400,24 @@ impl Worker {
 		let events = ccgsc_chain::block_events(block).await?;
 		let me = ccgsc_chain::AccountId32(self.account);
 		for opened in events.find::<api::jobs::events::RevealOpened>().flatten() {
-			let pending =
-				self.committed.lock().expect("not poisoned qed").get(&(opened.job, opened.task)).copied();
+			let pending = self
+				.committed
+				.lock()
+				.expect("not poisoned qed")
+				.get(&(opened.job, opened.task))
+				.copied();
 			if let Some((result, salt)) = pending {
-				let _ = actions.send(Action::Reveal { job: opened.job, task: opened.task, result, salt }).await;
+				let _ = actions
+					.send(Action::Reveal { job: opened.job, task: opened.task, result, salt })
+					.await;
 			}
 		}
 		for revealed in events.find::<api::jobs::events::Revealed>().flatten() {
 			if revealed.worker == me {
-				self.committed.lock().expect("not poisoned qed").remove(&(revealed.job, revealed.task));
+				self.committed
+					.lock()
+					.expect("not poisoned qed")
+					.remove(&(revealed.job, revealed.task));
 				self.stats.revealed.fetch_add(1, Ordering::Relaxed);
 			}
 		}
@@ -418,13 +428,21 @@ impl Worker {
 		}
 		for slashed in events.find::<api::jobs::events::LiarSlashed>().flatten() {
 			if slashed.worker == me {
-				tracing::warn!(job = slashed.job, task = slashed.task, "slashed for a wrong result");
+				tracing::warn!(
+					job = slashed.job,
+					task = slashed.task,
+					"slashed for a wrong result"
+				);
 				self.stats.slashed.fetch_add(slashed.amount as u64, Ordering::Relaxed);
 			}
 		}
 		for expired in events.find::<api::jobs::events::LeaseExpired>().flatten() {
 			if expired.worker == me {
-				tracing::warn!(job = expired.job, task = expired.task, "a lease expired before the commit");
+				tracing::warn!(
+					job = expired.job,
+					task = expired.task,
+					"a lease expired before the commit"
+				);
 			}
 		}
 		Ok(())
@@ -490,7 +508,11 @@ impl Worker {
 		Some(result)
 	}
 
-	async fn fetch_input(&self, job: &JobInfo, task: TaskIndex) -> Result<Vec<u8>, ccgsc_p2p::Error> {
+	async fn fetch_input(
+		&self,
+		job: &JobInfo,
+		task: TaskIndex,
+	) -> Result<Vec<u8>, ccgsc_p2p::Error> {
 		let client = self.p2p.client();
 		let mut last = None;
 		for attempt in 0..3u64 {
@@ -521,7 +543,7 @@ async fn connect(url: &str) -> Chain {
 	let mut delay = Duration::from_millis(500);
 	loop {
 		match Chain::connect(url).await {
-			Ok(chain) => return chain,
+			Ok(chain) => return chain.confirming(ccgsc_chain::Confirmation::BestBlock),
 			Err(e) => {
 				tracing::warn!(%url, error = %e, "node unreachable; retrying in {delay:?}");
 				tokio::time::sleep(delay).await;
@@ -531,7 +553,10 @@ async fn connect(url: &str) -> Chain {
 	}
 }
 
-fn job_info(id: JobId, job: &api::runtime_types::pallet_jobs::types::Job<ccgsc_chain::AccountId32, Balance, u32>) -> JobInfo {
+fn job_info(
+	id: JobId,
+	job: &api::runtime_types::pallet_jobs::types::Job<ccgsc_chain::AccountId32, Balance, u32>,
+) -> JobInfo {
 	let spec = &job.spec;
 	let platforms = ccgsc_chain::convert::platforms_back(&spec.platforms);
 	JobInfo {
@@ -539,7 +564,11 @@ fn job_info(id: JobId, job: &api::runtime_types::pallet_jobs::types::Job<ccgsc_c
 		module: ContentId(spec.module.0),
 		inputs_root: spec.inputs_root,
 		args: spec.args.0.iter().map(|a| String::from_utf8_lossy(&a.0).into_owned()).collect(),
-		limits: Limits { work: spec.limits.work, memory: spec.limits.memory, output: spec.limits.output },
+		limits: Limits {
+			work: spec.limits.work,
+			memory: spec.limits.memory,
+			output: spec.limits.output,
+		},
 		determinism: Determinism::for_platforms(platforms),
 	}
 }
@@ -567,14 +596,21 @@ async fn submit_loop(
 		let mut claim = false;
 		for action in pending {
 			match action {
-				Action::Reveal { job, task, result, salt } => reveals.entry(job).or_default().push((task, result, salt)),
-				Action::Commit { job, task, hash } => commits.entry(job).or_default().push((task, hash)),
+				Action::Reveal { job, task, result, salt } => {
+					reveals.entry(job).or_default().push((task, result, salt))
+				},
+				Action::Commit { job, task, hash } => {
+					commits.entry(job).or_default().push((task, hash))
+				},
 				Action::Abandon { job, task } => abandons.entry(job).or_default().push(task),
 				Action::Claim => claim = true,
 			}
 		}
 		for (job, batch) in reveals {
-			if let Err(e) = chain.reveal(&worker.signer, job, batch).await {
+			let started = std::time::Instant::now();
+			let result = chain.reveal(&worker.signer, job, batch).await;
+			tracing::debug!(job, took = ?started.elapsed(), "reveal");
+			if let Err(e) = result {
 				worker.stats.refused.fetch_add(1, Ordering::Relaxed);
 				tracing::warn!(job, error = %e, "reveal refused");
 			}
@@ -627,10 +663,10 @@ async fn claim_round(
 			return;
 		}
 		let spec = &job.spec;
-		let fits = ccgsc_chain::convert::platforms_back(&spec.platforms).contains(worker.platform) &&
-			spec.executor_version == ccgsc_executor::VERSION &&
-			spec.limits.memory <= u64::from(worker.config.memory_mib) << 20 &&
-			job.next_task <= spec.task_count;
+		let fits = ccgsc_chain::convert::platforms_back(&spec.platforms).contains(worker.platform)
+			&& spec.executor_version == ccgsc_executor::VERSION
+			&& spec.limits.memory <= u64::from(worker.config.memory_mib) << 20
+			&& job.next_task <= spec.task_count;
 		if !fits || backoff.get(&id).is_some_and(|until| *until > now) {
 			continue;
 		}
@@ -651,7 +687,9 @@ async fn claim_round(
 						let _running = exec.acquire().await.expect("never closed qed");
 						if stopping.load(Ordering::SeqCst) {
 							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
-							let _ = actions.send(Action::Abandon { job: info.id, task: lease.task }).await;
+							let _ = actions
+								.send(Action::Abandon { job: info.id, task: lease.task })
+								.await;
 							return;
 						}
 						worker.stats.running.fetch_add(1, Ordering::Relaxed);
@@ -659,7 +697,9 @@ async fn claim_round(
 						worker.stats.running.fetch_sub(1, Ordering::Relaxed);
 						let Some(result) = result else {
 							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
-							let _ = actions.send(Action::Abandon { job: info.id, task: lease.task }).await;
+							let _ = actions
+								.send(Action::Abandon { job: info.id, task: lease.task })
+								.await;
 							return;
 						};
 						let salt = salt();
@@ -671,7 +711,9 @@ async fn claim_round(
 							.expect("not poisoned qed")
 							.insert((info.id, lease.task), (result, salt));
 						worker.stats.tasks_done.fetch_add(1, Ordering::Relaxed);
-						let _ = actions.send(Action::Commit { job: info.id, task: lease.task, hash }).await;
+						let _ = actions
+							.send(Action::Commit { job: info.id, task: lease.task, hash })
+							.await;
 					});
 				}
 			},

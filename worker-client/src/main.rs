@@ -75,7 +75,10 @@ async fn main() -> anyhow::Result<()> {
 	let args = Args::parse();
 	let seed = load_or_create_key(&args.dir)?;
 	if args.show_account {
-		println!("{}", ccgsc_chain::AccountId32(ccgsc_chain::Ed25519Signer::from_seed(seed).public()));
+		println!(
+			"{}",
+			ccgsc_chain::AccountId32(ccgsc_chain::Ed25519Signer::from_seed(seed).public())
+		);
 		return Ok(());
 	}
 	let config = Config::new(&args.chain, &args.dir, seed)
