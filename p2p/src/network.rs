@@ -551,11 +551,9 @@ impl EventLoop {
 				peer_id,
 				info,
 				..
-			})) => {
-				if !self.is_banned(&peer_id) {
-					for addr in info.listen_addrs {
-						self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
-					}
+			})) if !self.is_banned(&peer_id) => {
+				for addr in info.listen_addrs {
+					self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
 				}
 			},
 			SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(event),

@@ -523,7 +523,7 @@ pub(crate) fn encode_leaves(leaves: &[Hash]) -> Vec<u8> {
 
 /// Decodes leaves encoded by [`encode_leaves`].
 pub(crate) fn decode_leaves(bytes: &[u8]) -> io::Result<Vec<Hash>> {
-	if bytes.len() % 32 != 0 {
+	if !bytes.len().is_multiple_of(32) {
 		return Err(io::Error::new(io::ErrorKind::InvalidData, "leaves are 32 bytes each"));
 	}
 	Ok(bytes.chunks_exact(32).map(|c| c.try_into().expect("chunks of 32 qed")).collect())

@@ -198,6 +198,22 @@ enum Action {
 	Abandon { job: JobId, task: TaskIndex },
 }
 
+/// Results committed and not yet revealed, with their salts, by task.
+type Committed = HashMap<(JobId, TaskIndex), (TaskResult, Hash)>;
+
+/// The worker's room for leases and the way back to its submitter.
+#[derive(Clone)]
+struct Slots {
+	/// Where finished tasks queue their commits.
+	actions: mpsc::Sender<Action>,
+	/// Leases held (claimed and not yet committed): `2 × cores`, to claim ahead.
+	held: Arc<Semaphore>,
+	/// Tasks running: `cores`.
+	exec: Arc<Semaphore>,
+	/// Set on shutdown: no new claims, unstarted leases go back.
+	stopping: Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// The job fields a task needs, copied out of the chain's types.
 #[derive(Clone)]
 struct JobInfo {
@@ -220,7 +236,7 @@ pub struct Worker {
 	score: u64,
 	stats: Arc<Stats>,
 	/// Results committed and not yet revealed, by task.
-	committed: Arc<Mutex<HashMap<(JobId, TaskIndex), (TaskResult, Hash)>>>,
+	committed: Arc<Mutex<Committed>>,
 }
 
 impl Worker {
@@ -293,18 +309,14 @@ impl Worker {
 		let this = Arc::new(self);
 		let (chain_tx, chain_rx) = watch::channel(chain);
 		let (actions, action_rx) = mpsc::channel(4096);
-		let held = Arc::new(Semaphore::new(2 * this.config.cores as usize));
-		let exec = Arc::new(Semaphore::new(this.config.cores as usize));
-		let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
-		let submitter = tokio::spawn(submit_loop(
-			this.clone(),
-			chain_rx,
-			action_rx,
-			actions.clone(),
-			held.clone(),
-			exec,
-			stopping.clone(),
-		));
+		let slots = Slots {
+			actions: actions.clone(),
+			held: Arc::new(Semaphore::new(2 * this.config.cores as usize)),
+			exec: Arc::new(Semaphore::new(this.config.cores as usize)),
+			stopping: Arc::default(),
+		};
+		let (held, stopping) = (slots.held.clone(), slots.stopping.clone());
+		let submitter = tokio::spawn(submit_loop(this.clone(), chain_rx, action_rx, slots));
 
 		tokio::pin!(shutdown);
 		let mut grace: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
@@ -578,10 +590,7 @@ async fn submit_loop(
 	worker: Arc<Worker>,
 	chain: watch::Receiver<Chain>,
 	mut actions: mpsc::Receiver<Action>,
-	requeue: mpsc::Sender<Action>,
-	held: Arc<Semaphore>,
-	exec: Arc<Semaphore>,
-	stopping: Arc<std::sync::atomic::AtomicBool>,
+	slots: Slots,
 ) {
 	let mut backoff: HashMap<JobId, u32> = HashMap::new();
 	while let Some(first) = actions.recv().await {
@@ -631,10 +640,9 @@ async fn submit_loop(
 				tracing::warn!(job, error = %e, "abandon refused");
 			}
 		}
-		if claim && !stopping.load(Ordering::SeqCst) {
+		if claim && !slots.stopping.load(Ordering::SeqCst) {
 			let now = chain.finalized_number().await.unwrap_or(0);
-			claim_round(&worker, &chain, &requeue, &held, &exec, &mut backoff, &stopping, now)
-				.await;
+			claim_round(&worker, &chain, &slots, &mut backoff, now).await;
 		}
 	}
 }
@@ -643,13 +651,11 @@ async fn submit_loop(
 async fn claim_round(
 	worker: &Arc<Worker>,
 	chain: &Chain,
-	actions: &mpsc::Sender<Action>,
-	held: &Arc<Semaphore>,
-	exec: &Arc<Semaphore>,
+	slots: &Slots,
 	backoff: &mut HashMap<JobId, u32>,
-	stopping: &Arc<std::sync::atomic::AtomicBool>,
 	now: u32,
 ) {
+	let Slots { actions, held, exec, stopping } = slots;
 	let jobs = match chain.open_jobs().await {
 		Ok(jobs) => jobs,
 		Err(e) => {
