@@ -11,18 +11,8 @@ use std::time::{Duration, Instant};
 use ccgsc_p2p::{Config, Node};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn blob(len: usize) -> Vec<u8> {
-	let mut x = 0x2545_f491_4f6c_dd1d_u64;
-	let mut out = Vec::with_capacity(len + 8);
-	while out.len() < len {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		out.extend_from_slice(&x.to_le_bytes());
-	}
-	out.truncate(len);
-	out
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 fn env(name: &str, default: usize) -> usize {
 	std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -70,7 +60,7 @@ fn main() {
 		tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 	runtime.block_on(async {
 		let dir = tempfile::tempdir().unwrap();
-		let data = blob(mib * 1024 * 1024);
+		let data = common::blob(mib * 1024 * 1024, 0x2545_f491_4f6c_dd1d);
 		let provider = Node::start(Config::new(dir.path().join("provider"))).await.unwrap();
 		let id = provider.client().add(data.clone()).await.unwrap();
 		let bootstrap = provider.client().listen_addrs().await.unwrap();

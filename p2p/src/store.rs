@@ -41,13 +41,17 @@ pub struct Manifest {
 }
 
 impl Manifest {
+	/// The content id these leaves and this length give.
+	pub fn id(&self) -> ContentId {
+		ContentId::from_root(self.length, ccgsc_primitives::merkle_root(self.leaves.clone()))
+	}
+
 	/// Whether this manifest is the one of blob `id`: the right number of leaves for the length,
 	/// and leaves whose root, with the length, gives `id`.
 	pub fn matches(&self, id: &ContentId) -> bool {
 		self.length <= MAX_BLOB
 			&& self.leaves.len() as u64 == u64::from(chunk_count(self.length))
-			&& ContentId::from_root(self.length, ccgsc_primitives::merkle_root(self.leaves.clone()))
-				== *id
+			&& self.id() == *id
 	}
 
 	/// Whether `bytes` are chunks `first..first + n` of the blob, back to back, for the `n` that
@@ -190,10 +194,7 @@ impl Store {
 		let leaves =
 			ccgsc_primitives::leaf_hashes(0, &ccgsc_primitives::chunks(data).collect::<Vec<_>>());
 		let manifest = Manifest { length: data.len() as u64, leaves };
-		let id = ContentId::from_root(
-			manifest.length,
-			ccgsc_primitives::merkle_root(manifest.leaves.clone()),
-		);
+		let id = manifest.id();
 		if self.has(&id) {
 			return Ok(id);
 		}
@@ -233,8 +234,7 @@ impl Store {
 		out.sync_all()?;
 		drop(out);
 		let manifest = Manifest { length, leaves };
-		let id =
-			ContentId::from_root(length, ccgsc_primitives::merkle_root(manifest.leaves.clone()));
+		let id = manifest.id();
 		if self.has(&id) {
 			fs::remove_file(&tmp)?;
 			return Ok(id);

@@ -11,19 +11,9 @@ use tokio::{sync::watch, time::timeout};
 
 const MIB: usize = 1024 * 1024;
 
-/// Bytes that do not repeat (so a chunk swapped for another cannot pass).
-fn blob(len: usize, seed: u64) -> Vec<u8> {
-	let mut x = seed | 1;
-	let mut out = Vec::with_capacity(len + 8);
-	while out.len() < len {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		out.extend_from_slice(&x.to_le_bytes());
-	}
-	out.truncate(len);
-	out
-}
+mod common;
+
+use common::blob;
 
 struct Net {
 	dir: TempDir,
