@@ -11,7 +11,8 @@
 #![deny(missing_docs)]
 
 use ccgsc_primitives::{
-	ContentId, Hash, JobId, Limits, Outcome, PlatformClass, PlatformSet, TaskIndex, TaskResult,
+	ChunkProof, ContentId, Hash, JobId, Limits, Outcome, PlatformClass, PlatformSet, TaskIndex,
+	TaskResult,
 };
 use subxt::{OnlineClient, PolkadotConfig};
 
@@ -112,7 +113,7 @@ impl subxt::transactions::Signer<Config> for Ed25519Signer {
 
 /// The dev accounts (sr25519), for `--dev` chains.
 pub mod dev {
-	pub use subxt_signer::sr25519::dev::*;
+	pub use subxt_signer::sr25519::{dev::*, Keypair};
 }
 
 /// Converts the shared primitives into the generated types.
@@ -239,6 +240,14 @@ pub struct Profile {
 	pub peer_id: Vec<u8>,
 }
 
+/// Where the runtime keeps its `AuditRate` parameter: `twox128(":AuditRate:")`.
+fn audit_rate_key() -> Vec<u8> {
+	sp_crypto_hashing::twox_128(b":AuditRate:").to_vec()
+}
+
+/// The runtime's audit rate until root changes it: 10 %, in parts per billion.
+pub const DEFAULT_AUDIT_RATE: u32 = 100_000_000;
+
 /// A claimed lease.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lease {
@@ -273,7 +282,10 @@ pub struct Chain {
 	confirmation: Confirmation,
 	/// The next nonce of each account this client signs for, when it runs ahead of the
 	/// finalized state (best-block confirmation submits before the last one is finalized).
-	nonces: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<[u8; 32], u64>>>,
+	/// Held from reading the nonce until the node has the transaction, so concurrent
+	/// submissions from clones of one client never take the same nonce; waiting for
+	/// confirmation happens after it is released, so they still land in the same block.
+	nonces: std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<[u8; 32], u64>>>,
 }
 
 impl Chain {
@@ -307,27 +319,26 @@ impl Chain {
 		call: &Call,
 		signer: &S,
 	) -> Result<subxt::extrinsics::ExtrinsicEvents<Config>, Error> {
-		let at = self.client.at_current_block().await.chain()?;
 		let account = signer.account_id();
+		let mut nonces = self.nonces.lock().await;
+		let at = self.client.at_current_block().await.chain()?;
 		let finalized_nonce = at.transactions().account_nonce(&account).await.chain()?;
-		let nonce = {
-			let nonces = self.nonces.lock().expect("never poisoned: no code panics holding it qed");
-			nonces.get(&account.0).copied().unwrap_or(0).max(finalized_nonce)
-		};
+		let nonce = nonces.get(&account.0).copied().unwrap_or(0).max(finalized_nonce);
 		let params =
 			subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new().nonce(nonce).build();
-		let progress = at.transactions().sign_and_submit_then_watch(call, signer, params).await;
-		let progress = match progress {
-			Ok(progress) => {
-				self.nonces.lock().expect("never poisoned qed").insert(account.0, nonce + 1);
-				progress
-			},
-			Err(e) => {
-				// Maybe the nonce we counted on was never used: ask the chain next time.
-				self.nonces.lock().expect("never poisoned qed").remove(&account.0);
-				return Err(Error::Subxt(Box::new(e.into())));
-			},
-		};
+		let progress =
+			match at.transactions().sign_and_submit_then_watch(call, signer, params).await {
+				Ok(progress) => {
+					nonces.insert(account.0, nonce + 1);
+					progress
+				},
+				Err(e) => {
+					// Maybe the nonce we counted on was never used: ask the chain next time.
+					nonces.remove(&account.0);
+					return Err(Error::Subxt(Box::new(e.into())));
+				},
+			};
+		drop(nonces);
 		match self.confirmation {
 			Confirmation::Finalized => progress
 				.wait_for_finalized_success()
@@ -340,7 +351,7 @@ impl Chain {
 					let in_block = match status.chain()? {
 						S::InBestBlock(b) | S::InFinalizedBlock(b) => b,
 						S::Error { message } | S::Invalid { message } | S::Dropped { message } => {
-							self.nonces.lock().expect("never poisoned qed").remove(&account.0);
+							self.nonces.lock().await.remove(&account.0);
 							return Err(Error::Dispatch(message));
 						},
 						_ => continue,
@@ -492,6 +503,140 @@ impl Chain {
 		self.submit(&call, signer).await.map(|_| ())
 	}
 
+	/// Registers the signer as a checker of `platform` running `executor_version`.
+	///
+	/// # Errors
+	/// As [`Chain::submit`].
+	pub async fn register_checker<S: Signer>(
+		&self,
+		signer: &S,
+		stake: Balance,
+		platform: PlatformClass,
+		executor_version: u32,
+	) -> Result<(), Error> {
+		let call = api::transactions().attestations().register_checker(
+			stake,
+			convert::platform(platform),
+			executor_version,
+		);
+		self.submit(&call, signer).await.map(|_| ())
+	}
+
+	/// Commits a checker's result for a task under review.
+	///
+	/// # Errors
+	/// As [`Chain::submit`].
+	pub async fn attest<S: Signer>(
+		&self,
+		signer: &S,
+		job: JobId,
+		task: TaskIndex,
+		commitment: Hash,
+	) -> Result<(), Error> {
+		let call = api::transactions().attestations().attest(job, task, commitment);
+		self.submit(&call, signer).await.map(|_| ())
+	}
+
+	/// Reveals a checker's result with the drawn chunk of its output and the chunk's proof.
+	///
+	/// # Errors
+	/// As [`Chain::submit`].
+	pub async fn reveal_attestation<S: Signer>(
+		&self,
+		signer: &S,
+		job: JobId,
+		task: TaskIndex,
+		result: &TaskResult,
+		salt: Hash,
+		chunk: Vec<u8>,
+		proof: ChunkProof,
+	) -> Result<(), Error> {
+		let call = api::transactions().attestations().reveal_attestation(
+			job,
+			task,
+			convert::result(result),
+			salt,
+			rt::bounded_collections::bounded_vec::BoundedVec(chunk),
+			rt::ccgsc_primitives::ChunkProof {
+				length: proof.length,
+				root: proof.root,
+				siblings: proof.siblings,
+			},
+		);
+		self.submit(&call, signer).await.map(|_| ())
+	}
+
+	/// The open review of a task at the latest finalized block, if any.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn review(
+		&self,
+		job: JobId,
+		task: TaskIndex,
+	) -> Result<Option<rt::pallet_attestations::Review<AccountId32, u32>>, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let entry = at.storage().entry(api::storage().attestations().open_reviews()).chain()?;
+		match entry.try_fetch((job, task)).await.chain()? {
+			Some(value) => Ok(Some(value.decode().chain()?)),
+			None => Ok(None),
+		}
+	}
+
+	/// The checker record of `who` at the latest finalized block, if it registered.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn checker(
+		&self,
+		who: &AccountId32,
+	) -> Result<Option<rt::pallet_attestations::Checker<Balance, u32>>, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let entry = at.storage().entry(api::storage().attestations().checkers()).chain()?;
+		match entry.try_fetch((*who,)).await.chain()? {
+			Some(value) => Ok(Some(value.decode().chain()?)),
+			None => Ok(None),
+		}
+	}
+
+	/// The probability that a single result is audited, in parts per billion, at the latest
+	/// finalized block.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn audit_rate(&self) -> Result<u32, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		match at.storage().fetch_raw(audit_rate_key()).await {
+			Ok(bytes) => Ok(u32::from_le_bytes(
+				bytes
+					.get(..4)
+					.and_then(|b| b.try_into().ok())
+					.ok_or(Error::Dispatch("AuditRate is not a 4-byte Perbill".into()))?,
+			)),
+			Err(subxt::error::StorageError::NoValueFound) => Ok(DEFAULT_AUDIT_RATE),
+			Err(e) => Err(Error::Subxt(Box::new(e.into()))),
+		}
+	}
+
+	/// Sets the audit rate (parts per billion) through `sudo(system.set_storage)`; `sudo` must
+	/// be the chain's sudo key (Alice on a dev chain).
+	///
+	/// # Errors
+	/// As [`Chain::submit`]; [`Error::Dispatch`] if the inner call failed.
+	pub async fn set_audit_rate<S: Signer>(&self, sudo: &S, parts: u32) -> Result<(), Error> {
+		let set =
+			rt::ccgsc_runtime::RuntimeCall::System(rt::frame_system::pallet::Call::set_storage {
+				items: vec![(audit_rate_key(), parts.to_le_bytes().to_vec())],
+			});
+		let events = self.submit(&api::transactions().sudo().sudo(set), sudo).await?;
+		let done = events
+			.find_first::<api::sudo::events::Sudid>()
+			.transpose()
+			.chain()?
+			.ok_or(Error::MissingEvent("Sudo.Sudid"))?;
+		done.sudo_result.map_err(|e| Error::Dispatch(format!("{e:?}")))
+	}
+
 	/// The job `id` at the latest finalized block, if it exists.
 	///
 	/// # Errors
@@ -591,5 +736,21 @@ impl Chain {
 	/// [`Error::Subxt`] if the node cannot be asked.
 	pub async fn finalized_number(&self) -> Result<u32, Error> {
 		Ok(self.client.at_current_block().await.chain()?.block_number() as u32)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use polkadot_sdk::sp_runtime::PerThing;
+
+	#[test]
+	fn the_audit_rate_key_and_default_are_the_runtimes() {
+		assert_eq!(super::audit_rate_key(), ccgsc_runtime::configs::AuditRate::key().to_vec());
+		polkadot_sdk::sp_io::TestExternalities::default().execute_with(|| {
+			assert_eq!(
+				super::DEFAULT_AUDIT_RATE,
+				ccgsc_runtime::configs::AuditRate::get().deconstruct()
+			);
+		});
 	}
 }

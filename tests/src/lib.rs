@@ -2,8 +2,11 @@
 //! temporary directory, stopped and removed when the handle drops (also when a test fails).
 //!
 //! The binaries come from the same target directory as the test itself, so build them
-//! first: `./dev test` does (`cargo build --release -p ccgsc-node`).
+//! first: `./dev test` does (`cargo build --release -p ccgsc-node`, then `-p ccgsc-worker -p
+//! ccgsc-verifier`).
 #![deny(missing_docs)]
+
+pub mod market;
 
 use std::{
 	net::TcpListener,

@@ -1,100 +1,27 @@
 //! Workers on the real chain: a primes job posted, claimed, fetched over libp2p, run in the
-//! sandbox, committed, revealed, settled and paid.
+//! sandbox, committed, revealed, settled and paid; a module that never ends; a worker killed
+//! mid-task.
 //!
-//! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test worker`.
+//! Run: `cargo build --release -p ccgsc-node -p ccgsc-worker && cargo test --release -p
+//! ccgsc-tests --test worker`.
 
 use std::time::{Duration, Instant};
 
 use ccgsc_chain::{
-	api::runtime_types::pallet_jobs::types::{JobStatus, Phase},
-	dev, AccountId32, Chain, JobSpec, UNIT,
+	api::runtime_types::pallet_jobs::types::{JobStatus, Phase, ReplicaState},
+	dev, AccountId32, JobSpec, UNIT,
 };
-use ccgsc_p2p::Node as P2p;
-use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
+use ccgsc_primitives::{ContentId, Limits, Outcome};
 use ccgsc_tasks::primes;
-use ccgsc_tests::Node;
-use ccgsc_worker::{Config, Worker};
-use tokio::sync::oneshot;
+use ccgsc_tests::{
+	market::{
+		account, ended, fund, job, logs, primes_content, registered_checker, start_checker,
+		start_worker, WorkerProcess,
+	},
+	Node,
+};
 
 const START: Duration = Duration::from_secs(60);
-
-/// Worker logs in the test output (shown when a test fails); `RUST_LOG` refines them.
-fn logs() {
-	let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-		.unwrap_or_else(|_| "info,libp2p=warn".into());
-	let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
-}
-
-/// A worker running in this process (real libp2p, real wasmtime), stopped on drop.
-struct RunningWorker {
-	account: AccountId32,
-	stop: Option<oneshot::Sender<()>>,
-	task: tokio::task::JoinHandle<Result<(), ccgsc_worker::Error>>,
-	stats: std::sync::Arc<ccgsc_worker::Stats>,
-}
-
-impl RunningWorker {
-	async fn stop(mut self) {
-		let _ = self.stop.take().expect("stopped once").send(());
-		let ended = tokio::time::timeout(Duration::from_secs(90), &mut self.task).await;
-		ended.expect("the worker stops gracefully").expect("no panic").expect("no error");
-	}
-}
-
-impl Drop for RunningWorker {
-	fn drop(&mut self) {
-		self.task.abort();
-	}
-}
-
-async fn start_worker(
-	node: &Node,
-	dir: &std::path::Path,
-	seed: u8,
-	bootstrap: Vec<ccgsc_p2p::Multiaddr>,
-	lie: bool,
-) -> RunningWorker {
-	let config = Config::new(node.ws_url(), dir.join(format!("worker-{seed}")), [seed; 32])
-		.with_bootstrap(bootstrap)
-		.with_corrupt_output(lie);
-	let worker = Worker::new(config).await.expect("the worker starts");
-	let (stop, stopped) = oneshot::channel::<()>();
-	let account = worker.account();
-	let stats = worker.stats();
-	let task = tokio::spawn(worker.run(async {
-		let _ = stopped.await;
-	}));
-	RunningWorker { account, stop: Some(stop), task, stats }
-}
-
-/// Funds the ed25519 accounts of worker seeds from the sr25519 dev accounts, in parallel.
-async fn fund(chain: &Chain, seeds: &[u8]) {
-	let payers = [dev::alice(), dev::bob(), dev::charlie(), dev::eve(), dev::ferdie()];
-	let transfers = seeds.iter().zip(payers.iter()).map(|(seed, payer)| {
-		let to = AccountId32(ccgsc_chain::Ed25519Signer::from_seed([*seed; 32]).public());
-		async move { chain.transfer(payer, &to, 1_000 * UNIT).await.expect("the transfer succeeds") }
-	});
-	futures::future::join_all(transfers).await;
-}
-
-/// Waits until `job` has ended, up to `timeout`.
-async fn ended(chain: &Chain, node: &Node, job: u64, timeout: Duration) {
-	let started = Instant::now();
-	loop {
-		let info = chain.job(job).await.expect("query").expect("the job exists");
-		if info.status != JobStatus::Open && info.in_flight == 0 {
-			return;
-		}
-		assert!(
-			started.elapsed() < timeout,
-			"job {job} still open after {timeout:?}: {} of {} tasks settled\n{}",
-			info.settled,
-			info.spec.task_count,
-			node.log_tail()
-		);
-		tokio::time::sleep(Duration::from_secs(1)).await;
-	}
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_honest_primes_job_completes_and_everyone_is_paid_exactly() {
@@ -104,19 +31,14 @@ async fn an_honest_primes_job_completes_and_everyone_is_paid_exactly() {
 	let dir = tempfile::tempdir().unwrap();
 
 	// The poster's content node (the portal's role): the module and twenty ranges of 50 000.
-	let poster_p2p = P2p::start(ccgsc_p2p::Config::new(dir.path().join("poster"))).await.unwrap();
-	let module = poster_p2p.client().add(ccgsc_task_modules::PRIMES.to_vec()).await.unwrap();
-	let mut inputs = Vec::new();
-	for i in 0..20u64 {
-		inputs.push(
-			poster_p2p.client().add(primes::input(i * 50_000, (i + 1) * 50_000)).await.unwrap(),
-		);
-	}
-	let inputs_root = poster_p2p.client().add_inputs(inputs.clone()).await.unwrap();
+	let (poster_p2p, module, inputs, inputs_root) =
+		primes_content(dir.path(), (0..20u64).map(|i| (i * 50_000, (i + 1) * 50_000))).await;
 	let bootstrap = poster_p2p.client().listen_addrs().await.unwrap();
 
-	fund(&chain, &[1, 2, 3]).await;
+	fund(&chain, &[1, 2, 3, 9]).await;
 	let issuance = chain.total_issuance().await.unwrap();
+	let checker = start_checker(&node, dir.path(), 9, bootstrap.clone()).await;
+	registered_checker(&chain, &checker.account).await;
 	let mut workers = Vec::new();
 	for seed in [1, 2, 3] {
 		workers.push(start_worker(&node, dir.path(), seed, bootstrap.clone(), false).await);
@@ -126,25 +48,14 @@ async fn an_honest_primes_job_completes_and_everyone_is_paid_exactly() {
 	let poster_account: AccountId32 = poster.public_key().into();
 	let poster_before = chain.free_balance(&poster_account).await.unwrap();
 	let now = chain.finalized_number().await.unwrap();
-	let spec = JobSpec {
-		module,
-		inputs_root,
-		task_count: 20,
-		args: vec![],
-		reward_per_task: UNIT,
-		replication: 2,
-		limits: Limits { work: 2_000_000_000, memory: 64 << 20, output: 1 << 20 },
-		platforms: PlatformSet::of(&[PlatformClass::native().unwrap()]),
-		executor_version: ccgsc_executor::VERSION,
-		deadline: now + 1_000,
-	};
-	let job = chain.post_job(&poster, &spec).await.expect("the job is posted");
-	ended(&chain, &node, job, Duration::from_secs(300)).await;
+	let spec = job(module, inputs_root, 20, 2, 2_000_000_000, now);
+	let id = chain.post_job(&poster, &spec).await.expect("the job is posted");
+	ended(&chain, &node, id, Duration::from_secs(300)).await;
 
 	// Every task succeeded with the output the native twin computes, and it can be fetched.
 	let mut total = 0;
 	for (index, input) in inputs.iter().enumerate() {
-		let task = chain.task(job, index as u32).await.unwrap().expect("every task was claimed");
+		let task = chain.task(id, index as u32).await.unwrap().expect("every task was claimed");
 		assert_eq!(task.phase, Phase::Done, "task {index}");
 		let result = task.result.expect("a settled result");
 		let expected = primes::run(&poster_p2p.client().get(*input).await.unwrap(), &[]).unwrap();
@@ -156,7 +67,7 @@ async fn an_honest_primes_job_completes_and_everyone_is_paid_exactly() {
 	assert_eq!(total, 78_498, "pi(10^6)");
 
 	// Paid: every accepted replica got its reward, and the rest of the escrow came back.
-	let info = chain.job(job).await.unwrap().unwrap();
+	let info = chain.job(id).await.unwrap().unwrap();
 	assert_eq!(info.status, JobStatus::Done);
 	assert_eq!(info.escrow, 0, "no escrow left held");
 	assert_eq!(info.spent, 20 * 2 * UNIT, "two replicas paid per task");
@@ -177,6 +88,7 @@ async fn an_honest_primes_job_completes_and_everyone_is_paid_exactly() {
 	for worker in workers {
 		worker.stop().await;
 	}
+	checker.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -185,19 +97,13 @@ async fn a_module_that_loops_forever_ends_at_the_work_limit_on_every_replica_and
 	let node = Node::dev();
 	let chain = node.client(START).await;
 	let dir = tempfile::tempdir().unwrap();
-	let poster_p2p = P2p::start(ccgsc_p2p::Config::new(dir.path().join("poster"))).await.unwrap();
+	let (poster_p2p, primes_module, _, inputs_root) =
+		primes_content(dir.path(), [(0, 1000), (1000, 2000)]).await;
 	let spin = wat::parse_str(
 		r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#,
 	)
 	.unwrap();
 	let spin = poster_p2p.client().add(spin).await.unwrap();
-	let primes_module = poster_p2p.client().add(ccgsc_task_modules::PRIMES.to_vec()).await.unwrap();
-	let mut inputs = Vec::new();
-	for i in 0..2u64 {
-		inputs
-			.push(poster_p2p.client().add(primes::input(i * 1000, (i + 1) * 1000)).await.unwrap());
-	}
-	let inputs_root = poster_p2p.client().add_inputs(inputs).await.unwrap();
 	let bootstrap = poster_p2p.client().listen_addrs().await.unwrap();
 
 	fund(&chain, &[4, 5]).await;
@@ -210,16 +116,9 @@ async fn a_module_that_loops_forever_ends_at_the_work_limit_on_every_replica_and
 	let poster = dev::dave();
 	let now = chain.finalized_number().await.unwrap();
 	let spec = |module| JobSpec {
-		module,
-		inputs_root,
-		task_count: 2,
 		args: vec!["--count".into()],
-		reward_per_task: UNIT,
-		replication: 2,
 		limits: Limits { work: 300_000_000, memory: 16 << 20, output: 1 << 16 },
-		platforms: PlatformSet::of(&[PlatformClass::native().unwrap()]),
-		executor_version: ccgsc_executor::VERSION,
-		deadline: now + 1_000,
+		..job(module, inputs_root, 2, 2, 0, now)
 	};
 	let looping = chain.post_job(&poster, &spec(spin)).await.unwrap();
 	let after = chain.post_job(&poster, &spec(primes_module)).await.unwrap();
@@ -244,4 +143,77 @@ async fn a_module_that_loops_forever_ends_at_the_work_limit_on_every_replica_and
 	for worker in workers {
 		worker.stop().await;
 	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_mid_task_loses_its_lease_and_another_worker_completes_the_job() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	// Two tasks of about three seconds each: primes counted up to 9·10⁸ in two halves.
+	let (poster_p2p, module, inputs, inputs_root) =
+		primes_content(dir.path(), [(0, 450_000_000), (450_000_000, 900_000_000)]).await;
+	let bootstrap = poster_p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[21, 22]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+
+	// The real worker binary, as an operator runs it.
+	let mut doomed = WorkerProcess::start(&node, dir.path(), 21, &bootstrap);
+	let now = chain.finalized_number().await.unwrap();
+	let spec = JobSpec {
+		args: vec!["--count".into()],
+		..job(module, inputs_root, 2, 1, 60_000_000_000, now)
+	};
+	let id = chain.post_job(&dev::dave(), &spec).await.expect("the job is posted");
+
+	// Kill it while it is executing a task it holds a lease on.
+	let started = Instant::now();
+	while doomed.metric("ccgsc_worker_running").await.unwrap_or(0) == 0 {
+		assert!(started.elapsed() < Duration::from_secs(120), "the worker never started a task");
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	doomed.kill();
+	// Its claim was confirmed at a best block; wait for finality to show the lease.
+	let leased = || async {
+		let mut leased = 0;
+		for index in 0..2 {
+			if let Some(task) = chain.task(id, index).await.unwrap() {
+				leased += task
+					.replicas
+					.0
+					.iter()
+					.filter(|r| r.worker == account(21) && r.state == ReplicaState::Leased)
+					.count();
+			}
+		}
+		leased
+	};
+	let started = Instant::now();
+	let mut held = leased().await;
+	while held == 0 && started.elapsed() < Duration::from_secs(15) {
+		tokio::time::sleep(Duration::from_millis(250)).await;
+		held = leased().await;
+	}
+	assert!(held >= 1, "the killed worker held a lease");
+
+	// Another worker takes over once the leases expire; the job finishes.
+	let rescuer = start_worker(&node, dir.path(), 22, bootstrap, false).await;
+	ended(&chain, &node, id, Duration::from_secs(300)).await;
+	for (index, input) in inputs.iter().enumerate() {
+		let task = chain.task(id, index as u32).await.unwrap().unwrap();
+		assert_eq!(task.phase, Phase::Done);
+		let workers: Vec<AccountId32> = task.replicas.0.iter().map(|r| r.worker).collect();
+		assert_eq!(workers, vec![rescuer.account], "task {index} was done by the other worker");
+		let input = poster_p2p.client().get(*input).await.unwrap();
+		let expected = primes::run(&input, &["--count".into()]).unwrap();
+		let result = task.result.expect("settled");
+		assert_eq!(result.output.0, ContentId::of(&expected).0, "task {index}");
+	}
+	let info = chain.job(id).await.unwrap().unwrap();
+	assert_eq!((info.status, info.spent, info.escrow), (JobStatus::Done, 2 * UNIT, 0));
+	assert_eq!(chain.worker(&account(21)).await.unwrap().unwrap().earned, 0);
+	assert_eq!(chain.worker(&rescuer.account).await.unwrap().unwrap().earned, 2 * UNIT);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
+	rescuer.stop().await;
 }

@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 mod metrics;
+pub mod task;
 
 use std::{
 	collections::HashMap,
@@ -42,15 +43,15 @@ use std::{
 };
 
 use ccgsc_chain::{api, Balance, Chain, Ed25519Signer, Profile};
-use ccgsc_executor::{Determinism, Executor};
+use ccgsc_executor::Executor;
 use ccgsc_p2p::{Multiaddr, Node};
 use ccgsc_primitives::{
-	commitment, ContentId, Hash, JobId, Limits, Outcome, PlatformClass, TaskIndex, TaskRef,
-	TaskResult,
+	commitment, Hash, JobId, Outcome, PlatformClass, TaskIndex, TaskRef, TaskResult,
 };
 use tokio::sync::{mpsc, watch, Semaphore};
 
-pub use metrics::serve_metrics;
+pub use metrics::{metric, serve_metrics, Metrics};
+pub use task::{Ran, Runner, TaskSpec};
 
 /// Work units of the probe run at start to measure this machine's score.
 const PROBE_WORK: u64 = 200_000_000;
@@ -214,17 +215,6 @@ struct Slots {
 	stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// The job fields a task needs, copied out of the chain's types.
-#[derive(Clone)]
-struct JobInfo {
-	id: JobId,
-	module: ContentId,
-	inputs_root: Hash,
-	args: Vec<String>,
-	limits: Limits,
-	determinism: Determinism,
-}
-
 /// A running worker.
 pub struct Worker {
 	config: Config,
@@ -232,7 +222,7 @@ pub struct Worker {
 	account: [u8; 32],
 	platform: PlatformClass,
 	p2p: Node,
-	executor: Executor,
+	runner: Runner,
 	score: u64,
 	stats: Arc<Stats>,
 	/// Results committed and not yet revealed, by task.
@@ -265,13 +255,14 @@ impl Worker {
 		let executor = Executor::new(
 			ccgsc_executor::Config::default().with_cache_dir(cache).with_speed(score),
 		)?;
+		let runner = Runner::new(p2p.client().clone(), executor);
 		Ok(Self {
 			config,
 			signer,
 			account,
 			platform,
 			p2p,
-			executor,
+			runner,
 			score,
 			stats: Arc::default(),
 			committed: Arc::default(),
@@ -460,50 +451,21 @@ impl Worker {
 		Ok(())
 	}
 
-	/// Fetches, runs and commits one task; returns what to commit, or `None` to give the
-	/// lease back.
-	async fn execute(&self, job: &JobInfo, task: TaskIndex) -> Option<TaskResult> {
-		let input = match self.fetch_input(job, task).await {
-			Ok(input) => input,
-			Err(e) => {
-				tracing::warn!(job = job.id, task, error = %e, "input unavailable");
+	/// Fetches and runs one task; returns what to commit, or `None` to give the lease back.
+	async fn execute(&self, spec: &TaskSpec, task: TaskIndex) -> Option<TaskResult> {
+		let mut execution = match self.runner.run(spec, task).await {
+			Ran::Done(execution) => execution,
+			Ran::InputUnavailable(e) => {
+				tracing::warn!(job = spec.job, task, error = %e, "input unavailable");
 				return Some(TaskResult::without_output(Outcome::InputUnavailable));
 			},
-		};
-		let module = match self.p2p.client().get(job.module).await {
-			Ok(module) => module,
-			Err(e) => {
-				tracing::warn!(job = job.id, task, error = %e, "module unavailable");
-				return Some(TaskResult::without_output(Outcome::InputUnavailable));
-			},
-		};
-		let executor = self.executor.clone();
-		let spec = job.clone();
-		let run = tokio::task::spawn_blocking(move || {
-			executor.run(
-				&ccgsc_executor::Job {
-					id: spec.id,
-					module_id: spec.module,
-					module: &module,
-					args: &spec.args,
-					limits: spec.limits,
-					determinism: spec.determinism,
-				},
-				task,
-				&input,
-			)
-		})
-		.await
-		.expect("the executor does not panic qed");
-		let mut execution = match run {
-			Ok(execution) => execution,
-			Err(e) => {
-				tracing::warn!(job = job.id, task, error = %e, "cannot run the task here; giving it back");
+			Ran::CannotRun(e) => {
+				tracing::warn!(job = spec.job, task, error = %e, "cannot run the task here; giving it back");
 				return None;
 			},
 		};
 		if let Some(detail) = &execution.detail {
-			tracing::info!(job = job.id, task, outcome = ?execution.outcome, %detail, "task ended");
+			tracing::info!(job = spec.job, task, outcome = ?execution.outcome, %detail, "task ended");
 		}
 		if self.config.corrupt_output && execution.outcome == Outcome::Success {
 			match execution.output.first_mut() {
@@ -514,44 +476,16 @@ impl Worker {
 		let result = execution.result();
 		if execution.outcome == Outcome::Success {
 			if let Err(e) = self.p2p.client().add(execution.output).await {
-				tracing::warn!(job = job.id, task, error = %e, "cannot store the output");
+				tracing::warn!(job = spec.job, task, error = %e, "cannot store the output");
 			}
 		}
 		Some(result)
 	}
-
-	async fn fetch_input(
-		&self,
-		job: &JobInfo,
-		task: TaskIndex,
-	) -> Result<Vec<u8>, ccgsc_p2p::Error> {
-		let client = self.p2p.client();
-		let mut last = None;
-		for attempt in 0..3u64 {
-			if attempt > 0 {
-				tokio::time::sleep(Duration::from_secs(attempt)).await;
-			}
-			let ids = match client.inputs(job.inputs_root, &[]).await {
-				Ok(ids) => ids,
-				Err(e) => {
-					last = Some(e);
-					continue;
-				},
-			};
-			let Some(id) = ids.get(task as usize) else {
-				return Err(ccgsc_p2p::Error::NotFound(ContentId(job.inputs_root)));
-			};
-			match client.get(*id).await {
-				Ok(bytes) => return Ok(bytes),
-				Err(e) => last = Some(e),
-			}
-		}
-		Err(last.expect("three attempts failed qed"))
-	}
 }
 
-/// Connects, retrying every few seconds while the node is unreachable.
-async fn connect(url: &str) -> Chain {
+/// Connects to the node at `url`, retrying every few seconds (with a warning) while it is
+/// unreachable; transactions are confirmed at best block.
+pub async fn connect(url: &str) -> Chain {
 	let mut delay = Duration::from_millis(500);
 	loop {
 		match Chain::connect(url).await {
@@ -562,26 +496,6 @@ async fn connect(url: &str) -> Chain {
 				delay = (delay * 2).min(Duration::from_secs(5));
 			},
 		}
-	}
-}
-
-fn job_info(
-	id: JobId,
-	job: &api::runtime_types::pallet_jobs::types::Job<ccgsc_chain::AccountId32, Balance, u32>,
-) -> JobInfo {
-	let spec = &job.spec;
-	let platforms = ccgsc_chain::convert::platforms_back(&spec.platforms);
-	JobInfo {
-		id,
-		module: ContentId(spec.module.0),
-		inputs_root: spec.inputs_root,
-		args: spec.args.0.iter().map(|a| String::from_utf8_lossy(&a.0).into_owned()).collect(),
-		limits: Limits {
-			work: spec.limits.work,
-			memory: spec.limits.memory,
-			output: spec.limits.output,
-		},
-		determinism: Determinism::for_platforms(platforms),
 	}
 }
 
@@ -678,7 +592,7 @@ async fn claim_round(
 		}
 		match chain.claim(&worker.signer, id, room).await {
 			Ok(leases) => {
-				let info = job_info(id, &job);
+				let info = TaskSpec::from_chain(id, &job);
 				for lease in leases {
 					let permit = held.clone().try_acquire_owned().expect("room was counted qed");
 					let (worker, actions, exec, info, stopping) = (
@@ -694,7 +608,7 @@ async fn claim_round(
 						if stopping.load(Ordering::SeqCst) {
 							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
 							let _ = actions
-								.send(Action::Abandon { job: info.id, task: lease.task })
+								.send(Action::Abandon { job: info.job, task: lease.task })
 								.await;
 							return;
 						}
@@ -704,21 +618,21 @@ async fn claim_round(
 						let Some(result) = result else {
 							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
 							let _ = actions
-								.send(Action::Abandon { job: info.id, task: lease.task })
+								.send(Action::Abandon { job: info.job, task: lease.task })
 								.await;
 							return;
 						};
 						let salt = salt();
-						let task = TaskRef { job: info.id, index: lease.task };
+						let task = TaskRef { job: info.job, index: lease.task };
 						let hash = commitment(&result, &salt, &worker.account, &task);
 						worker
 							.committed
 							.lock()
 							.expect("not poisoned qed")
-							.insert((info.id, lease.task), (result, salt));
+							.insert((info.job, lease.task), (result, salt));
 						worker.stats.tasks_done.fetch_add(1, Ordering::Relaxed);
 						let _ = actions
-							.send(Action::Commit { job: info.id, task: lease.task, hash })
+							.send(Action::Commit { job: info.job, task: lease.task, hash })
 							.await;
 					});
 				}
@@ -731,7 +645,33 @@ async fn claim_round(
 	}
 }
 
-fn salt() -> Hash {
+/// The key kept in `dir/key` (hex of the 32-byte ed25519 secret, readable by its owner only),
+/// made on first use. Workers and checkers keep their one key this way.
+///
+/// # Errors
+/// If the file holds something else, or cannot be written.
+pub fn key_in(dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+	use anyhow::Context;
+	let path = dir.join("key");
+	if let Ok(hex) = std::fs::read_to_string(&path) {
+		let id = ccgsc_primitives::ContentId::from_hex(hex.trim())
+			.map_err(|_| anyhow::anyhow!("{} does not hold a 64-digit hex key", path.display()))?;
+		return Ok(id.0);
+	}
+	let seed = salt();
+	std::fs::create_dir_all(dir)?;
+	std::fs::write(&path, ccgsc_primitives::ContentId(seed).to_hex())
+		.with_context(|| format!("cannot write {}", path.display()))?;
+	#[cfg(unix)]
+	{
+		use std::os::unix::fs::PermissionsExt;
+		std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+	}
+	Ok(seed)
+}
+
+/// 32 random bytes from the OS: a commitment's salt, a new key.
+pub fn salt() -> Hash {
 	let mut salt = [0u8; 32];
 	getrandom::getrandom(&mut salt).expect("the OS has randomness qed");
 	salt

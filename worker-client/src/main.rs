@@ -42,27 +42,6 @@ struct Args {
 	corrupt_output: bool,
 }
 
-/// The key in `dir/key` (hex of the 32-byte secret), made on first start.
-fn load_or_create_key(dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
-	let path = dir.join("key");
-	if let Ok(hex) = std::fs::read_to_string(&path) {
-		let id = ccgsc_primitives::ContentId::from_hex(hex.trim())
-			.map_err(|_| anyhow::anyhow!("{} does not hold a 64-digit hex key", path.display()))?;
-		return Ok(id.0);
-	}
-	let mut seed = [0u8; 32];
-	getrandom::getrandom(&mut seed).context("no randomness for a new key")?;
-	std::fs::create_dir_all(dir)?;
-	std::fs::write(&path, ccgsc_primitives::ContentId(seed).to_hex())
-		.with_context(|| format!("cannot write {}", path.display()))?;
-	#[cfg(unix)]
-	{
-		use std::os::unix::fs::PermissionsExt;
-		std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-	}
-	Ok(seed)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
 	tracing_subscriber::fmt()
@@ -73,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
 		.with_writer(std::io::stderr)
 		.init();
 	let args = Args::parse();
-	let seed = load_or_create_key(&args.dir)?;
+	let seed = ccgsc_worker::key_in(&args.dir)?;
 	if args.show_account {
 		println!(
 			"{}",
@@ -93,6 +72,9 @@ async fn main() -> anyhow::Result<()> {
 		None => None,
 	};
 	tracing::info!("{}", ccgsc_worker::describe(&worker, metrics));
+	for addr in worker.p2p().client().listen_addrs().await.unwrap_or_default() {
+		tracing::info!("p2p address {addr} (a --bootstrap for others)");
+	}
 	let stats = worker.stats();
 	tokio::spawn(async move {
 		loop {

@@ -1,43 +1,64 @@
-//! The worker's Prometheus endpoint: `GET /metrics` in the text exposition format.
+//! A Prometheus endpoint: `GET /metrics` in the text exposition format. The worker serves its
+//! [`Stats`]; `ccgsc-verifier` serves its own counters through the same [`Metrics`] trait.
 
-use std::{net::SocketAddr, sync::atomic::Ordering, sync::Arc};
+use std::{fmt::Write as _, net::SocketAddr, sync::atomic::Ordering, sync::Arc};
 
 use axum::{extract::State, routing::get, Router};
 
 use crate::Stats;
 
-async fn metrics(State(stats): State<Arc<Stats>>) -> String {
-	let counters = [
-		("ccgsc_worker_tasks_total", "Tasks executed and committed.", &stats.tasks_done),
-		("ccgsc_worker_revealed_total", "Results revealed.", &stats.revealed),
-		("ccgsc_worker_earned_total", "Credits earned, in the smallest unit.", &stats.earned),
-		("ccgsc_worker_slashed_total", "Credits slashed, in the smallest unit.", &stats.slashed),
-		("ccgsc_worker_abandoned_total", "Leases given back.", &stats.abandoned),
-		("ccgsc_worker_refused_total", "Transactions the chain refused.", &stats.refused),
-	];
-	let mut out = String::new();
-	for (name, help, value) in counters {
-		out.push_str(&format!(
-			"# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-			value.load(Ordering::Relaxed)
-		));
-	}
-	out.push_str(&format!(
-		"# HELP ccgsc_worker_running Tasks running now.\n# TYPE ccgsc_worker_running gauge\nccgsc_worker_running {}\n",
-		stats.running.load(Ordering::Relaxed)
-	));
-	out
+/// Anything that renders itself as Prometheus metrics.
+pub trait Metrics: Send + Sync + 'static {
+	/// The metrics, in the text exposition format.
+	fn render(&self) -> String;
 }
 
-/// Serves `stats` at `http://addr/metrics` until the process ends; returns the bound address
-/// (port 0 picks a free one).
+/// Appends one metric with its help and type lines to `out`.
+pub fn metric(out: &mut String, kind: &str, name: &str, help: &str, value: u64) {
+	let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n");
+}
+
+impl Metrics for Stats {
+	fn render(&self) -> String {
+		let counters = [
+			("ccgsc_worker_tasks_total", "Tasks executed and committed.", &self.tasks_done),
+			("ccgsc_worker_revealed_total", "Results revealed.", &self.revealed),
+			("ccgsc_worker_earned_total", "Credits earned, in the smallest unit.", &self.earned),
+			("ccgsc_worker_slashed_total", "Credits slashed, in the smallest unit.", &self.slashed),
+			("ccgsc_worker_abandoned_total", "Leases given back.", &self.abandoned),
+			("ccgsc_worker_refused_total", "Transactions the chain refused.", &self.refused),
+		];
+		let mut out = String::new();
+		for (name, help, value) in counters {
+			metric(&mut out, "counter", name, help, value.load(Ordering::Relaxed));
+		}
+		metric(
+			&mut out,
+			"gauge",
+			"ccgsc_worker_running",
+			"Tasks running now.",
+			self.running.load(Ordering::Relaxed),
+		);
+		out
+	}
+}
+
+async fn metrics<M: Metrics>(State(metrics): State<Arc<M>>) -> String {
+	metrics.render()
+}
+
+/// Serves `metrics` at `http://addr/metrics` until the process ends; returns the bound
+/// address (port 0 picks a free one).
 ///
 /// # Errors
 /// If `addr` cannot be bound.
-pub async fn serve_metrics(addr: SocketAddr, stats: Arc<Stats>) -> std::io::Result<SocketAddr> {
+pub async fn serve_metrics<M: Metrics>(
+	addr: SocketAddr,
+	metrics_of: Arc<M>,
+) -> std::io::Result<SocketAddr> {
 	let listener = tokio::net::TcpListener::bind(addr).await?;
 	let bound = listener.local_addr()?;
-	let app = Router::new().route("/metrics", get(metrics)).with_state(stats);
+	let app = Router::new().route("/metrics", get(metrics::<M>)).with_state(metrics_of);
 	tokio::spawn(async move {
 		if let Err(e) = axum::serve(listener, app).await {
 			tracing::warn!(error = %e, "metrics server stopped");

@@ -1,0 +1,368 @@
+//! `ccgsc`: the marketplace from a terminal, for posters.
+//!
+//! ```text
+//! ccgsc post --dev alice --module primes.wasm --inputs ranges/ --out results/
+//! ccgsc status 3
+//! ccgsc fetch 3 --out results/
+//! ```
+//!
+//! `post` stores the module and every file of the inputs folder (one task per file, in file
+//! name order) in a local content store under `--dir`, provides them over libp2p, posts the job,
+//! follows it with a progress bar, and writes each accepted output to `--out` as
+//! `<task>-<input file name>.out`, checked against the content id the chain accepted. It keeps
+//! serving the inputs while the job runs: stop it and workers cannot fetch them (run the portal
+//! for content that outlives the terminal). `fetch` gets the outputs of a finished job again,
+//! from whoever provides them.
+//!
+//! Keys: `--dev <name>` signs with a dev account (dev chains only); otherwise the ed25519 key in
+//! `<dir>/key` (made on first use; fund its account first: `ccgsc account` prints it).
+
+use std::{
+	path::{Path, PathBuf},
+	time::Duration,
+};
+
+use anyhow::{bail, Context};
+use ccgsc_chain::{
+	api::runtime_types::pallet_jobs::types::{JobStatus, Phase},
+	convert, Chain, Ed25519Signer, JobSpec, UNIT,
+};
+use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+/// Post compute jobs to CCGSC and collect their verified outputs.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+	/// The node's WebSocket RPC address.
+	#[arg(long, global = true, default_value = "ws://127.0.0.1:9944")]
+	chain: String,
+	/// State directory: key and content store.
+	#[arg(long, global = true, default_value = ".ccgsc/cli")]
+	dir: PathBuf,
+	/// libp2p peers to join the network through (a worker's or the portal's address, ending in
+	/// /p2p/<peer id>).
+	#[arg(long, global = true)]
+	bootstrap: Vec<ccgsc_p2p::Multiaddr>,
+	/// libp2p listen address.
+	#[arg(long, global = true, default_value = "/ip4/0.0.0.0/tcp/0")]
+	listen: ccgsc_p2p::Multiaddr,
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+	/// Post a job: one task per file of the inputs folder.
+	Post(Post),
+	/// Show a job's state and its tasks.
+	Status {
+		/// The job id.
+		job: u64,
+	},
+	/// Fetch the accepted outputs of a job into a folder.
+	Fetch {
+		/// The job id.
+		job: u64,
+		/// Where to write the outputs.
+		#[arg(long)]
+		out: PathBuf,
+	},
+	/// Print the account that signs (with --dev, the dev account's).
+	Account {
+		/// Sign with this dev account (alice, bob, charlie, dave, eve, ferdie).
+		#[arg(long)]
+		dev: Option<String>,
+	},
+}
+
+#[derive(ClapArgs, Debug)]
+struct Post {
+	/// The task module (a WASI command).
+	#[arg(long)]
+	module: PathBuf,
+	/// A folder with one input file per task.
+	#[arg(long)]
+	inputs: PathBuf,
+	/// Where to write the outputs once the job ends (without it, `post` returns once posted).
+	#[arg(long)]
+	out: Option<PathBuf>,
+	/// An argument every task gets (repeat for more).
+	#[arg(long = "arg", allow_hyphen_values = true)]
+	args: Vec<String>,
+	/// Reward per accepted replica, in credits.
+	#[arg(long, default_value_t = 1.0)]
+	reward: f64,
+	/// Agreeing replicas per task.
+	#[arg(long, default_value_t = 2)]
+	replication: u8,
+	/// Work limit per task, in work units (about 10⁹ per second of a modern core).
+	#[arg(long, default_value_t = 20_000_000_000)]
+	work: u64,
+	/// Memory limit per task, in MiB.
+	#[arg(long, default_value_t = 256)]
+	memory_mib: u64,
+	/// Output limit per task, in MiB.
+	#[arg(long, default_value_t = 16)]
+	output_mib: u64,
+	/// Blocks (seconds on a dev chain) until unspent escrow returns.
+	#[arg(long, default_value_t = 3_600)]
+	deadline: u32,
+	/// Sign with this dev account (alice, bob, charlie, dave, eve, ferdie).
+	#[arg(long)]
+	dev: Option<String>,
+}
+
+/// The signer: a dev account or the key in the state directory.
+enum Poster {
+	Dev(ccgsc_chain::dev::Keypair),
+	Key(Ed25519Signer),
+}
+
+impl Poster {
+	fn new(dev: Option<&str>, dir: &Path) -> anyhow::Result<Self> {
+		use ccgsc_chain::dev;
+		Ok(match dev {
+			Some("alice") => Self::Dev(dev::alice()),
+			Some("bob") => Self::Dev(dev::bob()),
+			Some("charlie") => Self::Dev(dev::charlie()),
+			Some("dave") => Self::Dev(dev::dave()),
+			Some("eve") => Self::Dev(dev::eve()),
+			Some("ferdie") => Self::Dev(dev::ferdie()),
+			Some(other) => {
+				bail!("no dev account {other:?}: alice, bob, charlie, dave, eve, ferdie")
+			},
+			None => Self::Key(Ed25519Signer::from_seed(ccgsc_worker::key_in(dir)?)),
+		})
+	}
+
+	fn account(&self) -> ccgsc_chain::AccountId32 {
+		match self {
+			Self::Dev(k) => k.public_key().into(),
+			Self::Key(k) => ccgsc_chain::AccountId32(k.public()),
+		}
+	}
+
+	async fn post(&self, chain: &Chain, spec: &JobSpec) -> Result<u64, ccgsc_chain::Error> {
+		match self {
+			Self::Dev(k) => chain.post_job(k, spec).await,
+			Self::Key(k) => chain.post_job(k, spec).await,
+		}
+	}
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env()
+				.unwrap_or_else(|_| "warn,libp2p=error".into()),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	let cli = Cli::parse();
+	match &cli.command {
+		Command::Account { dev } => {
+			println!("{}", Poster::new(dev.as_deref(), &cli.dir)?.account());
+			Ok(())
+		},
+		Command::Status { job } => {
+			let chain = connect(&cli.chain).await?;
+			status(&chain, *job).await
+		},
+		Command::Fetch { job, out } => {
+			let chain = connect(&cli.chain).await?;
+			let p2p = start_p2p(&cli).await?;
+			let result = fetch(&chain, &p2p, *job, out, &[]).await;
+			p2p.stop().await;
+			result
+		},
+		Command::Post(post) => {
+			let chain = connect(&cli.chain).await?;
+			let p2p = start_p2p(&cli).await?;
+			let result = run_post(&chain, &p2p, &cli, post).await;
+			p2p.stop().await;
+			result
+		},
+	}
+}
+
+async fn connect(url: &str) -> anyhow::Result<Chain> {
+	Chain::connect(url).await.with_context(|| format!("cannot reach the node at {url}"))
+}
+
+async fn start_p2p(cli: &Cli) -> anyhow::Result<ccgsc_p2p::Node> {
+	let node = ccgsc_p2p::Node::start(
+		ccgsc_p2p::Config::new(cli.dir.join("store"))
+			.with_listen([cli.listen.clone()])
+			.with_bootstrap(cli.bootstrap.clone()),
+	)
+	.await
+	.context("cannot start the content node")?;
+	Ok(node)
+}
+
+/// The files of `dir`, sorted by name (one task each).
+fn input_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+	let mut files = Vec::new();
+	for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+		let entry = entry?;
+		if entry.file_type()?.is_file() {
+			files.push(entry.path());
+		}
+	}
+	files.sort();
+	if files.is_empty() {
+		bail!("{} has no input files: a job needs one file per task", dir.display());
+	}
+	Ok(files)
+}
+
+async fn run_post(
+	chain: &Chain,
+	p2p: &ccgsc_p2p::Node,
+	cli: &Cli,
+	post: &Post,
+) -> anyhow::Result<()> {
+	let poster = Poster::new(post.dev.as_deref(), &cli.dir)?;
+	let module = std::fs::read(&post.module)
+		.with_context(|| format!("cannot read the module {}", post.module.display()))?;
+	let files = input_files(&post.inputs)?;
+	if !(0.0..=1_000_000.0).contains(&post.reward) {
+		bail!("--reward {} is not a credit amount", post.reward);
+	}
+	let module = p2p.client().add(module).await.context("cannot store the module")?;
+	let mut inputs = Vec::with_capacity(files.len());
+	for file in &files {
+		let bytes =
+			std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+		inputs.push(p2p.client().add(bytes).await.context("cannot store an input")?);
+	}
+	let inputs_root = p2p.client().add_inputs(inputs).await.context("cannot store the inputs")?;
+	let platform = PlatformClass::native().context("no platform class for this CPU")?;
+	let now = chain.finalized_number().await?;
+	let spec = JobSpec {
+		module,
+		inputs_root,
+		task_count: files.len() as u32,
+		args: post.args.clone(),
+		reward_per_task: (post.reward * UNIT as f64) as u128,
+		replication: post.replication,
+		limits: Limits {
+			work: post.work,
+			memory: post.memory_mib << 20,
+			output: post.output_mib << 20,
+		},
+		platforms: PlatformSet::of(&[platform]),
+		executor_version: ccgsc_executor::VERSION,
+		deadline: now + post.deadline,
+	};
+	let job = poster
+		.post(chain, &spec)
+		.await
+		.with_context(|| format!("the chain refused the job (poster {})", poster.account()))?;
+	println!("job {job} posted: {} tasks, module {}", files.len(), module);
+	for addr in p2p.client().listen_addrs().await.unwrap_or_default() {
+		eprintln!("serving its content at {addr}");
+	}
+	let Some(out) = &post.out else { return Ok(()) };
+	follow(chain, job).await?;
+	fetch(chain, p2p, job, out, &files).await
+}
+
+/// Draws a progress bar on stderr until `job` ends.
+async fn follow(chain: &Chain, job: u64) -> anyhow::Result<()> {
+	loop {
+		let info = chain.job(job).await?.with_context(|| format!("no job {job}"))?;
+		let (done, total) = (info.settled, info.spec.task_count);
+		let width = 40;
+		let filled = (done as usize * width).checked_div(total as usize).unwrap_or(width);
+		eprint!(
+			"\r[{}{}] {done}/{total} tasks settled · {:.3} credits spent",
+			"#".repeat(filled),
+			" ".repeat(width - filled),
+			info.spent as f64 / UNIT as f64
+		);
+		if info.status != JobStatus::Open && info.in_flight == 0 {
+			eprintln!(" · {:?}", info.status);
+			return Ok(());
+		}
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	}
+}
+
+/// Writes every accepted output of `job` to `out`, each checked against its content id.
+async fn fetch(
+	chain: &Chain,
+	p2p: &ccgsc_p2p::Node,
+	job: u64,
+	out: &Path,
+	files: &[PathBuf],
+) -> anyhow::Result<()> {
+	let info = chain.job(job).await?.with_context(|| format!("no job {job}"))?;
+	std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+	let mut failed = 0;
+	for index in 0..info.spec.task_count {
+		let name = files
+			.get(index as usize)
+			.and_then(|f| f.file_name())
+			.map(|n| format!("{index}-{}.out", n.to_string_lossy()))
+			.unwrap_or_else(|| format!("{index}.out"));
+		let result = chain.task(job, index).await?.and_then(|t| t.result);
+		let Some(result) = result else {
+			eprintln!("task {index}: no accepted result");
+			failed += 1;
+			continue;
+		};
+		let outcome = convert::outcome_back(&result.outcome);
+		if outcome != Outcome::Success {
+			eprintln!("task {index}: {outcome:?}");
+			failed += 1;
+			continue;
+		}
+		let id = ContentId(result.output.0);
+		let bytes = p2p
+			.client()
+			.get(id)
+			.await
+			.with_context(|| format!("task {index}: cannot fetch output {id}"))?;
+		std::fs::write(out.join(&name), bytes)?;
+	}
+	println!(
+		"{} outputs in {}{}",
+		info.spec.task_count - failed,
+		out.display(),
+		if failed > 0 { format!(" ({failed} tasks without output)") } else { String::new() }
+	);
+	Ok(())
+}
+
+/// Prints a job and the phase of each of its tasks.
+async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
+	let info = chain.job(job).await?.with_context(|| format!("no job {job}"))?;
+	println!(
+		"job {job}: {:?}, {}/{} tasks settled, {:.3} credits spent, {:.3} held",
+		info.status,
+		info.settled,
+		info.spec.task_count,
+		info.spent as f64 / UNIT as f64,
+		info.escrow as f64 / UNIT as f64
+	);
+	for index in 0..info.spec.task_count {
+		let line = match chain.task(job, index).await? {
+			None => "open".to_string(),
+			Some(task) => match (&task.phase, &task.result) {
+				(Phase::Done, Some(r)) => {
+					format!(
+						"done: {:?} {}",
+						convert::outcome_back(&r.outcome),
+						ContentId(r.output.0)
+					)
+				},
+				(phase, _) => format!("{phase:?}, {} replicas", task.replicas.0.len()),
+			},
+		};
+		println!("  task {index}: {line}");
+	}
+	Ok(())
+}

@@ -1,0 +1,180 @@
+//! Platform efficiency and verification overhead of a real marketplace on this machine.
+//!
+//! A dev node, a checker and two single-core workers (one per core) run a 64-tile Mandelbrot
+//! job, after a warm-up job that makes both workers trusted. Printed:
+//!
+//! - **platform efficiency** = Σ (each task's execution time, measured alone afterwards in the
+//!   same sandbox) / (wall time × 2 cores). Wall time runs from submitting the job until every
+//!   task has its result on chain (revealed and either accepted, provisionally accepted or
+//!   handed to an audit); the audit window that follows is verification latency, not compute.
+//! - **verification overhead** = executions / tasks, where executions count every replica a
+//!   worker ran and every re-execution by the checker (audits at the runtime's 10 %).
+//!
+//! The checker runs on the same two cores, so its audits are charged to the efficiency too.
+//! Tiles lie inside the main cardioid, so each costs the same; their iteration count is
+//! calibrated so a tile takes `CCGSC_BENCH_TILE_SECS` (default 2) seconds in the sandbox.
+//!
+//! Run: `cargo build --release -p ccgsc-node && cargo bench -p ccgsc-tests --bench efficiency`.
+
+use std::{
+	collections::HashSet,
+	sync::atomic::Ordering,
+	time::{Duration, Instant},
+};
+
+use ccgsc_chain::{api, dev, JobSpec};
+use ccgsc_executor::{Determinism, Executor, Job};
+use ccgsc_primitives::{ContentId, Limits};
+use ccgsc_tasks::mandelbrot::Tile;
+use ccgsc_tests::{
+	market::{account, ended, fund, job, registered_checker, start_checker, start_worker_with},
+	Node,
+};
+
+const TILES: u32 = 64;
+
+fn tiles(max_iter: u32) -> Vec<Tile> {
+	Tile::grid((-0.2, 0.0, 0.6), (1024, 1024), (8, 8), max_iter)
+}
+
+fn sandbox_job<'a>(module: &'a [u8], args: &'a [String], work: u64) -> Job<'a> {
+	Job {
+		id: 1,
+		module_id: ContentId::of(module),
+		module,
+		args,
+		limits: Limits { work, memory: 64 << 20, output: 1 << 20 },
+		determinism: Determinism::Platform,
+	}
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() {
+	let tile_secs: f64 =
+		std::env::var("CCGSC_BENCH_TILE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(2.0);
+	let module = ccgsc_task_modules::MANDELBROT;
+	let executor = Executor::new(ccgsc_executor::Config::default()).expect("a sandbox");
+
+	// Calibrate the iteration count to the tile time asked for.
+	let probe = tiles(1_000)[0];
+	let run = executor.run(&sandbox_job(module, &[], u64::MAX / 4), 0, &probe.input()).unwrap();
+	let max_iter = (1_000.0 * tile_secs / run.elapsed.as_secs_f64()) as u32;
+	let work = run.work * u64::from(max_iter) / 1_000 * 3;
+	println!("tiles: {TILES} of 128 × 128 px, {max_iter} iterations (~{tile_secs} s each)");
+
+	let node = Node::dev();
+	let chain = node.client(Duration::from_secs(60)).await;
+	let dir = tempfile::tempdir().unwrap();
+	let poster =
+		ccgsc_p2p::Node::start(ccgsc_p2p::Config::new(dir.path().join("poster"))).await.unwrap();
+	let module_id = poster.client().add(module.to_vec()).await.unwrap();
+	let bootstrap = poster.client().listen_addrs().await.unwrap();
+	let mut inputs = Vec::new();
+	for tile in tiles(max_iter) {
+		inputs.push(poster.client().add(tile.input()).await.unwrap());
+	}
+	let root = poster.client().add_inputs(inputs.clone()).await.unwrap();
+	let warm_tiles: Vec<ContentId> = {
+		let mut ids = Vec::new();
+		for tile in tiles(50).into_iter().take(8) {
+			ids.push(poster.client().add(tile.input()).await.unwrap());
+		}
+		ids
+	};
+	let warm_root = poster.client().add_inputs(warm_tiles).await.unwrap();
+
+	fund(&chain, &[71, 72, 79]).await;
+	let checker = start_checker(&node, dir.path(), 79, bootstrap.clone()).await;
+	registered_checker(&chain, &account(79)).await;
+	let mut workers = Vec::new();
+	for seed in [71u8, 72] {
+		let config = ccgsc_worker::Config::new(
+			node.ws_url(),
+			dir.path().join(format!("worker-{seed}")),
+			[seed; 32],
+		)
+		.with_cores(1)
+		.with_bootstrap(bootstrap.clone());
+		workers.push(start_worker_with(config).await);
+	}
+
+	// Warm-up: eight short tiles on both workers; they become trusted.
+	let now = chain.finalized_number().await.unwrap();
+	let warm = chain.post_job(&dev::dave(), &job(module_id, warm_root, 8, 2, work, now)).await;
+	ended(&chain, &node, warm.unwrap(), Duration::from_secs(300)).await;
+	let attested_before = checker.stats.attested.load(Ordering::Relaxed);
+
+	// The measured job. Follow finalized blocks for the moment each task has its result.
+	let mut blocks = chain.client().stream_blocks().await.unwrap();
+	let now = chain.finalized_number().await.unwrap();
+	let spec: JobSpec = job(module_id, root, TILES, 2, work, now);
+	let started = Instant::now();
+	let id = chain.post_job(&dev::dave(), &spec).await.unwrap();
+	let mut resulted = HashSet::new();
+	let mut last = started;
+	while resulted.len() < TILES as usize {
+		let block = tokio::time::timeout(Duration::from_secs(600), blocks.next())
+			.await
+			.expect("blocks keep coming")
+			.expect("the stream stays open")
+			.unwrap();
+		let events = ccgsc_chain::block_events(&block).await.unwrap();
+		let tasks = events
+			.find::<api::jobs::events::ProvisionallyAccepted>()
+			.flatten()
+			.filter(|e| e.job == id)
+			.map(|e| e.task)
+			.chain(
+				events
+					.find::<api::jobs::events::ReviewOpened>()
+					.flatten()
+					.filter(|e| e.job == id)
+					.map(|e| e.task),
+			)
+			.chain(
+				events
+					.find::<api::jobs::events::TaskSettled>()
+					.flatten()
+					.filter(|e| e.job == id)
+					.map(|e| e.task),
+			)
+			.collect::<Vec<_>>();
+		for task in tasks {
+			if resulted.insert(task) {
+				last = Instant::now();
+			}
+		}
+	}
+	let wall = last - started;
+	ended(&chain, &node, id, Duration::from_secs(300)).await;
+
+	let mut executions = 0u64;
+	for index in 0..TILES {
+		executions += chain.task(id, index).await.unwrap().unwrap().replicas.0.len() as u64;
+	}
+	let audits = checker.stats.attested.load(Ordering::Relaxed) - attested_before;
+	executions += audits;
+	for worker in workers {
+		worker.stop().await;
+	}
+	checker.stop().await;
+
+	// Each task alone, in the same sandbox, one after another.
+	let mut alone = Duration::ZERO;
+	for tile in tiles(max_iter) {
+		let run = executor.run(&sandbox_job(module, &[], work), 0, &tile.input()).unwrap();
+		alone += run.elapsed;
+	}
+	let efficiency = alone.as_secs_f64() / (wall.as_secs_f64() * 2.0);
+	let overhead = executions as f64 / f64::from(TILES);
+	println!(
+		"wall {:.1} s for {TILES} tasks; tasks alone sum to {:.1} s ({:.2} s each)",
+		wall.as_secs_f64(),
+		alone.as_secs_f64(),
+		alone.as_secs_f64() / f64::from(TILES)
+	);
+	println!("platform efficiency {efficiency:.3} (target ≥ 0.8)");
+	println!(
+		"verification overhead {overhead:.3} = {executions} executions / {TILES} tasks, of which {audits} audits (target ≤ 1.2)"
+	);
+}

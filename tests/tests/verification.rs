@@ -1,0 +1,268 @@
+//! Verification on the real chain: a checker (`ccgsc-verifier`) catches a lying worker in a
+//! dispute; adaptive replication lets trusted workers run tasks once while audits catch a
+//! planted wrong single result; the audit rate in force is the configured one.
+//!
+//! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
+//! verification`.
+
+use std::time::Duration;
+
+use ccgsc_chain::{
+	api::{
+		self,
+		runtime_types::pallet_jobs::types::{JobStatus, Phase, ReplicaState, ReviewKind},
+	},
+	convert, dev, Chain,
+};
+use ccgsc_primitives::{ContentId, Outcome};
+use ccgsc_tasks::primes;
+use ccgsc_tests::{
+	market::{
+		ended, fund, job, logs, primes_content, registered_checker, start_checker, start_worker,
+	},
+	Node,
+};
+
+const START: Duration = Duration::from_secs(60);
+
+/// Asserts every task of `id` settled with the output the native twin computes from its input.
+async fn outputs_are_correct(chain: &Chain, p2p: &ccgsc_p2p::Node, id: u64, inputs: &[ContentId]) {
+	for (index, input) in inputs.iter().enumerate() {
+		let task = chain.task(id, index as u32).await.unwrap().expect("claimed");
+		assert_eq!(task.phase, Phase::Done, "task {index}");
+		let result = task.result.expect("settled");
+		assert_eq!(convert::outcome_back(&result.outcome), Outcome::Success, "task {index}");
+		let expected = primes::run(&p2p.client().get(*input).await.unwrap(), &[]).unwrap();
+		assert_eq!(result.output.0, ContentId::of(&expected).0, "task {index}: accepted output");
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lying_worker_is_caught_by_the_checker_and_slashed_and_the_honest_output_accepted() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	let (p2p, module, inputs, root) =
+		primes_content(dir.path(), (0..8u64).map(|i| (i * 50_000, (i + 1) * 50_000))).await;
+	let bootstrap = p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[11, 12, 13, 19]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	let checker = start_checker(&node, dir.path(), 19, bootstrap.clone()).await;
+	registered_checker(&chain, &checker.account).await;
+	let liar = start_worker(&node, dir.path(), 11, bootstrap.clone(), true).await;
+	let honest = [
+		start_worker(&node, dir.path(), 12, bootstrap.clone(), false).await,
+		start_worker(&node, dir.path(), 13, bootstrap.clone(), false).await,
+	];
+
+	let now = chain.finalized_number().await.unwrap();
+	let id =
+		chain.post_job(&dev::dave(), &job(module, root, 8, 2, 2_000_000_000, now)).await.unwrap();
+	ended(&chain, &node, id, Duration::from_secs(300)).await;
+
+	outputs_are_correct(&chain, &p2p, id, &inputs).await;
+	// Every task the liar revealed in went to the checker, and the liar lost there.
+	let mut caught = 0;
+	for index in 0..8 {
+		let task = chain.task(id, index).await.unwrap().unwrap();
+		let accepted = task.result.expect("settled");
+		for replica in task.replicas.0.iter().filter(|r| r.worker == liar.account) {
+			if let ReplicaState::Revealed(lie) = &replica.state {
+				assert_ne!(lie, &accepted, "task {index}: the lie was not accepted");
+				caught += 1;
+			}
+		}
+	}
+	assert!(caught >= 1, "the liar revealed at least one lie");
+	let record = chain.worker(&liar.account).await.unwrap().unwrap();
+	assert!(record.slashed > 0 && record.reputation.invalid >= 1, "the liar was slashed");
+	assert!(liar.stats.slashed.load(std::sync::atomic::Ordering::Relaxed) > 0);
+	for worker in &honest {
+		let record = chain.worker(&worker.account).await.unwrap().unwrap();
+		assert_eq!(record.slashed, 0, "honest workers are never slashed");
+		assert!(record.earned > 0);
+	}
+	let judge = chain.checker(&checker.account).await.unwrap().unwrap();
+	assert!(judge.upheld as usize >= caught, "the checker decided every dispute");
+	assert!(judge.earned > 0 && judge.slashed == 0, "and was paid for it");
+	let seen = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+	assert_eq!(seen(&checker.stats.overruled), 0);
+	assert!(seen(&checker.stats.upheld) >= caught as u64);
+	let info = chain.job(id).await.unwrap().unwrap();
+	assert_eq!((info.status, info.escrow), (JobStatus::Done, 0));
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
+
+	for worker in honest {
+		worker.stop().await;
+	}
+	liar.stop().await;
+	checker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn trusted_workers_run_tasks_once_and_an_audit_catches_a_planted_wrong_single_result() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	let (p2p, module, inputs, root) =
+		primes_content(dir.path(), (0..20u64).map(|i| (i * 10_000, (i + 1) * 10_000))).await;
+	let bootstrap = p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[41, 42, 49]).await;
+	chain.set_audit_rate(&dev::alice(), 1_000_000_000).await.expect("root sets the audit rate");
+	assert_eq!(chain.audit_rate().await.unwrap(), 1_000_000_000, "every single result is audited");
+	let issuance = chain.total_issuance().await.unwrap();
+	let checker = start_checker(&node, dir.path(), 49, bootstrap.clone()).await;
+	registered_checker(&chain, &checker.account).await;
+	let mut first = start_worker(&node, dir.path(), 41, bootstrap.clone(), false).await;
+	let second = start_worker(&node, dir.path(), 42, bootstrap.clone(), false).await;
+	let post = |tasks: u32| {
+		let chain = chain.clone();
+		async move {
+			let now = chain.finalized_number().await.unwrap();
+			let spec = job(module, root, tasks, 2, 2_000_000_000, now);
+			chain.post_job(&dev::dave(), &spec).await.expect("posted")
+		}
+	};
+
+	// Warm-up: both workers run every task of a fully replicated job and earn trust.
+	let warm_up = post(20).await;
+	ended(&chain, &node, warm_up, Duration::from_secs(300)).await;
+	for worker in [&first, &second] {
+		let record = chain.worker(&worker.account).await.unwrap().unwrap();
+		assert!(record.reputation.consecutive_valid >= 5, "trusted after the warm-up");
+	}
+
+	// Trusted: most tasks now run once, and the audits (all of them, at 100 %) uphold them.
+	let trusted = post(10).await;
+	ended(&chain, &node, trusted, Duration::from_secs(300)).await;
+	outputs_are_correct(&chain, &p2p, trusted, &inputs[..10]).await;
+	let mut executions = 0;
+	let mut once = 0;
+	for index in 0..10 {
+		let replicas = chain.task(trusted, index).await.unwrap().unwrap().replicas.0.len();
+		executions += replicas;
+		once += usize::from(replicas == 1);
+	}
+	assert!(once >= 5, "trusted workers ran {once} of 10 tasks once ({executions} executions)");
+
+	// Plant a lie: the first worker comes back corrupting its outputs. Its next claims are
+	// trusted, so its results stand alone, and each single result is audited.
+	first.stop().await;
+	first = start_worker(&node, dir.path(), 41, bootstrap.clone(), true).await;
+	let planted = post(6).await;
+	ended(&chain, &node, planted, Duration::from_secs(300)).await;
+	outputs_are_correct(&chain, &p2p, planted, &inputs[..6]).await;
+	let mut single_lies_caught = 0;
+	for index in 0..6 {
+		let task = chain.task(planted, index).await.unwrap().unwrap();
+		let accepted = task.result.expect("settled");
+		if let [only] = &task.replicas.0[..] {
+			if only.worker == first.account {
+				let ReplicaState::Revealed(lie) = only.state else {
+					panic!("task {index}: a single replica that did not reveal")
+				};
+				assert_ne!(lie, accepted, "task {index}: the audit overturned the lie in time");
+				single_lies_caught += 1;
+			}
+		}
+	}
+	assert!(single_lies_caught >= 1, "a wrong single result was planted and caught");
+	let record = chain.worker(&first.account).await.unwrap().unwrap();
+	assert!(record.slashed > 0, "the liar was slashed");
+	assert_eq!(chain.worker(&second.account).await.unwrap().unwrap().slashed, 0);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
+
+	first.stop().await;
+	second.stop().await;
+	checker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_audit_rate_in_force_is_the_configured_one_over_many_draws() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	let (p2p, module, _, root) =
+		primes_content(dir.path(), (0..160u64).map(|i| (i * 100, (i + 1) * 100))).await;
+	let bootstrap = p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[51, 52, 59]).await;
+	let rate = 250_000_000; // 25 %, in parts per billion
+	chain.set_audit_rate(&dev::alice(), rate).await.expect("root sets the audit rate");
+	assert_eq!(chain.audit_rate().await.unwrap(), rate);
+	let checker = start_checker(&node, dir.path(), 59, bootstrap.clone()).await;
+	registered_checker(&chain, &checker.account).await;
+	let mut workers = Vec::new();
+	for seed in [51, 52] {
+		let config = ccgsc_worker::Config::new(
+			node.ws_url(),
+			dir.path().join(format!("w{seed}")),
+			[seed; 32],
+		)
+		.with_cores(4)
+		.with_bootstrap(bootstrap.clone());
+		workers.push(ccgsc_tests::market::start_worker_with(config).await);
+	}
+	let post = |tasks: u32| {
+		let chain = chain.clone();
+		async move {
+			let now = chain.finalized_number().await.unwrap();
+			let spec = job(module, root, tasks, 2, 100_000_000, now);
+			chain.post_job(&dev::dave(), &spec).await.expect("posted")
+		}
+	};
+	let warm_up = post(8).await;
+	ended(&chain, &node, warm_up, Duration::from_secs(300)).await;
+
+	// Count the audit draws of the big job as the blocks finalize: every single result is
+	// either audited (a review opens) or provisionally accepted.
+	let mut blocks = chain.client().stream_blocks().await.unwrap();
+	let many = post(160).await;
+	let (mut audited, mut provisional) = (0u32, 0u32);
+	let deadline = std::time::Instant::now() + Duration::from_secs(600);
+	let mut end = None;
+	loop {
+		assert!(std::time::Instant::now() < deadline, "the job did not end\n{}", node.log_tail());
+		let Ok(Some(Ok(block))) = tokio::time::timeout(Duration::from_secs(5), blocks.next()).await
+		else {
+			continue;
+		};
+		let events = ccgsc_chain::block_events(&block).await.unwrap();
+		for opened in events.find::<api::jobs::events::ReviewOpened>().flatten() {
+			if opened.job == many && opened.kind == ReviewKind::Audit {
+				audited += 1;
+			}
+		}
+		for accepted in events.find::<api::jobs::events::ProvisionallyAccepted>().flatten() {
+			if accepted.job == many {
+				provisional += 1;
+			}
+		}
+		// Once the job has ended, read on up to the block where it had.
+		if end.is_none() {
+			let info = chain.job(many).await.unwrap().unwrap();
+			if info.status != JobStatus::Open && info.in_flight == 0 {
+				end = Some(chain.finalized_number().await.unwrap());
+			}
+		}
+		if end.is_some_and(|end| block.number() as u32 >= end) {
+			break;
+		}
+	}
+	let draws = f64::from(audited + provisional);
+	assert!(draws >= 80.0, "enough single results to draw on ({draws})");
+	let p = f64::from(rate) / 1e9;
+	let expected = draws * p;
+	let sigma = (draws * p * (1.0 - p)).sqrt();
+	assert!(
+		(f64::from(audited) - expected).abs() <= 4.0 * sigma,
+		"{audited} of {draws} single results audited; {expected:.1} ± {:.1} expected at 25 %",
+		4.0 * sigma
+	);
+	for worker in workers {
+		worker.stop().await;
+	}
+	checker.stop().await;
+}

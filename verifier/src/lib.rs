@@ -1,0 +1,493 @@
+//! # The CCGSC checker
+//!
+//! A checker stakes credits in `pallet-attestations` and settles what replicas cannot: when
+//! the chain opens a review (replicas disagreed, one did not reveal, or a single result was
+//! drawn for audit) it selects checkers at random, and `ccgsc-verifier` does the selected
+//! checker's part:
+//!
+//! 1. it reads the job from the chain and fetches the task's input (checked against the job's
+//!    inputs root) and module over libp2p, like any worker;
+//! 2. re-executes the task in the same sandbox as the workers ([`ccgsc_worker::Runner`]);
+//! 3. commits to its result (`attest`, a salted hash), so no checker can copy another;
+//! 4. once every selected checker has committed, or the commit window has closed, reveals the
+//!    result with the chunk of its output the chain draws and that chunk's Merkle proof
+//!    (`reveal_attestation`): a checker must hold the output it vouches for.
+//!
+//! The verdict is the majority of the revealed results; checkers with it are paid a fee, the
+//! others slashed (see `pallet-attestations`). The verifier keeps each output it computed in
+//! its content store and serves it, so an accepted output stays available.
+//!
+//! Decisions: the verifier follows finalized blocks for assignments and confirms its own
+//! transactions at best block (as workers do); it runs as many reviews at once as it has
+//! cores, and submits concurrently through one client whose nonces never collide. A review
+//! it cannot re-execute (its wall-clock guard fired) is left unrevealed and counted as
+//! failed: it will be slashed for that, which is the rule for a checker that cannot check.
+//! Salts live in memory only: a verifier restarted between its commit and its reveal cannot
+//! reveal that review.
+#![deny(missing_docs)]
+
+use std::{
+	collections::HashMap,
+	path::PathBuf,
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc, Mutex,
+	},
+	time::Duration,
+};
+
+use ccgsc_chain::{api, AccountId32, Balance, Chain, Ed25519Signer};
+use ccgsc_executor::Executor;
+use ccgsc_p2p::{Multiaddr, Node};
+use ccgsc_primitives::{
+	chunk_count, chunk_range, commitment, draw, ChunkTree, Hash, JobId, Outcome, PlatformClass,
+	TaskIndex, TaskRef, TaskResult,
+};
+use ccgsc_worker::{metric, Metrics, Ran, Runner, TaskSpec};
+use tokio::sync::{watch, Semaphore};
+
+/// Work units of the probe run at start to measure this machine's speed (which sets the
+/// sandbox's wall-clock guard).
+const PROBE_WORK: u64 = 200_000_000;
+
+/// Errors of the verifier.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+	/// The chain could not be reached or refused a transaction.
+	#[error(transparent)]
+	Chain(#[from] ccgsc_chain::Error),
+	/// The p2p node failed.
+	#[error(transparent)]
+	P2p(#[from] ccgsc_p2p::Error),
+	/// The sandbox could not be set up.
+	#[error(transparent)]
+	Executor(#[from] ccgsc_executor::Error),
+	/// This CPU architecture has no platform class (x86-64 and aarch64 do).
+	#[error("no platform class for this CPU architecture")]
+	UnsupportedPlatform,
+	/// The account cannot cover the stake.
+	#[error("account {account} has {free} credits, the stake needs {stake}: fund it first")]
+	Unfunded {
+		/// The checker's account.
+		account: String,
+		/// Its free balance.
+		free: Balance,
+		/// The stake asked for.
+		stake: Balance,
+	},
+}
+
+/// A verifier's configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+	/// The node's WebSocket RPC address.
+	pub chain_url: String,
+	/// The verifier's state: content store, compiled-module cache.
+	pub dir: PathBuf,
+	/// The 32-byte secret of its ed25519 key (chain account and libp2p identity).
+	pub seed: [u8; 32],
+	/// Stake to register with (if not registered yet).
+	pub stake: Balance,
+	/// Reviews re-executed at once.
+	pub cores: u32,
+	/// libp2p peers to dial at start.
+	pub bootstrap: Vec<Multiaddr>,
+	/// Where the p2p node listens.
+	pub listen: Vec<Multiaddr>,
+}
+
+impl Config {
+	/// A verifier on the node at `chain_url`, with its state in `dir` and the key `seed`; a
+	/// stake of 200 credits, one review at a time.
+	pub fn new(chain_url: impl Into<String>, dir: impl Into<PathBuf>, seed: [u8; 32]) -> Self {
+		Self {
+			chain_url: chain_url.into(),
+			dir: dir.into(),
+			seed,
+			stake: 200 * ccgsc_chain::UNIT,
+			cores: 1,
+			bootstrap: Vec::new(),
+			listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a valid multiaddr qed")],
+		}
+	}
+
+	/// Stakes `stake` when registering.
+	pub fn with_stake(mut self, stake: Balance) -> Self {
+		self.stake = stake;
+		self
+	}
+
+	/// Re-executes up to `cores` reviews at once (at least 1).
+	pub fn with_cores(mut self, cores: u32) -> Self {
+		self.cores = cores.max(1);
+		self
+	}
+
+	/// Dials `addrs` at start.
+	pub fn with_bootstrap(mut self, addrs: impl IntoIterator<Item = Multiaddr>) -> Self {
+		self.bootstrap.extend(addrs);
+		self
+	}
+
+	/// Listens on `addrs`.
+	pub fn with_listen(mut self, addrs: impl IntoIterator<Item = Multiaddr>) -> Self {
+		self.listen = addrs.into_iter().collect();
+		self
+	}
+}
+
+/// What the verifier has done, for the status line and `/metrics`.
+#[derive(Debug, Default)]
+pub struct Stats {
+	/// Reviews it was selected for.
+	pub assigned: AtomicU64,
+	/// Reviews it committed a result to.
+	pub attested: AtomicU64,
+	/// Reviews it revealed with a valid chunk proof.
+	pub revealed: AtomicU64,
+	/// Concluded reviews whose verdict was its result.
+	pub upheld: AtomicU64,
+	/// Concluded reviews whose verdict was not its result (or had none).
+	pub overruled: AtomicU64,
+	/// Reviews it could not complete (re-execution or a transaction failed).
+	pub failed: AtomicU64,
+	/// Fees earned, in the smallest unit.
+	pub earned: AtomicU64,
+	/// Stake slashed, in the smallest unit.
+	pub slashed: AtomicU64,
+}
+
+impl Stats {
+	/// The one-line status.
+	pub fn line(&self) -> String {
+		format!(
+			"reviews assigned {} · revealed {} · upheld {} · overruled {} · failed {} · earned {:.3} credits · slashed {:.3}",
+			self.assigned.load(Ordering::Relaxed),
+			self.revealed.load(Ordering::Relaxed),
+			self.upheld.load(Ordering::Relaxed),
+			self.overruled.load(Ordering::Relaxed),
+			self.failed.load(Ordering::Relaxed),
+			self.earned.load(Ordering::Relaxed) as f64 / ccgsc_chain::UNIT as f64,
+			self.slashed.load(Ordering::Relaxed) as f64 / ccgsc_chain::UNIT as f64,
+		)
+	}
+}
+
+impl Metrics for Stats {
+	fn render(&self) -> String {
+		let counters = [
+			("ccgsc_verifier_assigned_total", "Reviews it was selected for.", &self.assigned),
+			("ccgsc_verifier_attested_total", "Reviews it committed a result to.", &self.attested),
+			("ccgsc_verifier_revealed_total", "Reviews it revealed.", &self.revealed),
+			("ccgsc_verifier_upheld_total", "Verdicts equal to its result.", &self.upheld),
+			(
+				"ccgsc_verifier_overruled_total",
+				"Verdicts not equal to its result.",
+				&self.overruled,
+			),
+			("ccgsc_verifier_failed_total", "Reviews it could not complete.", &self.failed),
+			("ccgsc_verifier_earned_total", "Fees earned, in the smallest unit.", &self.earned),
+			("ccgsc_verifier_slashed_total", "Stake slashed, in the smallest unit.", &self.slashed),
+		];
+		let mut out = String::new();
+		for (name, help, value) in counters {
+			metric(&mut out, "counter", name, help, value.load(Ordering::Relaxed));
+		}
+		out
+	}
+}
+
+/// A running verifier.
+pub struct Verifier {
+	config: Config,
+	signer: Ed25519Signer,
+	account: AccountId32,
+	platform: PlatformClass,
+	p2p: Node,
+	runner: Runner,
+	stats: Arc<Stats>,
+	/// The result it revealed (or will reveal), by review.
+	mine: Mutex<HashMap<(JobId, TaskIndex), TaskResult>>,
+}
+
+impl Verifier {
+	/// Starts the p2p node and sets up the sandbox. Does not touch the chain yet.
+	///
+	/// # Errors
+	/// If the p2p node or the sandbox cannot start.
+	pub async fn new(config: Config) -> Result<Self, Error> {
+		let signer = Ed25519Signer::from_seed(config.seed);
+		let account = AccountId32(signer.public());
+		let platform = PlatformClass::native().ok_or(Error::UnsupportedPlatform)?;
+		let p2p = Node::start(
+			ccgsc_p2p::Config::new(config.dir.join("store"))
+				.with_ed25519_secret(config.seed)
+				.with_listen(config.listen.clone())
+				.with_bootstrap(config.bootstrap.clone()),
+		)
+		.await?;
+		let speed = tokio::task::spawn_blocking(move || {
+			Executor::new(ccgsc_executor::Config::default())?.probe(PROBE_WORK)
+		})
+		.await
+		.expect("the probe does not panic qed")?;
+		let executor = Executor::new(
+			ccgsc_executor::Config::default()
+				.with_cache_dir(config.dir.join("wasm-cache"))
+				.with_speed(speed),
+		)?;
+		let runner = Runner::new(p2p.client().clone(), executor);
+		Ok(Self {
+			config,
+			signer,
+			account,
+			platform,
+			p2p,
+			runner,
+			stats: Arc::default(),
+			mine: Mutex::default(),
+		})
+	}
+
+	/// The checker's chain account (its ed25519 public key).
+	pub fn account(&self) -> AccountId32 {
+		self.account
+	}
+
+	/// The p2p node (its peer id and addresses).
+	pub fn p2p(&self) -> &Node {
+		&self.p2p
+	}
+
+	/// What the verifier has done so far.
+	pub fn stats(&self) -> Arc<Stats> {
+		self.stats.clone()
+	}
+
+	/// Registers as a checker (if needed) and checks until `shutdown` resolves; reviews under
+	/// way are then finished (revealed) before it returns.
+	///
+	/// # Errors
+	/// [`Error::Unfunded`] if the account cannot cover the stake; [`Error::Chain`] if the
+	/// registration fails. A node that goes away later is waited for, not an error.
+	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
+		let chain = ccgsc_worker::connect(&self.config.chain_url).await;
+		self.register(&chain).await?;
+		let this = Arc::new(self);
+		let slots = Arc::new(Semaphore::new(this.config.cores as usize));
+		let (chain_tx, chain_rx) = watch::channel(chain);
+		let mut reviews = tokio::task::JoinSet::new();
+		tokio::pin!(shutdown);
+		'outer: loop {
+			let chain = chain_tx.borrow().clone();
+			let mut blocks = match chain.client().stream_blocks().await {
+				Ok(blocks) => blocks,
+				Err(e) => {
+					tracing::warn!(error = %e, "cannot follow blocks; reconnecting");
+					chain_tx.send_replace(ccgsc_worker::connect(&this.config.chain_url).await);
+					continue;
+				},
+			};
+			loop {
+				let block = tokio::select! {
+					_ = &mut shutdown => break 'outer,
+					Some(_) = reviews.join_next(), if !reviews.is_empty() => continue,
+					next = blocks.next() => match next {
+						Some(Ok(block)) => block,
+						Some(Err(e)) => {
+							tracing::warn!(error = %e, "block stream failed; reconnecting");
+							chain_tx.send_replace(ccgsc_worker::connect(&this.config.chain_url).await);
+							continue 'outer;
+						},
+						None => {
+							tracing::warn!("node closed the block stream; reconnecting");
+							chain_tx.send_replace(ccgsc_worker::connect(&this.config.chain_url).await);
+							continue 'outer;
+						},
+					},
+				};
+				let events = match ccgsc_chain::block_events(&block).await {
+					Ok(events) => events,
+					Err(e) => {
+						tracing::warn!(error = %e, "cannot read block events");
+						continue;
+					},
+				};
+				for assigned in events.find::<api::attestations::events::ReviewAssigned>().flatten()
+				{
+					if !assigned.checkers.contains(&this.account) {
+						continue;
+					}
+					this.stats.assigned.fetch_add(1, Ordering::Relaxed);
+					tracing::info!(
+						job = assigned.job,
+						task = assigned.task,
+						kind = ?assigned.kind,
+						"selected for a review"
+					);
+					let (this, chain, slots) = (this.clone(), chain_rx.clone(), slots.clone());
+					reviews.spawn(async move {
+						let (job, task) = (assigned.job, assigned.task);
+						if let Err(e) = this.review(&chain, &slots, job, task).await {
+							this.stats.failed.fetch_add(1, Ordering::Relaxed);
+							tracing::warn!(job, task, error = %e, "review failed");
+						}
+					});
+				}
+				this.note_outcomes(&events);
+			}
+		}
+		if !reviews.is_empty() {
+			tracing::info!(open = reviews.len(), "stopping: finishing the reviews under way");
+			while reviews.join_next().await.is_some() {}
+		}
+		Ok(())
+	}
+
+	async fn register(&self, chain: &Chain) -> Result<(), Error> {
+		if let Some(checker) = chain.checker(&self.account).await? {
+			tracing::info!(account = %self.account, stake = checker.stake, "already registered");
+			return Ok(());
+		}
+		let free = chain.free_balance(&self.account).await?;
+		if free < self.config.stake {
+			return Err(Error::Unfunded {
+				account: self.account.to_string(),
+				free,
+				stake: self.config.stake,
+			});
+		}
+		chain
+			.register_checker(
+				&self.signer,
+				self.config.stake,
+				self.platform,
+				ccgsc_executor::VERSION,
+			)
+			.await?;
+		tracing::info!(account = %self.account, platform = self.platform.name(), "registered as a checker");
+		Ok(())
+	}
+
+	/// One review: re-execute, commit, wait for reveals to open, reveal with the drawn chunk.
+	async fn review(
+		&self,
+		chain: &watch::Receiver<Chain>,
+		slots: &Semaphore,
+		job: JobId,
+		task: TaskIndex,
+	) -> Result<(), ReviewError> {
+		let current = chain.borrow().clone();
+		let info = current.job(job).await?.ok_or(ReviewError::Gone)?;
+		let spec = TaskSpec::from_chain(job, &info);
+		let ran = {
+			let _slot = slots.acquire().await.expect("never closed qed");
+			self.runner.run(&spec, task).await
+		};
+		let (result, output) = match ran {
+			Ran::Done(execution) => {
+				let result = execution.result();
+				(result, execution.output)
+			},
+			Ran::InputUnavailable(e) => {
+				tracing::warn!(job, task, error = %e, "input unavailable");
+				(TaskResult::without_output(Outcome::InputUnavailable), Vec::new())
+			},
+			Ran::CannotRun(e) => return Err(ReviewError::CannotRun(e)),
+		};
+		let tree = ChunkTree::new(&output);
+		if result.outcome == Outcome::Success {
+			if let Err(e) = self.p2p.client().add(output.clone()).await {
+				tracing::warn!(job, task, error = %e, "cannot store the output");
+			}
+		}
+		let salt = ccgsc_worker::salt();
+		let hash = commitment(&result, &salt, &self.account, &TaskRef { job, index: task });
+		current.attest(&self.signer, job, task, hash).await?;
+		self.stats.attested.fetch_add(1, Ordering::Relaxed);
+		self.mine.lock().expect("not poisoned qed").insert((job, task), result);
+
+		// Reveals open once every selected checker has committed, or the commit window closed.
+		let nonce = loop {
+			let current = chain.borrow().clone();
+			let Some(review) = current.review(job, task).await? else {
+				return Err(ReviewError::Gone);
+			};
+			let now = current.finalized_number().await?;
+			let all_committed = review.checkers.0.iter().all(|(_, a)| {
+				!matches!(a, api::runtime_types::pallet_attestations::Attestation::Pending)
+			});
+			if all_committed || now > review.commit_until {
+				break review.nonce;
+			}
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		};
+		let index = challenge_index(&nonce, &self.account, &hash, result.output_len);
+		let range = chunk_range(result.output_len, index).unwrap_or(0..0);
+		let chunk = output[range.start as usize..range.end as usize].to_vec();
+		let proof = tree.proof(index).ok_or(ReviewError::NoProof)?;
+		let current = chain.borrow().clone();
+		current.reveal_attestation(&self.signer, job, task, &result, salt, chunk, proof).await?;
+		self.stats.revealed.fetch_add(1, Ordering::Relaxed);
+		tracing::info!(job, task, outcome = ?result.outcome, "attested");
+		Ok(())
+	}
+
+	/// Counts fees, slashes and verdicts addressed to this checker.
+	fn note_outcomes(&self, events: &ccgsc_chain::Events) {
+		for paid in events.find::<api::jobs::events::Paid>().flatten() {
+			if paid.to == self.account {
+				self.stats.earned.fetch_add(paid.amount as u64, Ordering::Relaxed);
+			}
+		}
+		for slashed in events.find::<api::attestations::events::CheckerSlashed>().flatten() {
+			if slashed.who == self.account {
+				tracing::warn!(amount = slashed.amount, "slashed: voted against the verdict");
+				self.stats.slashed.fetch_add(slashed.amount as u64, Ordering::Relaxed);
+			}
+		}
+		for concluded in events.find::<api::attestations::events::ReviewConcluded>().flatten() {
+			let mine = self
+				.mine
+				.lock()
+				.expect("not poisoned qed")
+				.remove(&(concluded.job, concluded.task));
+			let Some(mine) = mine else { continue };
+			let verdict = concluded.verdict.as_ref().map(ccgsc_chain::convert::result_back);
+			if verdict == Some(mine) {
+				self.stats.upheld.fetch_add(1, Ordering::Relaxed);
+			} else {
+				self.stats.overruled.fetch_add(1, Ordering::Relaxed);
+			}
+		}
+	}
+}
+
+/// The chunk a checker must prove, as `pallet_attestations::Pallet::challenge_index` draws it.
+pub fn challenge_index(nonce: &Hash, checker: &AccountId32, commitment: &Hash, len: u64) -> u32 {
+	(draw(nonce, &(checker.0, commitment)) % u64::from(chunk_count(len))) as u32
+}
+
+/// Why a review could not be completed.
+#[derive(Debug, thiserror::Error)]
+enum ReviewError {
+	#[error(transparent)]
+	Chain(#[from] ccgsc_chain::Error),
+	#[error("cannot re-execute here: {0}")]
+	CannotRun(ccgsc_executor::Error),
+	#[error("the review or its job is gone")]
+	Gone,
+	#[error("no proof for the drawn chunk")]
+	NoProof,
+}
+
+/// One line saying who the checker is and where to look, for its logs.
+pub fn describe(verifier: &Verifier, metrics: Option<std::net::SocketAddr>) -> String {
+	format!(
+		"checker {} (peer {}){}",
+		verifier.account,
+		verifier.p2p.client().peer_id(),
+		metrics.map(|m| format!(", metrics on http://{m}/metrics")).unwrap_or_default()
+	)
+}

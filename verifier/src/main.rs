@@ -1,0 +1,88 @@
+//! `ccgsc-verifier`: a checker node's verifier. It stakes as a checker, re-executes the tasks
+//! the chain selects it to review, and attests to their results.
+//!
+//! Run next to a full node: `ccgsc-verifier --chain ws://127.0.0.1:9944 --dir ~/.ccgsc/checker`
+//! (the key is made on first start and kept in `<dir>/key`; fund its account, then start
+//! again).
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use ccgsc_verifier::{Config, Verifier};
+use clap::Parser;
+
+/// Check CCGSC results: re-execute disputed and audited tasks and attest to them.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+	/// The node's WebSocket RPC address.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	chain: String,
+	/// The verifier's state directory (key, content store, compiled modules).
+	#[arg(long, default_value = ".ccgsc/checker")]
+	dir: PathBuf,
+	/// Reviews to re-execute at once.
+	#[arg(long, default_value_t = 1)]
+	cores: u32,
+	/// Stake to register with, in credits.
+	#[arg(long, default_value_t = 200)]
+	stake: u64,
+	/// libp2p bootstrap addresses (each ending in /p2p/<peer id>).
+	#[arg(long)]
+	bootstrap: Vec<ccgsc_p2p::Multiaddr>,
+	/// libp2p listen address.
+	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+	listen: ccgsc_p2p::Multiaddr,
+	/// Where to serve Prometheus metrics.
+	#[arg(long)]
+	metrics: Option<SocketAddr>,
+	/// Print the checker's account and exit.
+	#[arg(long)]
+	show_account: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env()
+				.unwrap_or_else(|_| "info,libp2p=warn".into()),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	let args = Args::parse();
+	let seed = ccgsc_worker::key_in(&args.dir)?;
+	if args.show_account {
+		println!(
+			"{}",
+			ccgsc_chain::AccountId32(ccgsc_chain::Ed25519Signer::from_seed(seed).public())
+		);
+		return Ok(());
+	}
+	let config = Config::new(&args.chain, &args.dir, seed)
+		.with_cores(args.cores)
+		.with_stake(u128::from(args.stake) * ccgsc_chain::UNIT)
+		.with_bootstrap(args.bootstrap)
+		.with_listen([args.listen]);
+	let verifier = Verifier::new(config).await.context("cannot start the verifier")?;
+	let metrics = match args.metrics {
+		Some(addr) => Some(ccgsc_worker::serve_metrics(addr, verifier.stats()).await?),
+		None => None,
+	};
+	tracing::info!("{}", ccgsc_verifier::describe(&verifier, metrics));
+	for addr in verifier.p2p().client().listen_addrs().await.unwrap_or_default() {
+		tracing::info!("p2p address {addr} (a --bootstrap for others)");
+	}
+	let stats = verifier.stats();
+	tokio::spawn(async move {
+		loop {
+			tokio::time::sleep(Duration::from_secs(5)).await;
+			tracing::info!("{}", stats.line());
+		}
+	});
+	let shutdown = async {
+		let _ = tokio::signal::ctrl_c().await;
+	};
+	verifier.run(shutdown).await.context("the verifier stopped")?;
+	Ok(())
+}
