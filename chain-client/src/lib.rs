@@ -12,7 +12,7 @@
 
 use ccgsc_primitives::{
 	ChunkProof, ContentId, Hash, JobId, Limits, Outcome, PlatformClass, PlatformSet, TaskIndex,
-	TaskResult,
+	TaskRef, TaskResult,
 };
 use subxt::{OnlineClient, PolkadotConfig};
 
@@ -39,7 +39,7 @@ pub type Block = subxt::client::Block<Config>;
 /// The events of one block.
 pub type Events = subxt::events::Events<Config>;
 
-pub use subxt::utils::AccountId32;
+pub use subxt::utils::{AccountId32, MultiSignature};
 
 /// The events of `block`.
 ///
@@ -248,6 +248,74 @@ fn audit_rate_key() -> Vec<u8> {
 /// The runtime's audit rate until root changes it: 10 %, in parts per billion.
 pub const DEFAULT_AUDIT_RATE: u32 = 100_000_000;
 
+/// The `post_job(spec)` call.
+fn post_job_call(spec: &JobSpec) -> impl subxt::transactions::Payload {
+	let args = spec
+		.args
+		.iter()
+		.map(|a| rt::bounded_collections::bounded_vec::BoundedVec(a.as_bytes().to_vec()))
+		.collect();
+	api::transactions().jobs().post_job(rt::pallet_jobs::types::JobSpec {
+		module: convert::content_id(&spec.module),
+		inputs_root: spec.inputs_root,
+		task_count: spec.task_count,
+		args: rt::bounded_collections::bounded_vec::BoundedVec(args),
+		reward_per_task: spec.reward_per_task,
+		replication: spec.replication,
+		limits: convert::limits(&spec.limits),
+		platforms: convert::platforms(spec.platforms),
+		executor_version: spec.executor_version,
+		deadline: spec.deadline,
+	})
+}
+
+/// The job id in a successful `post_job`'s events.
+fn job_posted(events: &subxt::extrinsics::ExtrinsicEvents<Config>) -> Result<JobId, Error> {
+	let posted = events
+		.find_first::<api::jobs::events::JobPosted>()
+		.transpose()
+		.chain()?
+		.ok_or(Error::MissingEvent("Jobs.JobPosted"))?;
+	Ok(posted.job)
+}
+
+/// A transaction prepared for a signer outside this process: what polkadot-js's
+/// `SignerPayloadJSON` carries (immortal era, no tip), and the bytes to sign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsigned {
+	/// The account that signs.
+	pub account: AccountId32,
+	/// The SCALE-encoded call (`method`).
+	pub call_data: Vec<u8>,
+	/// The account's nonce for it.
+	pub nonce: u64,
+	/// The runtime's spec version.
+	pub spec_version: u32,
+	/// The runtime's transaction version.
+	pub transaction_version: u32,
+	/// The genesis hash (also the era's block hash: the transaction is immortal).
+	pub genesis_hash: [u8; 32],
+	/// The finalized block it was prepared at.
+	pub block_number: u32,
+	/// The names of the runtime's transaction extensions, in order.
+	pub extensions: Vec<String>,
+	/// What the signer signs: call, extensions' extra and additional data.
+	pub signer_payload: Vec<u8>,
+}
+
+/// What two nodes must agree on about a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockFacts {
+	/// Its number.
+	pub number: u32,
+	/// Its hash.
+	pub hash: [u8; 32],
+	/// The state root in its header.
+	pub state_root: [u8; 32],
+	/// Total issuance of credits in its state.
+	pub total_issuance: Balance,
+}
+
 /// A claimed lease.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lease {
@@ -371,30 +439,81 @@ impl Chain {
 	/// # Errors
 	/// As [`Chain::submit`].
 	pub async fn post_job<S: Signer>(&self, signer: &S, spec: &JobSpec) -> Result<JobId, Error> {
-		let args = spec
-			.args
-			.iter()
-			.map(|a| rt::bounded_collections::bounded_vec::BoundedVec(a.as_bytes().to_vec()))
-			.collect();
-		let call = api::transactions().jobs().post_job(rt::pallet_jobs::types::JobSpec {
-			module: convert::content_id(&spec.module),
-			inputs_root: spec.inputs_root,
-			task_count: spec.task_count,
-			args: rt::bounded_collections::bounded_vec::BoundedVec(args),
-			reward_per_task: spec.reward_per_task,
-			replication: spec.replication,
-			limits: convert::limits(&spec.limits),
-			platforms: convert::platforms(spec.platforms),
-			executor_version: spec.executor_version,
-			deadline: spec.deadline,
-		});
-		let events = self.submit(&call, signer).await?;
-		let posted = events
-			.find_first::<api::jobs::events::JobPosted>()
-			.transpose()
-			.chain()?
-			.ok_or(Error::MissingEvent("Jobs.JobPosted"))?;
-		Ok(posted.job)
+		let events = self.submit(&post_job_call(spec), signer).await?;
+		job_posted(&events)
+	}
+
+	/// Prepares `post_job(spec)` for a signer outside this process (a browser wallet): the
+	/// fields of polkadot-js's `SignerPayloadJSON` and the bytes the wallet signs. The
+	/// transaction is immortal (its block hash is the genesis hash) and carries the account's
+	/// next nonce at the latest finalized block; no tip.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn prepare_post_job(
+		&self,
+		account: &AccountId32,
+		spec: &JobSpec,
+	) -> Result<Unsigned, Error> {
+		let call = post_job_call(spec);
+		let at = self.client.at_current_block().await.chain()?;
+		let nonce = at.transactions().account_nonce(account).await.chain()?;
+		let params =
+			subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new().immortal().nonce(nonce);
+		let signable =
+			at.transactions().create_v4_signable_offline(&call, params.build()).chain()?;
+		let extensions = at
+			.metadata_ref()
+			.extrinsic()
+			.transaction_extensions_by_version(0)
+			.map(|all| all.map(|e| e.identifier().to_string()).collect())
+			.unwrap_or_default();
+		Ok(Unsigned {
+			account: *account,
+			call_data: at.transactions().call_data(&call).chain()?,
+			nonce,
+			spec_version: at.spec_version(),
+			transaction_version: at.transaction_version(),
+			genesis_hash: self.client.genesis_hash().0,
+			block_number: at.block_number() as u32,
+			extensions,
+			signer_payload: signable.signer_payload().chain()?,
+		})
+	}
+
+	/// Submits a `post_job(spec)` prepared by [`Chain::prepare_post_job`] with the signature
+	/// an outside signer made over its [`Unsigned::signer_payload`] (or over its blake2-256
+	/// hash when longer than 256 bytes, as wallets do), waits until it is finalized, and
+	/// returns the job id.
+	///
+	/// # Errors
+	/// [`Error::Dispatch`] if the node refuses the transaction (a bad signature, a stale
+	/// nonce) or the call fails; [`Error::Subxt`] if the node cannot be asked.
+	pub async fn submit_signed_post_job(
+		&self,
+		unsigned: &Unsigned,
+		spec: &JobSpec,
+		signature: subxt::utils::MultiSignature,
+	) -> Result<JobId, Error> {
+		let call = post_job_call(spec);
+		let at = self.client.at_current_block().await.chain()?;
+		let params = subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new()
+			.immortal()
+			.nonce(unsigned.nonce);
+		let mut signable =
+			at.transactions().create_v4_signable_offline(&call, params.build()).chain()?;
+		if signable.signer_payload().chain()? != unsigned.signer_payload {
+			return Err(Error::Dispatch(
+				"the runtime changed since the transaction was prepared: prepare it again".into(),
+			));
+		}
+		let tx = signable.sign_with_account_and_signature(&unsigned.account, &signature).chain()?;
+		let progress = tx.submit_and_watch().await.map_err(|e| Error::Dispatch(e.to_string()))?;
+		let events = progress
+			.wait_for_finalized_success()
+			.await
+			.map_err(|e| Error::Dispatch(e.to_string()))?;
+		job_posted(&events)
 	}
 
 	/// Transfers `amount` credits from the signer to `to` (keeping the signer alive).
@@ -544,16 +663,15 @@ impl Chain {
 	pub async fn reveal_attestation<S: Signer>(
 		&self,
 		signer: &S,
-		job: JobId,
-		task: TaskIndex,
+		task: TaskRef,
 		result: &TaskResult,
 		salt: Hash,
 		chunk: Vec<u8>,
 		proof: ChunkProof,
 	) -> Result<(), Error> {
 		let call = api::transactions().attestations().reveal_attestation(
-			job,
-			task,
+			task.job,
+			task.index,
 			convert::result(result),
 			salt,
 			rt::bounded_collections::bounded_vec::BoundedVec(chunk),
@@ -710,6 +828,84 @@ impl Chain {
 		}
 	}
 
+	/// Every job at the latest finalized block, with its id, newest first.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn jobs(
+		&self,
+	) -> Result<Vec<(JobId, rt::pallet_jobs::types::Job<AccountId32, Balance, u32>)>, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let mut entries = at.storage().iter(api::storage().jobs().jobs(), ()).await.chain()?;
+		let mut jobs = Vec::new();
+		while let Some(entry) = entries.next().await {
+			let entry = entry.chain()?;
+			let (id,) = entry.key().chain()?.decode().chain()?;
+			jobs.push((id, entry.value().decode().chain()?));
+		}
+		jobs.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
+		Ok(jobs)
+	}
+
+	/// The claimed tasks of `job` at the latest finalized block, by index (tasks never
+	/// claimed have no entry).
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn job_tasks(
+		&self,
+		job: JobId,
+	) -> Result<Vec<(TaskIndex, rt::pallet_jobs::types::TaskInfo<AccountId32, u32>)>, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let mut entries = at.storage().iter(api::storage().jobs().tasks(), (job,)).await.chain()?;
+		let mut tasks = Vec::new();
+		while let Some(entry) = entries.next().await {
+			let entry = entry.chain()?;
+			let (_, index) = entry.key().chain()?.decode().chain()?;
+			tasks.push((index, entry.value().decode().chain()?));
+		}
+		tasks.sort_by_key(|(index, _)| *index);
+		Ok(tasks)
+	}
+
+	/// Every registered worker at the latest finalized block.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn workers(
+		&self,
+	) -> Result<Vec<(AccountId32, rt::pallet_workers::Worker<Balance, u32>)>, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let mut entries =
+			at.storage().iter(api::storage().workers().workers(), ()).await.chain()?;
+		let mut workers = Vec::new();
+		while let Some(entry) = entries.next().await {
+			let entry = entry.chain()?;
+			let (who,) = entry.key().chain()?.decode().chain()?;
+			workers.push((who, entry.value().decode().chain()?));
+		}
+		Ok(workers)
+	}
+
+	/// Every registered checker at the latest finalized block.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn checkers(
+		&self,
+	) -> Result<Vec<(AccountId32, rt::pallet_attestations::Checker<Balance, u32>)>, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let mut entries =
+			at.storage().iter(api::storage().attestations().checkers(), ()).await.chain()?;
+		let mut checkers = Vec::new();
+		while let Some(entry) = entries.next().await {
+			let entry = entry.chain()?;
+			let (who,) = entry.key().chain()?.decode().chain()?;
+			checkers.push((who, entry.value().decode().chain()?));
+		}
+		Ok(checkers)
+	}
+
 	/// The free balance of `who` at the latest finalized block.
 	///
 	/// # Errors
@@ -730,6 +926,23 @@ impl Chain {
 		entry.fetch(()).await.chain()?.decode().chain()
 	}
 
+	/// The hash, state root and total issuance of block `number` (of the finalized chain, or
+	/// the best chain above it).
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked or does not have the block.
+	pub async fn block_facts(&self, number: u32) -> Result<BlockFacts, Error> {
+		let at = self.client.at_block(u64::from(number)).await.chain()?;
+		let header = at.block_header().await.chain()?;
+		let entry = at.storage().entry(api::storage().balances().total_issuance()).chain()?;
+		Ok(BlockFacts {
+			number,
+			hash: at.block_hash().0,
+			state_root: header.state_root.0,
+			total_issuance: entry.fetch(()).await.chain()?.decode().chain()?,
+		})
+	}
+
 	/// The number of the latest finalized block.
 	///
 	/// # Errors
@@ -741,8 +954,6 @@ impl Chain {
 
 #[cfg(test)]
 mod tests {
-	use polkadot_sdk::sp_runtime::PerThing;
-
 	#[test]
 	fn the_audit_rate_key_and_default_are_the_runtimes() {
 		assert_eq!(super::audit_rate_key(), ccgsc_runtime::configs::AuditRate::key().to_vec());

@@ -4,6 +4,7 @@
 //! ccgsc post --dev alice --module primes.wasm --inputs ranges/ --out results/
 //! ccgsc status 3
 //! ccgsc fetch 3 --out results/
+//! ccgsc up                       # a whole local marketplace: node, portal, workers, checker
 //! ```
 //!
 //! `post` stores the module and every file of the inputs folder (one task per file, in file
@@ -16,6 +17,8 @@
 //!
 //! Keys: `--dev <name>` signs with a dev account (dev chains only); otherwise the ed25519 key in
 //! `<dir>/key` (made on first use; fund its account first: `ccgsc account` prints it).
+
+mod up;
 
 use std::{
 	path::{Path, PathBuf},
@@ -68,6 +71,8 @@ enum Command {
 		#[arg(long)]
 		out: PathBuf,
 	},
+	/// Start a complete local marketplace (dev node, portal, workers, checker) until Ctrl-C.
+	Up(up::Up),
 	/// Print the account that signs (with --dev, the dev account's).
 	Account {
 		/// Sign with this dev account (alice, bob, charlie, dave, eve, ferdie).
@@ -162,6 +167,7 @@ async fn main() -> anyhow::Result<()> {
 		.init();
 	let cli = Cli::parse();
 	match &cli.command {
+		Command::Up(options) => up::run(options).await,
 		Command::Account { dev } => {
 			println!("{}", Poster::new(dev.as_deref(), &cli.dir)?.account());
 			Ok(())

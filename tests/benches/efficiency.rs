@@ -174,6 +174,10 @@ async fn main() {
 		alone.as_secs_f64() / f64::from(TILES)
 	);
 	println!("platform efficiency {efficiency:.3} (target ≥ 0.8)");
+	println!("report: platform efficiency ({TILES} Mandelbrot tiles, 2 single-core workers) | {efficiency:.3} | ≥ 0.8");
+	println!(
+		"report: verification overhead (executions / tasks, after warm-up) | {overhead:.3} | ≤ 1.2"
+	);
 	println!(
 		"verification overhead {overhead:.3} = {executions} executions / {TILES} tasks, of which {audits} audits (target ≤ 1.2)"
 	);

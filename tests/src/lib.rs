@@ -42,9 +42,10 @@ pub fn binary(name: &str) -> PathBuf {
 
 /// A running `ccgsc-node --dev`.
 pub struct Node {
-	child: Child,
+	child: Option<Child>,
 	/// The node's RPC port (WebSocket and HTTP).
 	pub rpc_port: u16,
+	p2p_port: u16,
 	dir: tempfile::TempDir,
 }
 
@@ -52,18 +53,41 @@ impl Node {
 	/// Starts a dev node with its state in a fresh temporary directory.
 	pub fn dev() -> Self {
 		let dir = tempfile::tempdir().expect("a temporary directory");
-		let rpc_port = free_port();
-		let log = std::fs::File::create(dir.path().join("node.log")).expect("a log file");
+		let mut node = Self { child: None, rpc_port: free_port(), p2p_port: free_port(), dir };
+		node.start();
+		node
+	}
+
+	fn start(&mut self) {
+		let log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(self.dir.path().join("node.log"))
+			.expect("a log file");
 		let child = Command::new(binary("ccgsc-node"))
 			.args(["--dev", "--no-telemetry", "--no-mdns", "--no-prometheus"])
 			.arg("--base-path")
-			.arg(dir.path().join("chain"))
-			.args(["--rpc-port", &rpc_port.to_string(), "--port", &free_port().to_string()])
+			.arg(self.dir.path().join("chain"))
+			.args(["--rpc-port", &self.rpc_port.to_string(), "--port", &self.p2p_port.to_string()])
 			.stdout(Stdio::null())
 			.stderr(log)
 			.spawn()
 			.expect("ccgsc-node starts");
-		Self { child, rpc_port, dir }
+		self.child = Some(child);
+	}
+
+	/// Stops the node (SIGKILL: as a crash would), keeping its database.
+	pub fn kill(&mut self) {
+		if let Some(mut child) = self.child.take() {
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
+
+	/// Starts the node again from its database, on the same ports.
+	pub fn restart(&mut self) {
+		self.kill();
+		self.start();
 	}
 
 	/// The WebSocket RPC address.
@@ -100,7 +124,177 @@ impl Node {
 
 impl Drop for Node {
 	fn drop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
+		self.kill();
+	}
+}
+
+/// A plain HTTP/1.1 request to `127.0.0.1:port` (JSON body if any); the status and the body,
+/// or `None` if nothing answers there.
+pub async fn http(
+	port: u16,
+	method: &str,
+	path: &str,
+	json: Option<&str>,
+) -> Option<(u16, Vec<u8>)> {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+	let body = json.unwrap_or("");
+	let content_type = if json.is_some() { "Content-Type: application/json\r\n" } else { "" };
+	let request = format!(
+		"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
+		body.len()
+	);
+	stream.write_all(request.as_bytes()).await.ok()?;
+	let mut response = Vec::new();
+	stream.read_to_end(&mut response).await.ok()?;
+	let head_end = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+	let head = String::from_utf8_lossy(&response[..head_end]);
+	let status = head.split(' ').nth(1)?.parse().ok()?;
+	Some((status, response[head_end + 4..].to_vec()))
+}
+
+/// The ids of this machine's processes whose command line mentions `needle`.
+pub fn processes_mentioning(needle: &str) -> Vec<u32> {
+	let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+	entries
+		.flatten()
+		.filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+		.filter(|pid| *pid != std::process::id())
+		.filter(|pid| {
+			std::fs::read(format!("/proc/{pid}/cmdline"))
+				.map(|c| String::from_utf8_lossy(&c).contains(needle))
+				.unwrap_or(false)
+		})
+		.collect()
+}
+
+/// The four validators of `--chain local`, in the order of its genesis: Alice, Bob, Charlie,
+/// Dave.
+pub const VALIDATORS: [&str; 4] = ["alice", "bob", "charlie", "dave"];
+
+/// One validator of a local network.
+struct Validator {
+	name: &'static str,
+	child: Option<Child>,
+	rpc_port: u16,
+	p2p_port: u16,
+	/// Its libp2p secret (`--node-key`), so its peer id is known before it starts.
+	node_key: [u8; 32],
+}
+
+/// A `--chain local` network of the four validators on loopback, each with its own database
+/// in a temporary directory; stopped (killed) when dropped.
+pub struct Network {
+	validators: Vec<Validator>,
+	dir: tempfile::TempDir,
+}
+
+impl Network {
+	/// Starts the four validators; Bob, Charlie and Dave find the network through Alice.
+	pub fn local() -> Self {
+		let dir = tempfile::tempdir().expect("a temporary directory");
+		let validators = VALIDATORS
+			.iter()
+			.enumerate()
+			.map(|(i, name)| Validator {
+				name,
+				child: None,
+				rpc_port: free_port(),
+				p2p_port: free_port(),
+				node_key: [i as u8 + 1; 32],
+			})
+			.collect();
+		let mut network = Self { validators, dir };
+		for i in 0..network.validators.len() {
+			network.start(i);
+		}
+		network
+	}
+
+	/// The `/ip4/.../p2p/<peer id>` address of validator `i`.
+	pub fn address(&self, i: usize) -> String {
+		let v = &self.validators[i];
+		let peer = ccgsc_p2p::Keypair::ed25519_from_bytes(v.node_key)
+			.expect("an ed25519 secret")
+			.public()
+			.to_peer_id();
+		format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer}", v.p2p_port)
+	}
+
+	fn start(&mut self, i: usize) {
+		let bootnode = (i != 0).then(|| self.address(0));
+		let dir = self.dir.path().to_path_buf();
+		let v = &mut self.validators[i];
+		let log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(dir.join(format!("{}.log", v.name)))
+			.expect("a log file");
+		let key: String = v.node_key.iter().map(|b| format!("{b:02x}")).collect();
+		let mut command = Command::new(binary("ccgsc-node"));
+		command
+			.args(["--chain", "local", "--validator", &format!("--{}", v.name)])
+			.args(["--no-telemetry", "--no-mdns", "--no-prometheus"])
+			.arg("--base-path")
+			.arg(dir.join(v.name))
+			.args(["--rpc-port", &v.rpc_port.to_string(), "--port", &v.p2p_port.to_string()])
+			.args(["--node-key", &key]);
+		if let Some(bootnode) = bootnode {
+			command.args(["--bootnodes", &bootnode]);
+		}
+		v.child =
+			Some(command.stdout(Stdio::null()).stderr(log).spawn().expect("ccgsc-node starts"));
+	}
+
+	/// The WebSocket RPC address of validator `i`.
+	pub fn ws_url(&self, i: usize) -> String {
+		format!("ws://127.0.0.1:{}", self.validators[i].rpc_port)
+	}
+
+	/// Kills validator `i` (SIGKILL, as a crash would), keeping its database.
+	pub fn kill(&mut self, i: usize) {
+		if let Some(mut child) = self.validators[i].child.take() {
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
+
+	/// Starts validator `i` again from its database.
+	pub fn restart(&mut self, i: usize) {
+		self.kill(i);
+		self.start(i);
+	}
+
+	/// The last lines of validator `i`'s log.
+	pub fn log_tail(&self, i: usize) -> String {
+		let path = self.dir.path().join(format!("{}.log", self.validators[i].name));
+		let log = std::fs::read_to_string(path).unwrap_or_default();
+		let lines: Vec<&str> = log.lines().collect();
+		lines[lines.len().saturating_sub(30)..].join("\n")
+	}
+
+	/// Connects to validator `i`, retrying while it starts (up to `timeout`).
+	///
+	/// # Panics
+	/// If it does not answer in time, with its log.
+	pub async fn client(&self, i: usize, timeout: Duration) -> ccgsc_chain::Chain {
+		let started = Instant::now();
+		loop {
+			match ccgsc_chain::Chain::connect(&self.ws_url(i)).await {
+				Ok(chain) => return chain,
+				Err(_) if started.elapsed() < timeout => {
+					tokio::time::sleep(Duration::from_millis(200)).await;
+				},
+				Err(e) => panic!("validator {i} did not answer: {e}\n{}", self.log_tail(i)),
+			}
+		}
+	}
+}
+
+impl Drop for Network {
+	fn drop(&mut self) {
+		for i in 0..self.validators.len() {
+			self.kill(i);
+		}
 	}
 }

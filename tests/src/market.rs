@@ -114,9 +114,15 @@ pub async fn start_checker(
 	seed: u8,
 	bootstrap: Vec<Multiaddr>,
 ) -> Running<ccgsc_verifier::Stats> {
-	let config =
+	start_checker_with(
 		ccgsc_verifier::Config::new(node.ws_url(), dir.join(format!("checker-{seed}")), [seed; 32])
-			.with_bootstrap(bootstrap);
+			.with_bootstrap(bootstrap),
+	)
+	.await
+}
+
+/// Starts a checker configured as `config`.
+pub async fn start_checker_with(config: ccgsc_verifier::Config) -> Running<ccgsc_verifier::Stats> {
 	let verifier = ccgsc_verifier::Verifier::new(config).await.expect("the verifier starts");
 	let (account, stats, p2p) =
 		(verifier.account(), verifier.stats(), verifier.p2p().client().clone());

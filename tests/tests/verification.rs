@@ -254,6 +254,7 @@ async fn the_audit_rate_in_force_is_the_configured_one_over_many_draws() {
 	let draws = f64::from(audited + provisional);
 	assert!(draws >= 80.0, "enough single results to draw on ({draws})");
 	let p = f64::from(rate) / 1e9;
+	println!("audit draws: {audited} of {draws} single results audited at 25 %");
 	let expected = draws * p;
 	let sigma = (draws * p * (1.0 - p)).sqrt();
 	assert!(

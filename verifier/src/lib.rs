@@ -428,7 +428,16 @@ impl Verifier {
 		let chunk = output[range.start as usize..range.end as usize].to_vec();
 		let proof = tree.proof(index).ok_or(ReviewError::NoProof)?;
 		let current = chain.borrow().clone();
-		current.reveal_attestation(&self.signer, job, task, &result, salt, chunk, proof).await?;
+		current
+			.reveal_attestation(
+				&self.signer,
+				TaskRef { job, index: task },
+				&result,
+				salt,
+				chunk,
+				proof,
+			)
+			.await?;
 		self.stats.revealed.fetch_add(1, Ordering::Relaxed);
 		tracing::info!(job, task, outcome = ?result.outcome, "attested");
 		Ok(())

@@ -1,0 +1,141 @@
+// Drives the portal in Debian's headless Chromium with Playwright: posts the Mandelbrot
+// example twice, once as a dev account and once signing through a test wallet injected into
+// the page as `window.injectedWeb3` (the path a real polkadot-js extension takes), watches the
+// tiles arrive, checks the image and downloads an output. Prints one JSON line per job for
+// tests/tests/browser.rs, which starts the node, the portal and the workers and checks the
+// jobs on chain. Screenshots go to $ARTIFACTS.
+//
+// Env: PORTAL_URL, ARTIFACTS, WALLET_SEED (hex, 32 bytes: an ed25519 key), WALLET_ADDRESS
+// (its SS58 address), CHROMIUM (default /usr/bin/chromium).
+import { createPrivateKey, sign } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { blake2b } from '@noble/hashes/blake2b';
+import { chromium } from 'playwright-core';
+
+const url = process.env.PORTAL_URL;
+const artifacts = process.env.ARTIFACTS;
+const seed = Buffer.from(process.env.WALLET_SEED, 'hex');
+const address = process.env.WALLET_ADDRESS;
+const params = { width: 256, height: 192, tiles_x: 4, tiles_y: 4, max_iter: 300 };
+const TILE_BYTES = (256 / 4) * (192 / 4);
+
+// The ed25519 key from its 32-byte seed (PKCS#8 wrapping).
+const key = createPrivateKey({
+  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
+  format: 'der',
+  type: 'pkcs8',
+});
+
+// SCALE compact encoding of a non-negative integer.
+function compact(value) {
+  let v = BigInt(value);
+  if (v < 1n << 6n) return Buffer.from([Number(v << 2n)]);
+  if (v < 1n << 14n) { const b = Buffer.alloc(2); b.writeUInt16LE(Number((v << 2n) | 1n)); return b; }
+  if (v < 1n << 30n) { const b = Buffer.alloc(4); b.writeUInt32LE(Number((v << 2n) | 2n)); return b; }
+  const bytes = [];
+  while (v > 0n) { bytes.push(Number(v & 0xffn)); v >>= 8n; }
+  return Buffer.from([((bytes.length - 4) << 2) | 3, ...bytes]);
+}
+
+const hex = (s) => Buffer.from(s.replace(/^0x/, ''), 'hex');
+const u32 = (s) => { const b = Buffer.alloc(4); b.writeUInt32LE(Number(BigInt(s))); return b; };
+
+// What a wallet signs for a SignerPayloadJSON, built from the JSON alone.
+function signingBytes(p) {
+  const extra = [];
+  const additional = [];
+  for (const ext of p.signedExtensions) {
+    switch (ext) {
+      case 'CheckNonZeroSender': case 'CheckWeight': break;
+      case 'CheckSpecVersion': additional.push(u32(p.specVersion)); break;
+      case 'CheckTxVersion': additional.push(u32(p.transactionVersion)); break;
+      case 'CheckGenesis': additional.push(hex(p.genesisHash)); break;
+      case 'CheckMortality': extra.push(hex(p.era)); additional.push(hex(p.blockHash)); break;
+      case 'CheckNonce': extra.push(compact(BigInt(p.nonce))); break;
+      case 'ChargeTransactionPayment': extra.push(compact(BigInt(p.tip))); break;
+      default: throw new Error(`the test wallet does not know the extension ${ext}`);
+    }
+  }
+  const bytes = Buffer.concat([hex(p.method), ...extra, ...additional]);
+  return bytes.length > 256 ? Buffer.from(blake2b(bytes, { dkLen: 32 })) : bytes;
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+async function postMandelbrot(context, label, signer) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForSelector('#post');
+  await page.selectOption('#source', 'builtin');
+  await page.selectOption('#workload', 'mandelbrot');
+  await page.fill('#params', JSON.stringify(params));
+  await page.selectOption('#signer', signer);
+  await page.fill('#reward', '0.01');
+  await page.screenshot({ path: `${artifacts}/${label}-post.png`, fullPage: true });
+  await page.click('#post');
+  await page.waitForURL(/#\/jobs\/\d+$/, { timeout: 120_000 });
+  const job = Number(page.url().match(/jobs\/(\d+)$/)[1]);
+  // Tiles are drawn as they are accepted; the job ends when all 16 are in.
+  await page.waitForSelector('canvas#image[data-tiles="16"]', { timeout: 300_000 });
+  await page.waitForFunction(() => document.querySelector('#job-status')?.textContent === 'done', null, { timeout: 120_000 });
+  const image = await page.evaluate(() => {
+    const c = document.getElementById('image');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let black = 0; let coloured = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i] === 0 && d[i + 1] === 0 && d[i + 2] === 0) black++; else coloured++;
+    }
+    return { width: c.width, height: c.height, black, coloured };
+  });
+  await page.screenshot({ path: `${artifacts}/${label}-job.png`, fullPage: true });
+  const text = await page.evaluate(() => document.body.innerText);
+  if (/\b(null|undefined|NaN)\b/.test(text)) throw new Error(`the page shows a placeholder value:\n${text}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('a.download >> nth=0')]);
+  const bytes = await readFile(await download.path());
+  if (bytes.length !== TILE_BYTES) throw new Error(`downloaded ${bytes.length} bytes, a tile is ${TILE_BYTES}`);
+  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+  await page.close();
+  return { label, job, image, download: download.suggestedFilename(), download_bytes: bytes.length };
+}
+
+try {
+  // A dev account.
+  const dev = await browser.newContext();
+  console.log(JSON.stringify(await postMandelbrot(dev, 'dev-account', 'dev:dave')));
+  await dev.close();
+
+  // A wallet: the page sees an extension; the key stays in this process.
+  const wallet = await browser.newContext();
+  let signed = 0;
+  await wallet.exposeFunction('ccgscTestSign', (payload) => {
+    if (payload.address !== address) throw new Error(`asked to sign for ${payload.address}`);
+    signed++;
+    return `0x00${sign(null, signingBytes(payload), key).toString('hex')}`;
+  });
+  await wallet.addInitScript((account) => {
+    window.injectedWeb3 = {
+      'ccgsc-test-wallet': {
+        version: '0.1.0',
+        enable: async () => ({
+          accounts: {
+            get: async () => [{ address: account, name: 'test wallet', type: 'ed25519' }],
+            subscribe: (cb) => { cb([{ address: account, name: 'test wallet', type: 'ed25519' }]); return () => {}; },
+          },
+          signer: { signPayload: async (payload) => ({ id: 1, signature: await window.ccgscTestSign(payload) }) },
+        }),
+      },
+    };
+  }, address);
+  const result = await postMandelbrot(wallet, 'wallet', 'wallet:0');
+  if (signed !== 1) throw new Error(`the wallet signed ${signed} times`);
+  console.log(JSON.stringify(result));
+  await wallet.close();
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,136 @@
+//! The portal in a real browser: Debian's headless Chromium, driven by Playwright
+//! (`tests/browser/portal.mjs`), against a real dev node, the real `ccgsc-portal` binary and
+//! two workers. The script posts the Mandelbrot example as a dev account and again through a
+//! test wallet injected as `window.injectedWeb3`, watches the image fill in and downloads an
+//! output; this test then checks both jobs on chain: who posted them, that they are done, and
+//! that every accepted tile is the one the native renderer draws. Screenshots are kept in
+//! `<target dir>/browser-artifacts/`.
+//!
+//! Needs `chromium` and `npm ci --prefix tests/browser` (`./dev setup` installs both), and
+//! `cargo build --release -p ccgsc-node -p ccgsc-portal`.
+
+use std::{
+	path::PathBuf,
+	process::Stdio,
+	time::{Duration, Instant},
+};
+
+use ccgsc_primitives::ContentId;
+use ccgsc_tests::{
+	binary, free_port, http,
+	market::{account, fund, logs, start_worker},
+	Node,
+};
+
+fn artifacts() -> PathBuf {
+	let exe = std::env::current_exe().unwrap();
+	let target = exe.ancestors().nth(3).expect("target/<profile>/deps/<test>").to_path_buf();
+	target.join("browser-artifacts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_with_a_wallet() {
+	logs();
+	let browser_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser");
+	assert!(
+		browser_dir.join("node_modules/playwright-core").exists(),
+		"playwright-core is missing: run `./dev setup` (npm ci --prefix tests/browser)"
+	);
+	let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+	assert!(
+		std::path::Path::new(&chromium).exists(),
+		"{chromium} is missing: run `./dev setup` (apt-get install chromium)"
+	);
+	let node = Node::dev();
+	let dir = tempfile::tempdir().unwrap();
+	let chain = node.client(Duration::from_secs(60)).await;
+	let wallet_seed = 73u8;
+	fund(&chain, &[74, 75, wallet_seed]).await;
+
+	let port = free_port();
+	let portal_dir = dir.path().join("portal");
+	std::fs::create_dir_all(&portal_dir).unwrap();
+	let log = std::fs::File::create(dir.path().join("portal.log")).unwrap();
+	let _portal = tokio::process::Command::new(binary("ccgsc-portal"))
+		.args(["--dev", "--chain", &node.ws_url(), "--listen", &format!("127.0.0.1:{port}")])
+		.arg("--dir")
+		.arg(&portal_dir)
+		.stdout(Stdio::null())
+		.stderr(log)
+		.kill_on_drop(true)
+		.spawn()
+		.expect("ccgsc-portal starts");
+	let started = Instant::now();
+	loop {
+		let status = http(port, "GET", "/api/status", None).await.unwrap_or_default().1;
+		let status = String::from_utf8_lossy(&status);
+		if status.contains("\"chain\":\"connected\"") && portal_dir.join("p2p-addrs").exists() {
+			break;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(60),
+			"the portal comes up: {status}\n{}",
+			std::fs::read_to_string(dir.path().join("portal.log")).unwrap_or_default()
+		);
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	let bootstrap: Vec<ccgsc_p2p::Multiaddr> =
+		std::fs::read_to_string(portal_dir.join("p2p-addrs"))
+			.unwrap()
+			.lines()
+			.map(|l| l.parse().unwrap())
+			.collect();
+	let _workers = [
+		start_worker(&node, dir.path(), 74, bootstrap.clone(), false).await,
+		start_worker(&node, dir.path(), 75, bootstrap.clone(), false).await,
+	];
+
+	let artifacts = artifacts();
+	std::fs::create_dir_all(&artifacts).unwrap();
+	let wallet = account(wallet_seed);
+	let run = tokio::process::Command::new("node")
+		.arg(browser_dir.join("portal.mjs"))
+		.current_dir(&browser_dir)
+		.env("PORTAL_URL", format!("http://127.0.0.1:{port}/"))
+		.env("ARTIFACTS", &artifacts)
+		.env("WALLET_SEED", format!("{wallet_seed:02x}").repeat(32))
+		.env("WALLET_ADDRESS", wallet.to_string())
+		.env("CHROMIUM", &chromium)
+		.kill_on_drop(true)
+		.output();
+	let output = tokio::time::timeout(Duration::from_secs(900), run)
+		.await
+		.expect("the browser script finishes in time")
+		.expect("node runs");
+	let stdout = String::from_utf8_lossy(&output.stdout);
+	assert!(
+		output.status.success(),
+		"the browser script succeeds\nstdout:\n{stdout}\nstderr:\n{}\nportal log:\n{}",
+		String::from_utf8_lossy(&output.stderr),
+		std::fs::read_to_string(dir.path().join("portal.log")).unwrap_or_default()
+	);
+	let results: Vec<serde_json::Value> =
+		stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+	println!("browser: {results:?}; screenshots in {}", artifacts.display());
+	assert_eq!(results.len(), 2, "{stdout}");
+
+	let tiles = ccgsc_tasks::mandelbrot::Tile::grid((-0.6, 0.0, 3.2), (256, 192), (4, 4), 300);
+	let expected: Vec<ContentId> =
+		tiles.iter().map(|t| ContentId::of(&ccgsc_tasks::mandelbrot::render(t))).collect();
+	let dave = ccgsc_chain::AccountId32::from(ccgsc_chain::dev::dave().public_key());
+	for (result, poster) in results.iter().zip([dave, wallet]) {
+		let image = &result["image"];
+		assert_eq!((image["width"].as_u64(), image["height"].as_u64()), (Some(256), Some(192)));
+		assert!(image["coloured"].as_u64() > Some(1000), "the image shows the set: {image}");
+		assert!(image["black"].as_u64() > Some(1000), "with its inside black: {image}");
+		let job = result["job"].as_u64().unwrap();
+		let info = chain.job(job).await.unwrap().expect("the job exists");
+		assert_eq!(info.poster, poster, "{} posted job {job}", result["label"]);
+		assert_eq!(info.settled, 16);
+		for (index, tile) in expected.iter().enumerate() {
+			let task = chain.task(job, index as u32).await.unwrap().expect("claimed");
+			let result = task.result.expect("accepted");
+			assert_eq!(ContentId(result.output.0), *tile, "job {job} tile {index}");
+		}
+	}
+}

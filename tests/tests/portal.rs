@@ -1,0 +1,711 @@
+//! The web portal against the real dev node: its API through `app(state)` and `oneshot`
+//! (every bad request refused with a 4xx that says what is wrong, and nothing written), a job
+//! signed the way a browser wallet signs it, and a Mandelbrot job posted through the API that
+//! two real workers run, followed over server-sent events, its outputs kept by the portal
+//! after the workers stop and served across a node restart.
+//!
+//! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
+//! portal`.
+
+use std::time::{Duration, Instant};
+
+use axum::{
+	body::Body,
+	http::{Request, StatusCode},
+	Router,
+};
+use ccgsc_portal::{Config, Portal, Running, UploadLimits};
+use ccgsc_tests::{
+	market::{fund, logs, start_worker},
+	Node,
+};
+use codec::{Compact, Encode};
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// Starts a portal on `node` with its state in `dir`.
+async fn portal(node: &Node, dir: &std::path::Path, dev: bool, limits: UploadLimits) -> Running {
+	let mut config = Config::new(node.ws_url(), dir);
+	config.dev = dev;
+	config.limits = limits;
+	let running = Portal::start(config).await.expect("the portal starts");
+	let portal = running.portal();
+	let started = Instant::now();
+	while !portal.connected() {
+		assert!(
+			started.elapsed() < Duration::from_secs(60),
+			"the portal reaches the node\n{}",
+			node.log_tail()
+		);
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	running
+}
+
+/// Sends `request` and returns the status and the JSON body (or `null`).
+async fn call(app: &Router, request: Request<Body>) -> (StatusCode, Value) {
+	let response = app.clone().oneshot(request).await.expect("the router answers");
+	let status = response.status();
+	let bytes = axum::body::to_bytes(response.into_body(), 64 << 20).await.expect("a body");
+	(status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Sends `request` and returns the status and the raw body.
+async fn call_bytes(app: &Router, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+	let response = app.clone().oneshot(request).await.expect("the router answers");
+	let status = response.status();
+	let bytes = axum::body::to_bytes(response.into_body(), 64 << 20).await.expect("a body");
+	(status, bytes.to_vec())
+}
+
+fn get(uri: &str) -> Request<Body> {
+	Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn post_json(uri: &str, body: &Value) -> Request<Body> {
+	Request::post(uri)
+		.header("content-type", "application/json")
+		.body(Body::from(body.to_string()))
+		.unwrap()
+}
+
+/// A multipart upload of `parts` (name, bytes).
+fn upload(parts: &[(&str, &[u8])]) -> Request<Body> {
+	let boundary = "ccgsc-test-boundary-7d3a";
+	let mut body = Vec::new();
+	for (i, (name, bytes)) in parts.iter().enumerate() {
+		body.extend_from_slice(
+			format!(
+				"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}-{i}.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+			)
+			.as_bytes(),
+		);
+		body.extend_from_slice(bytes);
+		body.extend_from_slice(b"\r\n");
+	}
+	body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+	Request::post("/api/uploads")
+		.header("content-type", format!("multipart/form-data; boundary={boundary}"))
+		.body(Body::from(body))
+		.unwrap()
+}
+
+/// Asserts a 4xx whose `error` message contains `says`.
+#[track_caller]
+fn refused((status, body): (StatusCode, Value), code: StatusCode, says: &str) {
+	let message = body["error"].as_str().unwrap_or_default();
+	assert_eq!(status, code, "expected {code} saying {says:?}, got {status}: {body}");
+	assert!(
+		message.to_lowercase().contains(&says.to_lowercase()),
+		"the message says {says:?}: {message:?}"
+	);
+}
+
+fn stored(portal: &Portal) -> (usize, usize) {
+	let store = portal.p2p().store();
+	(store.list().unwrap().len(), store.list_inputs().unwrap().len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_requests_get_a_4xx_that_says_what_is_wrong_and_nothing_is_written() {
+	logs();
+	let node = Node::dev();
+	let dir = tempfile::tempdir().unwrap();
+	let limits = UploadLimits {
+		module_bytes: 1 << 20,
+		input_bytes: 1024,
+		request_bytes: 8 << 20,
+		inputs: 4,
+		uploads_per_minute: 1000,
+	};
+	let running = portal(&node, &dir.path().join("portal"), true, limits).await;
+	let portal = running.portal();
+	let app = ccgsc_portal::app(portal.clone());
+	let primes = ccgsc_task_modules::PRIMES;
+	let input = ccgsc_tasks::primes::input(0, 1000);
+
+	// Uploads.
+	refused(
+		call(&app, post_json("/api/uploads", &json!({"module": "x"}))).await,
+		StatusCode::BAD_REQUEST,
+		"multipart",
+	);
+	refused(
+		call(&app, upload(&[("input", &input)])).await,
+		StatusCode::BAD_REQUEST,
+		"no `module` part",
+	);
+	refused(
+		call(&app, upload(&[("module", primes)])).await,
+		StatusCode::BAD_REQUEST,
+		"no `input` parts",
+	);
+	refused(
+		call(&app, upload(&[("module", b"not wasm at all"), ("input", &input)])).await,
+		StatusCode::BAD_REQUEST,
+		"cannot run as a task",
+	);
+	let imports_unknown = wat::parse_str(
+		r#"(module (import "env" "launch_missiles" (func)) (func (export "_start")) (memory (export "memory") 1))"#,
+	)
+	.unwrap();
+	refused(
+		call(&app, upload(&[("module", &imports_unknown), ("input", &input)])).await,
+		StatusCode::BAD_REQUEST,
+		"cannot run as a task",
+	);
+	refused(
+		call(&app, upload(&[("module", primes), ("module", primes), ("input", &input)])).await,
+		StatusCode::BAD_REQUEST,
+		"more than one `module`",
+	);
+	refused(
+		call(&app, upload(&[("module", primes), ("inputs", &input)])).await,
+		StatusCode::BAD_REQUEST,
+		"unexpected part \"inputs\"",
+	);
+	refused(
+		call(&app, upload(&[("module", primes), ("input", &[7u8; 1025])])).await,
+		StatusCode::PAYLOAD_TOO_LARGE,
+		"larger than",
+	);
+	refused(
+		call(&app, upload(&[("module", &vec![0u8; (1 << 20) + 1]), ("input", &input)])).await,
+		StatusCode::PAYLOAD_TOO_LARGE,
+		"the module",
+	);
+	let five: Vec<(&str, &[u8])> =
+		std::iter::once(("module", primes)).chain([("input", &input[..]); 5]).collect();
+	refused(call(&app, upload(&five)).await, StatusCode::PAYLOAD_TOO_LARGE, "more than 4 inputs");
+
+	// Built-in workloads.
+	refused(
+		call(&app, post_json("/api/workloads/sorting", &json!({}))).await,
+		StatusCode::BAD_REQUEST,
+		"no built-in workload",
+	);
+	refused(
+		call(&app, post_json("/api/workloads/mandelbrot", &json!({"width": 1001}))).await,
+		StatusCode::BAD_REQUEST,
+		"multiples",
+	);
+	refused(
+		call(&app, post_json("/api/workloads/primes", &json!({"limt": 10}))).await,
+		StatusCode::BAD_REQUEST,
+		"unknown field",
+	);
+	refused(
+		call(&app, Request::post("/api/workloads/primes").body(Body::from("{not json")).unwrap())
+			.await,
+		StatusCode::BAD_REQUEST,
+		"not JSON",
+	);
+	assert_eq!(stored(&portal), (0, 0), "refused uploads write nothing");
+
+	// A good upload, for the job requests below; its bytes come back as they went in.
+	let (status, good) = call(&app, upload(&[("module", primes), ("input", &input)])).await;
+	assert_eq!(status, StatusCode::CREATED, "{good}");
+	assert_eq!(good["task_count"], 1);
+	assert_eq!(good["workload"], "primes");
+	let module = good["module"].as_str().unwrap().to_string();
+	let (status, bytes) =
+		call_bytes(&app, get(&format!("/api/content/{}", good["inputs"][0].as_str().unwrap())))
+			.await;
+	assert_eq!((status, bytes), (StatusCode::OK, input.clone()));
+	let after_upload = stored(&portal);
+	assert_eq!(after_upload, (2, 1), "the module, the input and the input list");
+
+	// Jobs.
+	let job = |changes: Value| {
+		let mut base = json!({
+			"module": module, "inputs_root": good["inputs_root"], "reward": 0.01,
+			"dev_account": "dave",
+		});
+		for (k, v) in changes.as_object().unwrap() {
+			if v.is_null() {
+				base.as_object_mut().unwrap().remove(k);
+			} else {
+				base[k] = v.clone();
+			}
+		}
+		post_json("/api/jobs", &base)
+	};
+	refused(
+		call(&app, Request::post("/api/jobs").body(Body::from("{}")).unwrap()).await,
+		StatusCode::UNSUPPORTED_MEDIA_TYPE,
+		"content-type",
+	);
+	refused(
+		call(
+			&app,
+			Request::post("/api/jobs")
+				.header("content-type", "application/json")
+				.body(Body::from("{\"module\":"))
+				.unwrap(),
+		)
+		.await,
+		StatusCode::BAD_REQUEST,
+		"json",
+	);
+	refused(
+		call(&app, job(json!({"rewrad": 1}))).await,
+		StatusCode::UNPROCESSABLE_ENTITY,
+		"unknown field",
+	);
+	refused(
+		call(&app, job(json!({"module": "abc"}))).await,
+		StatusCode::BAD_REQUEST,
+		"not a content id",
+	);
+	refused(
+		call(
+			&app,
+			job(json!({"module": ccgsc_primitives::ContentId::of(b"elsewhere").to_string()})),
+		)
+		.await,
+		StatusCode::BAD_REQUEST,
+		"not in the portal's store",
+	);
+	refused(
+		call(&app, job(json!({"inputs_root": "0x1234"}))).await,
+		StatusCode::BAD_REQUEST,
+		"32 bytes",
+	);
+	refused(
+		call(&app, job(json!({"inputs_root": format!("0x{}", "ab".repeat(32))}))).await,
+		StatusCode::BAD_REQUEST,
+		"upload the inputs first",
+	);
+	refused(call(&app, job(json!({"reward": 0.0}))).await, StatusCode::BAD_REQUEST, "reward");
+	refused(call(&app, job(json!({"reward": 5.0}))).await, StatusCode::BAD_REQUEST, "reward");
+	refused(
+		call(&app, job(json!({"replication": 9}))).await,
+		StatusCode::BAD_REQUEST,
+		"replication",
+	);
+	refused(call(&app, job(json!({"work": 0}))).await, StatusCode::BAD_REQUEST, "work");
+	refused(call(&app, job(json!({"memory_mib": 0}))).await, StatusCode::BAD_REQUEST, "memory_mib");
+	refused(
+		call(&app, job(json!({"deadline_blocks": 1}))).await,
+		StatusCode::BAD_REQUEST,
+		"deadline",
+	);
+	refused(
+		call(&app, job(json!({"args": vec!["x"; 17]}))).await,
+		StatusCode::BAD_REQUEST,
+		"at most 16 args",
+	);
+	refused(
+		call(&app, job(json!({"dev_account": "mallory"}))).await,
+		StatusCode::BAD_REQUEST,
+		"no dev account",
+	);
+	refused(
+		call(&app, job(json!({"dev_account": null}))).await,
+		StatusCode::BAD_REQUEST,
+		"dev_account",
+	);
+	refused(
+		call(&app, post_json("/api/jobs/prepare", &json!({"module": module, "inputs_root": good["inputs_root"], "reward": 0.01, "account": "5NotAnAddress"}))).await,
+		StatusCode::BAD_REQUEST,
+		"not an SS58",
+	);
+	refused(
+		call(
+			&app,
+			post_json(
+				"/api/jobs/submit",
+				&json!({"token": "nope", "signature": format!("0x01{}", "00".repeat(64))}),
+			),
+		)
+		.await,
+		StatusCode::NOT_FOUND,
+		"prepare it again",
+	);
+	refused(
+		call(
+			&app,
+			post_json("/api/jobs/submit", &json!({"token": "nope", "signature": "0x01abc"})),
+		)
+		.await,
+		StatusCode::BAD_REQUEST,
+		"not hex",
+	);
+	refused(
+		call(
+			&app,
+			post_json(
+				"/api/jobs/submit",
+				&json!({"token": "nope", "signature": format!("0x07{}", "00".repeat(64))}),
+			),
+		)
+		.await,
+		StatusCode::BAD_REQUEST,
+		"MultiSignature",
+	);
+
+	// Reading.
+	refused(
+		call(&app, get("/api/jobs/abc")).await,
+		StatusCode::BAD_REQUEST,
+		"a job id is a number",
+	);
+	refused(call(&app, get("/api/jobs/999")).await, StatusCode::NOT_FOUND, "no job 999");
+	refused(call(&app, get("/api/jobs/999/events")).await, StatusCode::NOT_FOUND, "no job 999");
+	refused(call(&app, get("/api/content/xyz")).await, StatusCode::BAD_REQUEST, "not a content id");
+	refused(
+		call(
+			&app,
+			get(&format!("/api/content/{}", ccgsc_primitives::ContentId::of(b"nobody has this"))),
+		)
+		.await,
+		StatusCode::NOT_FOUND,
+		"no peer provides",
+	);
+	refused(call(&app, get("/api/accounts/bob")).await, StatusCode::BAD_REQUEST, "not an SS58");
+	refused(call(&app, get("/api/nothing-here")).await, StatusCode::NOT_FOUND, "no such page");
+
+	// Nothing was written: no job on chain, the store as the good upload left it.
+	let chain = node.client(Duration::from_secs(10)).await;
+	assert!(chain.jobs().await.unwrap().is_empty(), "no job was posted");
+	assert_eq!(stored(&portal), after_upload, "refused requests write nothing");
+
+	// A portal without --dev holds no keys; a strict one limits requests and their rate.
+	let strict_limits = UploadLimits {
+		module_bytes: 1 << 20,
+		input_bytes: 1 << 20,
+		request_bytes: 64 * 1024,
+		inputs: 4,
+		uploads_per_minute: 2,
+	};
+	let strict = portal_in(&node, dir.path(), strict_limits).await;
+	let strict_app = ccgsc_portal::app(strict.portal());
+	refused(call(&strict_app, job(json!({}))).await, StatusCode::FORBIDDEN, "--dev");
+	let (status, body) = call(&strict_app, get("/api/status")).await;
+	assert_eq!(status, StatusCode::OK);
+	assert_eq!(body["dev_accounts"], json!([]), "no dev accounts offered without --dev");
+	refused(
+		call(&strict_app, upload(&[("module", &vec![0u8; 100 * 1024]), ("input", &input)])).await,
+		StatusCode::PAYLOAD_TOO_LARGE,
+		"larger than the 64 KiB request limit",
+	);
+	refused(call(&strict_app, upload(&[])).await, StatusCode::BAD_REQUEST, "no `module`");
+	refused(
+		call(&strict_app, upload(&[])).await,
+		StatusCode::TOO_MANY_REQUESTS,
+		"at most 2 a minute",
+	);
+	assert_eq!(stored(&strict.portal()), (0, 0), "the strict portal wrote nothing");
+	strict.stop().await;
+	running.stop().await;
+}
+
+async fn portal_in(node: &Node, dir: &std::path::Path, limits: UploadLimits) -> Running {
+	portal(node, &dir.join("strict"), false, limits).await
+}
+
+/// The bytes a polkadot-js wallet signs for `payload` (a `SignerPayloadJSON` of an immortal
+/// transaction on this runtime's extensions), built from the JSON alone.
+fn wallet_signing_bytes(payload: &Value) -> Vec<u8> {
+	let hex = |key: &str| {
+		let s = payload[key].as_str().unwrap().trim_start_matches("0x");
+		(0..s.len())
+			.step_by(2)
+			.map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+			.collect::<Vec<u8>>()
+	};
+	let number = |key: &str| {
+		u128::from_str_radix(payload[key].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+	};
+	let extensions: Vec<&str> = payload["signedExtensions"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|e| e.as_str().unwrap())
+		.collect();
+	let mut extra = Vec::new();
+	let mut additional = Vec::new();
+	for extension in extensions {
+		match extension {
+			"CheckNonZeroSender" | "CheckWeight" => {},
+			"CheckSpecVersion" => additional.extend((number("specVersion") as u32).encode()),
+			"CheckTxVersion" => additional.extend((number("transactionVersion") as u32).encode()),
+			"CheckGenesis" => additional.extend(hex("genesisHash")),
+			"CheckMortality" => {
+				extra.extend(hex("era"));
+				additional.extend(hex("blockHash"));
+			},
+			"CheckNonce" => extra.extend(Compact(number("nonce") as u32).encode()),
+			"ChargeTransactionPayment" => extra.extend(Compact(number("tip")).encode()),
+			other => panic!("a wallet would not know the extension {other}"),
+		}
+	}
+	let bytes = [hex("method"), extra, additional].concat();
+	if bytes.len() > 256 {
+		sp_crypto_hashing::blake2_256(&bytes).to_vec()
+	} else {
+		bytes
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_signed_by_a_wallet_is_posted_and_a_bad_signature_is_refused() {
+	logs();
+	let node = Node::dev();
+	let dir = tempfile::tempdir().unwrap();
+	let running = portal(&node, dir.path(), false, UploadLimits::default()).await;
+	let app = ccgsc_portal::app(running.portal());
+	let chain = node.client(Duration::from_secs(10)).await;
+	let (status, uploaded) =
+		call(&app, post_json("/api/workloads/primes", &json!({"limit": 100000, "tasks": 4}))).await;
+	assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+	let ferdie = ccgsc_chain::dev::ferdie();
+	let address = ccgsc_chain::AccountId32::from(ferdie.public_key());
+	let request = json!({
+		"module": uploaded["module"], "inputs_root": uploaded["inputs_root"], "args": uploaded["args"],
+		"reward": 0.01, "work": uploaded["work"], "account": address.to_string(),
+	});
+	let issuance = chain.total_issuance().await.unwrap();
+
+	// A signature by another key: the node refuses it, nothing is posted or charged.
+	let (status, prepared) = call(&app, post_json("/api/jobs/prepare", &request)).await;
+	assert_eq!(status, StatusCode::OK, "{prepared}");
+	let signing = wallet_signing_bytes(&prepared["payload"]);
+	let raw = prepared["signer_payload"].as_str().unwrap().trim_start_matches("0x");
+	let raw: Vec<u8> = (0..raw.len())
+		.step_by(2)
+		.map(|i| u8::from_str_radix(&raw[i..i + 2], 16).unwrap())
+		.collect();
+	let expected = if raw.len() > 256 { sp_crypto_hashing::blake2_256(&raw).to_vec() } else { raw };
+	assert_eq!(signing, expected, "a wallet signs exactly what the chain checks");
+	let free_before = chain.free_balance(&address).await.unwrap();
+	let forged = ccgsc_chain::dev::eve().sign(&signing);
+	let hex =
+		|sig: &[u8]| format!("0x01{}", sig.iter().map(|b| format!("{b:02x}")).collect::<String>());
+	let (status, body) = call(
+		&app,
+		post_json(
+			"/api/jobs/submit",
+			&json!({"token": prepared["token"], "signature": hex(&forged.0)}),
+		),
+	)
+	.await;
+	assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+	assert!(body["error"].as_str().unwrap().contains("refused"), "{body}");
+	assert!(chain.jobs().await.unwrap().is_empty(), "no job from a forged signature");
+	assert_eq!(chain.free_balance(&address).await.unwrap(), free_before, "nothing charged");
+
+	// The owner's signature over what the wallet built from the JSON: posted, by Ferdie.
+	let (status, prepared) = call(&app, post_json("/api/jobs/prepare", &request)).await;
+	assert_eq!(status, StatusCode::OK, "{prepared}");
+	let signature = ferdie.sign(&wallet_signing_bytes(&prepared["payload"]));
+	let (status, posted) = call(
+		&app,
+		post_json(
+			"/api/jobs/submit",
+			&json!({"token": prepared["token"], "signature": hex(&signature.0)}),
+		),
+	)
+	.await;
+	assert_eq!(status, StatusCode::CREATED, "{posted}");
+	let id = posted["job"].as_u64().unwrap();
+	let (status, view) = call(&app, get(&format!("/api/jobs/{id}"))).await;
+	assert_eq!(status, StatusCode::OK, "{view}");
+	assert_eq!(view["poster"], address.to_string());
+	assert_eq!(view["task_count"], 4);
+	assert_eq!(view["workload"], "primes");
+	assert_eq!(view["status"], "open");
+	// The token was used up.
+	refused(
+		call(
+			&app,
+			post_json(
+				"/api/jobs/submit",
+				&json!({"token": prepared["token"], "signature": hex(&signature.0)}),
+			),
+		)
+		.await,
+		StatusCode::NOT_FOUND,
+		"prepare it again",
+	);
+	assert_eq!(
+		chain.total_issuance().await.unwrap(),
+		issuance,
+		"posting moves credits into escrow, no more"
+	);
+	running.stop().await;
+}
+
+/// Reads server-sent events from `body` until `done` accepts a `job` event; returns it.
+async fn follow_events(
+	body: Body,
+	timeout: Duration,
+	mut done: impl FnMut(&Value) -> bool,
+) -> (Value, Vec<String>) {
+	let mut stream = body.into_data_stream();
+	let mut buffer = String::new();
+	let mut kinds = Vec::new();
+	let deadline = Instant::now() + timeout;
+	loop {
+		let left = deadline.saturating_duration_since(Instant::now());
+		let chunk = tokio::time::timeout(left, stream.next())
+			.await
+			.expect("the job finishes in time")
+			.expect("the stream stays open")
+			.expect("a chunk");
+		buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+		while let Some(end) = buffer.find("\n\n") {
+			let frame: String = buffer.drain(..end + 2).collect();
+			let mut kind = "message";
+			let mut data = String::new();
+			for line in frame.lines() {
+				if let Some(k) = line.strip_prefix("event:") {
+					kind = k.trim();
+				} else if let Some(d) = line.strip_prefix("data:") {
+					data.push_str(d.trim_start());
+				}
+			}
+			if data.is_empty() {
+				continue;
+			}
+			kinds.push(kind.to_string());
+			if kind == "job" {
+				let view: Value = serde_json::from_str(&data).unwrap();
+				if done(&view) {
+					return (view, kinds);
+				}
+			}
+		}
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mandelbrot_job_from_the_portal_runs_live_and_its_outputs_outlive_workers_and_node_restarts(
+) {
+	logs();
+	let mut node = Node::dev();
+	let dir = tempfile::tempdir().unwrap();
+	let running = portal(&node, &dir.path().join("portal"), true, UploadLimits::default()).await;
+	let portal = running.portal();
+	let app = ccgsc_portal::app(portal.clone());
+	let chain = node.client(Duration::from_secs(10)).await;
+	fund(&chain, &[71, 72]).await;
+	let bootstrap = portal.p2p().listen_addrs().await.unwrap();
+	let workers = [
+		start_worker(&node, dir.path(), 71, bootstrap.clone(), false).await,
+		start_worker(&node, dir.path(), 72, bootstrap.clone(), false).await,
+	];
+	let issuance = chain.total_issuance().await.unwrap();
+
+	let params = json!({"width": 256, "height": 192, "tiles_x": 4, "tiles_y": 4, "max_iter": 300});
+	let (status, uploaded) = call(&app, post_json("/api/workloads/mandelbrot", &params)).await;
+	assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+	assert_eq!(uploaded["task_count"], 16);
+	let (status, posted) = call(
+		&app,
+		post_json(
+			"/api/jobs",
+			&json!({"module": uploaded["module"], "inputs_root": uploaded["inputs_root"],
+				"reward": 0.01, "work": uploaded["work"], "dev_account": "dave"}),
+		),
+	)
+	.await;
+	assert_eq!(status, StatusCode::CREATED, "{posted}");
+	let id = posted["job"].as_u64().unwrap();
+
+	// Follow it live until it is finished and the portal holds every output.
+	let response = app.clone().oneshot(get(&format!("/api/jobs/{id}/events"))).await.unwrap();
+	assert_eq!(response.status(), StatusCode::OK);
+	assert_eq!(response.headers()["content-type"], "text/event-stream");
+	let mut states_seen = std::collections::BTreeSet::new();
+	let (view, kinds) = follow_events(response.into_body(), Duration::from_secs(300), |v| {
+		for t in v["tasks"].as_array().unwrap() {
+			states_seen.insert(t["state"].as_str().unwrap().to_string());
+		}
+		v["finished"] == true && v["tasks"].as_array().unwrap().iter().all(|t| t["kept"] == true)
+	})
+	.await;
+	assert!(
+		kinds.iter().filter(|k| *k == "job").count() > 2,
+		"the job streamed as it changed: {kinds:?}"
+	);
+	assert!(states_seen.contains("open") || states_seen.contains("claimed"), "{states_seen:?}");
+	assert!(states_seen.contains("accepted"), "{states_seen:?}");
+	assert_eq!(view["status"], "done");
+	assert_eq!(view["settled"], 16);
+	assert_eq!(view["escrow"]["units"], "0", "unspent escrow went back to the poster");
+	let image = &view["image"];
+	assert_eq!((image["width"].as_u64(), image["height"].as_u64()), (Some(256), Some(192)));
+
+	// Every tile is the picture the native renderer draws, served by the portal itself once
+	// the workers are gone.
+	for worker in workers {
+		worker.stop().await;
+	}
+	let tiles = ccgsc_tasks::mandelbrot::Tile::grid((-0.6, 0.0, 3.2), (256, 192), (4, 4), 300);
+	let check_outputs = |view: Value| {
+		let app = app.clone();
+		let tiles = tiles.clone();
+		async move {
+			for (task, tile) in view["tasks"].as_array().unwrap().iter().zip(&tiles) {
+				assert_eq!(task["state"], "accepted", "{task}");
+				let uri =
+					format!("/api/content/{}?name=tile.bin", task["output"].as_str().unwrap());
+				let response = app.clone().oneshot(get(&uri)).await.unwrap();
+				assert_eq!(response.status(), StatusCode::OK);
+				assert_eq!(
+					response.headers()["content-disposition"],
+					"attachment; filename=\"tile.bin\""
+				);
+				let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+				assert_eq!(
+					bytes.to_vec(),
+					ccgsc_tasks::mandelbrot::render(tile),
+					"task {}",
+					task["index"]
+				);
+			}
+		}
+	};
+	check_outputs(view.clone()).await;
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
+
+	// The node goes away: the portal says it is reconnecting, keeps serving what it holds,
+	// and is back once the node is.
+	node.kill();
+	let started = Instant::now();
+	loop {
+		let (_, status) = call(&app, get("/api/status")).await;
+		if status["chain"] == "reconnecting" {
+			break;
+		}
+		assert!(started.elapsed() < Duration::from_secs(60), "the portal notices the node is gone");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	refused(
+		call(&app, get(&format!("/api/jobs/{id}"))).await,
+		StatusCode::SERVICE_UNAVAILABLE,
+		"reconnecting",
+	);
+	check_outputs(view.clone()).await;
+	node.restart();
+	let started = Instant::now();
+	let again = loop {
+		let (status, body) = call(&app, get(&format!("/api/jobs/{id}"))).await;
+		if status == StatusCode::OK {
+			break body;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(120),
+			"the portal reconnects: {body}\n{}",
+			node.log_tail()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	};
+	assert_eq!(again["status"], "done");
+	assert_eq!(again["tasks"], view["tasks"], "the same accepted outputs after the restart");
+	let (_, status) = call(&app, get("/api/status")).await;
+	assert_eq!(status["chain"], "connected");
+	running.stop().await;
+}

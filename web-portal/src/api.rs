@@ -1,0 +1,926 @@
+//! The JSON API. Every error is a 4xx or 5xx with `{"error": "..."}` saying what is wrong;
+//! requests are checked completely before anything is written.
+
+use std::{
+	convert::Infallible,
+	net::{IpAddr, Ipv4Addr, SocketAddr},
+	str::FromStr,
+	sync::Arc,
+	time::{Duration, Instant},
+};
+
+use axum::{
+	body::Bytes,
+	extract::{
+		multipart::{MultipartError, MultipartRejection},
+		rejection::JsonRejection,
+		ConnectInfo, Multipart, Path, Query, State,
+	},
+	http::{header, Extensions, StatusCode},
+	response::{
+		sse::{Event, KeepAlive, Sse},
+		IntoResponse, Response,
+	},
+	routing::{get, post},
+	Json, Router,
+};
+use ccgsc_chain::{AccountId32, Chain, JobSpec, MultiSignature, UNIT};
+use ccgsc_executor::Determinism;
+use ccgsc_primitives::{ContentId, Hash, JobId, Limits, PlatformClass, PlatformSet};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::{assets, view, workloads, Portal, Prepared};
+
+/// Largest JSON request body.
+const JSON_BYTES: usize = 64 * 1024;
+/// How long a prepared transaction waits for its signature.
+const PREPARED_TTL: Duration = Duration::from_secs(600);
+/// Most prepared transactions kept at once.
+const PREPARED_MAX: usize = 1024;
+/// How long serving content may wait for the network.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The dev accounts `--dev` offers.
+const DEV_ACCOUNTS: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
+
+/// The portal's router: the web UI and the API, with `portal` as state.
+pub fn app(portal: Portal) -> Router {
+	let request_bytes = portal.config().limits.request_bytes;
+	let uploads = Router::new()
+		.route("/api/uploads", post(upload))
+		.layer(axum::extract::DefaultBodyLimit::max(request_bytes));
+	Router::new()
+		.route("/", get(assets::index))
+		.route("/app.js", get(assets::script))
+		.route("/style.css", get(assets::style))
+		.route("/api/status", get(status))
+		.route("/api/workloads", get(list_workloads))
+		.route("/api/workloads/{name}", post(make_workload))
+		.route("/api/jobs", get(list_jobs).post(post_job))
+		.route("/api/jobs/prepare", post(prepare))
+		.route("/api/jobs/submit", post(submit))
+		.route("/api/jobs/{id}", get(job))
+		.route("/api/jobs/{id}/events", get(job_events))
+		.route("/api/content/{id}", get(content))
+		.route("/api/workers", get(workers))
+		.route("/api/checkers", get(checkers))
+		.route("/api/accounts/{account}", get(account))
+		.layer(axum::extract::DefaultBodyLimit::max(JSON_BYTES))
+		.merge(uploads)
+		.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such page or API route") })
+		.with_state(portal)
+}
+
+/// An API error: a status and a message for the user.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+	status: StatusCode,
+	message: String,
+}
+
+impl ApiError {
+	fn new(status: StatusCode, message: impl Into<String>) -> Self {
+		Self { status, message: message.into() }
+	}
+
+	fn bad(message: impl Into<String>) -> Self {
+		Self::new(StatusCode::BAD_REQUEST, message)
+	}
+
+	fn not_found(message: impl Into<String>) -> Self {
+		Self::new(StatusCode::NOT_FOUND, message)
+	}
+
+	fn chain(e: ccgsc_chain::Error) -> Self {
+		match e {
+			ccgsc_chain::Error::Dispatch(why) => {
+				Self::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the chain refused it: {why}"))
+			},
+			other => Self::new(StatusCode::BAD_GATEWAY, format!("the node failed: {other}")),
+		}
+	}
+
+	fn internal(e: impl std::fmt::Display) -> Self {
+		Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+	}
+}
+
+impl IntoResponse for ApiError {
+	fn into_response(self) -> Response {
+		(self.status, Json(json!({ "error": self.message }))).into_response()
+	}
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
+	body.map(|Json(t)| t).map_err(|e| ApiError::new(e.status(), e.body_text()))
+}
+
+/// A byte count for messages: "64 KiB", "256 MiB".
+fn size(bytes: usize) -> String {
+	if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+		format!("{} MiB", bytes >> 20)
+	} else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
+		format!("{} KiB", bytes >> 10)
+	} else {
+		format!("{bytes} bytes")
+	}
+}
+
+/// An upload that could not be read; `request_bytes` names the limit when it was exceeded.
+fn multipart_error(e: MultipartError, request_bytes: usize) -> ApiError {
+	if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+		return ApiError::new(
+			StatusCode::PAYLOAD_TOO_LARGE,
+			format!("the upload is larger than the {} request limit", size(request_bytes)),
+		);
+	}
+	ApiError::new(e.status(), format!("cannot read the upload: {}", e.body_text()))
+}
+
+impl Portal {
+	/// The node connection, or 503 while reconnecting.
+	fn chain(&self) -> ApiResult<Chain> {
+		self.inner.link.chain().ok_or_else(|| {
+			ApiError::new(
+				StatusCode::SERVICE_UNAVAILABLE,
+				format!(
+					"the portal is reconnecting to the node at {}; try again shortly",
+					self.inner.link.url
+				),
+			)
+		})
+	}
+
+	fn workload_of(&self, module: &ContentId) -> Option<&'static str> {
+		self.inner.builtins.get(module).copied()
+	}
+}
+
+fn parse_job_id(id: &str) -> ApiResult<JobId> {
+	id.parse().map_err(|_| ApiError::bad(format!("a job id is a number, not {id:?}")))
+}
+
+fn parse_content_id(id: &str) -> ApiResult<ContentId> {
+	ContentId::from_str(id.trim_start_matches("0x"))
+		.map_err(|_| ApiError::bad(format!("{id:?} is not a content id (64 hex characters)")))
+}
+
+fn parse_account(account: &str) -> ApiResult<AccountId32> {
+	AccountId32::from_str(account)
+		.map_err(|_| ApiError::bad(format!("{account:?} is not an SS58 account address")))
+}
+
+fn hex(bytes: &[u8]) -> String {
+	let mut s = String::with_capacity(2 + bytes.len() * 2);
+	s.push_str("0x");
+	for b in bytes {
+		s.push_str(&format!("{b:02x}"));
+	}
+	s
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+	let s = s.strip_prefix("0x").unwrap_or(s);
+	if !s.len().is_multiple_of(2) {
+		return None;
+	}
+	(0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+// ---- status ----
+
+async fn status(State(portal): State<Portal>) -> Json<serde_json::Value> {
+	let dev_accounts: Vec<_> = if portal.config().dev {
+		DEV_ACCOUNTS
+			.iter()
+			.filter_map(|name| dev_keypair(name))
+			.zip(DEV_ACCOUNTS)
+			.map(
+				|(k, name)| json!({ "name": name, "address": AccountId32::from(k.public_key()).to_string() }),
+			)
+			.collect()
+	} else {
+		Vec::new()
+	};
+	let p2p = portal.p2p();
+	let addrs: Vec<String> =
+		p2p.listen_addrs().await.unwrap_or_default().iter().map(|a| a.to_string()).collect();
+	let limits = &portal.config().limits;
+	Json(json!({
+		"chain": if portal.connected() { "connected" } else { "reconnecting" },
+		"node": portal.inner.link.url,
+		"finalized": portal.inner.link.finalized(),
+		"dev": portal.config().dev,
+		"dev_accounts": dev_accounts,
+		"peer_id": p2p.peer_id().to_string(),
+		"p2p": addrs,
+		"executor_version": ccgsc_executor::VERSION,
+		"platform": PlatformClass::native().map(|p| format!("{p:?}")),
+		"limits": {
+			"module_bytes": limits.module_bytes,
+			"input_bytes": limits.input_bytes,
+			"request_bytes": limits.request_bytes,
+			"inputs": limits.inputs,
+			"uploads_per_minute": limits.uploads_per_minute,
+		},
+	}))
+}
+
+// ---- uploads ----
+
+/// What an upload stored.
+#[derive(Serialize, Debug)]
+struct Uploaded {
+	module: ContentId,
+	inputs: Vec<ContentId>,
+	/// The value `post_job` takes (hex).
+	inputs_root: String,
+	task_count: u32,
+	/// Bytes stored (module and inputs).
+	bytes: u64,
+	/// The built-in workload, for uploads made from one.
+	workload: Option<&'static str>,
+	/// Arguments the workload's tasks need.
+	args: Vec<String>,
+	/// A work limit per task that suits the workload.
+	work: Option<u64>,
+}
+
+fn client_ip(extensions: &Extensions) -> IpAddr {
+	extensions
+		.get::<ConnectInfo<SocketAddr>>()
+		.map(|ConnectInfo(addr)| addr.ip())
+		.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+fn admit(portal: &Portal, extensions: &Extensions) -> ApiResult<()> {
+	if portal.admit_upload(client_ip(extensions)) {
+		Ok(())
+	} else {
+		Err(ApiError::new(
+			StatusCode::TOO_MANY_REQUESTS,
+			format!(
+				"too many uploads from this address: at most {} a minute",
+				portal.config().limits.uploads_per_minute
+			),
+		))
+	}
+}
+
+async fn upload(
+	State(portal): State<Portal>,
+	extensions: Extensions,
+	multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Uploaded>)> {
+	let mut multipart = multipart.map_err(|e| {
+		ApiError::new(
+			e.status(),
+			format!(
+				"expected a multipart/form-data upload of `module` and `input` files: {}",
+				e.body_text()
+			),
+		)
+	})?;
+	admit(&portal, &extensions)?;
+	let limits = portal.config().limits.clone();
+	let mut module: Option<Vec<u8>> = None;
+	let mut inputs: Vec<Vec<u8>> = Vec::new();
+	while let Some(mut field) =
+		multipart.next_field().await.map_err(|e| multipart_error(e, limits.request_bytes))?
+	{
+		let name = field.name().unwrap_or_default().to_string();
+		let file = field.file_name().map(|f| format!(" {f:?}")).unwrap_or_default();
+		let (cap, what) = match name.as_str() {
+			"module" if module.is_some() => {
+				return Err(ApiError::bad("more than one `module` part"))
+			},
+			"module" => (limits.module_bytes, "the module"),
+			"input" if inputs.len() >= limits.inputs => {
+				return Err(ApiError::new(
+					StatusCode::PAYLOAD_TOO_LARGE,
+					format!("more than {} inputs in one upload", limits.inputs),
+				))
+			},
+			"input" => (limits.input_bytes, "input"),
+			other => {
+				return Err(ApiError::bad(format!(
+					"unexpected part {other:?}: an upload has one `module` part and one `input` part per task"
+				)))
+			},
+		};
+		let mut bytes = Vec::new();
+		while let Some(chunk) =
+			field.chunk().await.map_err(|e| multipart_error(e, limits.request_bytes))?
+		{
+			if bytes.len() + chunk.len() > cap {
+				return Err(ApiError::new(
+					StatusCode::PAYLOAD_TOO_LARGE,
+					format!("{what}{file} is larger than the {} limit", size(cap)),
+				));
+			}
+			bytes.extend_from_slice(&chunk);
+		}
+		match name.as_str() {
+			"module" => module = Some(bytes),
+			_ => inputs.push(bytes),
+		}
+	}
+	let module = module
+		.ok_or_else(|| ApiError::bad("no `module` part: upload the task's WebAssembly module"))?;
+	if inputs.is_empty() {
+		return Err(ApiError::bad("no `input` parts: a job needs one input file per task"));
+	}
+	let checker = portal.inner.executor.clone();
+	let module = tokio::task::spawn_blocking(move || {
+		checker.check_module(&module, Determinism::Platform).map(|()| module)
+	})
+	.await
+	.map_err(ApiError::internal)?
+	.map_err(|why| ApiError::bad(format!("the module cannot run as a task: {why}")))?;
+	let uploaded = store(&portal, module, inputs).await?;
+	let workload = portal.workload_of(&uploaded.module);
+	Ok((StatusCode::CREATED, Json(Uploaded { workload, ..uploaded })))
+}
+
+/// Stores and provides a module and inputs.
+async fn store(portal: &Portal, module: Vec<u8>, inputs: Vec<Vec<u8>>) -> ApiResult<Uploaded> {
+	let p2p = portal.p2p();
+	let bytes = module.len() as u64 + inputs.iter().map(|i| i.len() as u64).sum::<u64>();
+	let task_count = inputs.len() as u32;
+	let module = p2p.add(module).await.map_err(ApiError::internal)?;
+	let ids = futures::future::try_join_all(inputs.into_iter().map(|input| p2p.add(input)))
+		.await
+		.map_err(ApiError::internal)?;
+	let root = p2p.add_inputs(ids.clone()).await.map_err(ApiError::internal)?;
+	Ok(Uploaded {
+		module,
+		inputs: ids,
+		inputs_root: hex(&root),
+		task_count,
+		bytes,
+		workload: None,
+		args: Vec::new(),
+		work: None,
+	})
+}
+
+async fn list_workloads() -> Json<serde_json::Value> {
+	Json(json!([
+		{ "name": "primes", "about": "count (or list) the primes below a limit",
+		  "defaults": { "limit": 10_000_000, "tasks": 20, "list": false } },
+		{ "name": "mandelbrot", "about": "render the Mandelbrot set, one tile per task",
+		  "defaults": { "width": 1024, "height": 768, "tiles_x": 8, "tiles_y": 8, "max_iter": 500,
+						"cx": -0.6, "cy": 0.0, "span": 3.2 } },
+		{ "name": "matmul", "about": "multiply two n × n matrices, one band of rows per task",
+		  "defaults": { "n": 512, "tiles": 8, "seed": 1 } },
+		{ "name": "pwhash", "about": "search a PIN space for the one whose PBKDF2-SHA256 matches",
+		  "defaults": { "digits": 5, "iterations": 1000, "tasks": 10, "secret": 31337 } },
+	]))
+}
+
+async fn make_workload(
+	State(portal): State<Portal>,
+	Path(name): Path<String>,
+	extensions: Extensions,
+	body: Bytes,
+) -> ApiResult<(StatusCode, Json<Uploaded>)> {
+	let params: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+		json!({})
+	} else {
+		serde_json::from_slice(&body)
+			.map_err(|e| ApiError::bad(format!("the parameters are not JSON: {e}")))?
+	};
+	if !params.is_object() {
+		return Err(ApiError::bad("the parameters are a JSON object"));
+	}
+	let made = tokio::task::spawn_blocking(move || workloads::make(&name, params))
+		.await
+		.map_err(ApiError::internal)?
+		.map_err(ApiError::bad)?;
+	admit(&portal, &extensions)?;
+	let uploaded = store(&portal, made.module.to_vec(), made.inputs).await?;
+	let workload = portal.workload_of(&uploaded.module);
+	Ok((
+		StatusCode::CREATED,
+		Json(Uploaded { workload, args: made.args, work: Some(made.work), ..uploaded }),
+	))
+}
+
+// ---- posting ----
+
+/// A job to post.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct JobRequest {
+	/// The module's content id (uploaded first).
+	module: String,
+	/// The inputs root an upload returned.
+	inputs_root: String,
+	/// Arguments every task gets.
+	#[serde(default)]
+	args: Vec<String>,
+	/// Credits per accepted replica.
+	reward: f64,
+	/// Agreeing replicas per task.
+	#[serde(default = "defaults::replication")]
+	replication: u8,
+	/// Work limit per task.
+	#[serde(default = "defaults::work")]
+	work: u64,
+	/// Memory limit per task, MiB.
+	#[serde(default = "defaults::memory_mib")]
+	memory_mib: u64,
+	/// Output limit per task, MiB.
+	#[serde(default = "defaults::output_mib")]
+	output_mib: u64,
+	/// Blocks until unspent escrow returns.
+	#[serde(default = "defaults::deadline_blocks")]
+	deadline_blocks: u32,
+	/// `POST /api/jobs` with `--dev`: the dev account that signs.
+	#[serde(default)]
+	dev_account: Option<String>,
+	/// `POST /api/jobs/prepare`: the SS58 address of the wallet account that signs.
+	#[serde(default)]
+	account: Option<String>,
+}
+
+mod defaults {
+	pub(super) fn replication() -> u8 {
+		2
+	}
+	pub(super) fn work() -> u64 {
+		20_000_000_000
+	}
+	pub(super) fn memory_mib() -> u64 {
+		256
+	}
+	pub(super) fn output_mib() -> u64 {
+		16
+	}
+	pub(super) fn deadline_blocks() -> u32 {
+		3_600
+	}
+}
+
+/// Checks a job request against the store and the marketplace's rules, and makes its spec.
+async fn spec(portal: &Portal, chain: &Chain, r: &JobRequest) -> ApiResult<JobSpec> {
+	let module = parse_content_id(&r.module)?;
+	if !portal.p2p().has(&module) {
+		return Err(ApiError::bad(format!(
+			"module {module} is not in the portal's store: upload it first (POST /api/uploads)"
+		)));
+	}
+	let root: Hash = unhex(&r.inputs_root)
+		.and_then(|b| b.try_into().ok())
+		.ok_or_else(|| ApiError::bad("inputs_root is 32 bytes in hex"))?;
+	let store = portal.p2p().store().clone();
+	let inputs = tokio::task::spawn_blocking(move || store.inputs(&root))
+		.await
+		.map_err(ApiError::internal)?
+		.map_err(ApiError::internal)?
+		.ok_or_else(|| {
+			ApiError::bad(format!(
+				"inputs root {} is not in the portal's store: upload the inputs first",
+				r.inputs_root
+			))
+		})?;
+	if !(r.reward.is_finite() && r.reward > 0.0 && r.reward <= 1.0) {
+		return Err(ApiError::bad("reward is credits per accepted replica, above 0 and at most 1"));
+	}
+	if !(1..=5).contains(&r.replication) {
+		return Err(ApiError::bad("replication must be 1..=5"));
+	}
+	if !(1..=100_000_000_000_000).contains(&r.work) {
+		return Err(ApiError::bad("work must be 1..=10^14 work units"));
+	}
+	if !(1..=4096).contains(&r.memory_mib) || !(1..=1024).contains(&r.output_mib) {
+		return Err(ApiError::bad("memory_mib must be 1..=4096 and output_mib 1..=1024"));
+	}
+	if !(10..=10_000_000).contains(&r.deadline_blocks) {
+		return Err(ApiError::bad("deadline_blocks must be 10..=10000000"));
+	}
+	if r.args.len() > 16 || r.args.iter().any(|a| a.len() > 256) {
+		return Err(ApiError::bad("at most 16 args of at most 256 bytes each"));
+	}
+	let platform = PlatformClass::native()
+		.ok_or_else(|| ApiError::internal("the portal's CPU has no platform class"))?;
+	let now = chain.finalized_number().await.map_err(ApiError::chain)?;
+	Ok(JobSpec {
+		module,
+		inputs_root: root,
+		task_count: inputs.len() as u32,
+		args: r.args.clone(),
+		reward_per_task: (r.reward * UNIT as f64).round() as u128,
+		replication: r.replication,
+		limits: Limits { work: r.work, memory: r.memory_mib << 20, output: r.output_mib << 20 },
+		platforms: PlatformSet::of(&[platform]),
+		executor_version: ccgsc_executor::VERSION,
+		deadline: now + r.deadline_blocks,
+	})
+}
+
+fn dev_keypair(name: &str) -> Option<ccgsc_chain::dev::Keypair> {
+	use ccgsc_chain::dev;
+	Some(match name {
+		"alice" => dev::alice(),
+		"bob" => dev::bob(),
+		"charlie" => dev::charlie(),
+		"dave" => dev::dave(),
+		"eve" => dev::eve(),
+		"ferdie" => dev::ferdie(),
+		_ => return None,
+	})
+}
+
+async fn post_job(
+	State(portal): State<Portal>,
+	body: Result<Json<JobRequest>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+	let request = json_body(body)?;
+	let Some(name) = &request.dev_account else {
+		return Err(ApiError::bad(
+			"name a dev_account (portal started with --dev), or sign in the browser: POST /api/jobs/prepare",
+		));
+	};
+	if !portal.config().dev {
+		return Err(ApiError::new(
+			StatusCode::FORBIDDEN,
+			"dev accounts sign only on a portal started with --dev: sign with your wallet",
+		));
+	}
+	let key = dev_keypair(name).ok_or_else(|| {
+		ApiError::bad(format!("no dev account {name:?}: {}", DEV_ACCOUNTS.join(", ")))
+	})?;
+	let chain = portal.chain()?;
+	let spec = spec(&portal, &chain, &request).await?;
+	let job = chain.post_job(&key, &spec).await.map_err(ApiError::chain)?;
+	Ok((StatusCode::CREATED, Json(json!({ "job": job }))))
+}
+
+async fn prepare(
+	State(portal): State<Portal>,
+	body: Result<Json<JobRequest>, JsonRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+	let request = json_body(body)?;
+	let account = request
+		.account
+		.as_deref()
+		.ok_or_else(|| ApiError::bad("name the signing `account` (an SS58 address)"))?;
+	let account = parse_account(account)?;
+	let chain = portal.chain()?;
+	let spec = spec(&portal, &chain, &request).await?;
+	let unsigned = chain.prepare_post_job(&account, &spec).await.map_err(ApiError::chain)?;
+	let mut token = [0u8; 16];
+	getrandom::getrandom(&mut token).map_err(ApiError::internal)?;
+	let token = hex(&token)[2..].to_string();
+	let hex32 = |n: u32| format!("0x{n:08x}");
+	let payload = json!({
+		"address": account.to_string(),
+		"blockHash": hex(&unsigned.genesis_hash),
+		"blockNumber": hex32(unsigned.block_number),
+		"era": "0x00",
+		"genesisHash": hex(&unsigned.genesis_hash),
+		"method": hex(&unsigned.call_data),
+		"nonce": hex32(unsigned.nonce as u32),
+		"signedExtensions": unsigned.extensions,
+		"specVersion": hex32(unsigned.spec_version),
+		"tip": "0x00000000000000000000000000000000",
+		"transactionVersion": hex32(unsigned.transaction_version),
+		"version": 4,
+	});
+	let signer_payload = hex(&unsigned.signer_payload);
+	{
+		let mut prepared = portal.inner.prepared.lock().expect("prepared lock poisoned");
+		prepared.retain(|_, p| p.at.elapsed() < PREPARED_TTL);
+		if prepared.len() >= PREPARED_MAX {
+			return Err(ApiError::new(
+				StatusCode::TOO_MANY_REQUESTS,
+				"too many transactions wait for signatures; try again in a few minutes",
+			));
+		}
+		prepared.insert(token.clone(), Prepared { unsigned, spec, at: Instant::now() });
+	}
+	Ok(Json(json!({ "token": token, "payload": payload, "signer_payload": signer_payload })))
+}
+
+/// A wallet's signature for a prepared transaction.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Signed {
+	token: String,
+	/// Hex of a `MultiSignature`: a type byte (0 ed25519, 1 sr25519, 2 ecdsa), then the
+	/// signature; as polkadot-js's `signPayload` returns it.
+	signature: String,
+}
+
+fn parse_signature(hex_sig: &str) -> ApiResult<MultiSignature> {
+	let bytes = unhex(hex_sig).ok_or_else(|| ApiError::bad("signature is not hex"))?;
+	let bad = || {
+		ApiError::bad(
+			"signature is a MultiSignature: 0x00 or 0x01 and 64 bytes (ed25519, sr25519), or 0x02 and 65 bytes (ecdsa)",
+		)
+	};
+	match bytes.split_first() {
+		Some((0, sig)) => Ok(MultiSignature::Ed25519(sig.try_into().map_err(|_| bad())?)),
+		Some((1, sig)) => Ok(MultiSignature::Sr25519(sig.try_into().map_err(|_| bad())?)),
+		Some((2, sig)) => Ok(MultiSignature::Ecdsa(sig.try_into().map_err(|_| bad())?)),
+		_ => Err(bad()),
+	}
+}
+
+async fn submit(
+	State(portal): State<Portal>,
+	body: Result<Json<Signed>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+	let signed = json_body(body)?;
+	let signature = parse_signature(&signed.signature)?;
+	let chain = portal.chain()?;
+	let prepared = {
+		let mut prepared = portal.inner.prepared.lock().expect("prepared lock poisoned");
+		prepared.retain(|_, p| p.at.elapsed() < PREPARED_TTL);
+		prepared.remove(&signed.token)
+	}
+	.ok_or_else(|| {
+		ApiError::not_found(
+			"no transaction waits under this token (they expire after 10 minutes): prepare it again",
+		)
+	})?;
+	let job = chain
+		.submit_signed_post_job(&prepared.unsigned, &prepared.spec, signature)
+		.await
+		.map_err(ApiError::chain)?;
+	Ok((StatusCode::CREATED, Json(json!({ "job": job }))))
+}
+
+// ---- watching ----
+
+async fn list_jobs(State(portal): State<Portal>) -> ApiResult<Json<Vec<view::JobSummary>>> {
+	let chain = portal.chain()?;
+	let jobs = chain.jobs().await.map_err(ApiError::chain)?;
+	Ok(Json(
+		jobs.iter()
+			.take(200)
+			.map(|(id, job)| {
+				let module = ContentId(job.spec.module.0);
+				view::summary(*id, job, portal.workload_of(&module))
+			})
+			.collect(),
+	))
+}
+
+/// The tile layout of a Mandelbrot job whose inputs are in the store.
+async fn layout(portal: &Portal, id: JobId, root: Hash) -> Option<Arc<view::Layout>> {
+	if let Some(layout) = portal.inner.layouts.lock().expect("layouts lock poisoned").get(&id) {
+		return Some(layout.clone());
+	}
+	let store = portal.p2p().store().clone();
+	let tiles = tokio::task::spawn_blocking(move || {
+		let ids = store.inputs(&root).ok()??;
+		ids.iter().map(|input| decode_tile(&store.get(input).ok()??)).collect::<Option<Vec<_>>>()
+	})
+	.await
+	.ok()??;
+	let layout = Arc::new(view::Layout::of(&tiles)?);
+	portal.inner.layouts.lock().expect("layouts lock poisoned").insert(id, layout.clone());
+	Some(layout)
+}
+
+fn decode_tile(input: &[u8]) -> Option<ccgsc_tasks::mandelbrot::Tile> {
+	if input.len() != 36 {
+		return None;
+	}
+	let f = |i: usize| f64::from_le_bytes(input[i..i + 8].try_into().expect("8 bytes; qed"));
+	let u = |i: usize| u32::from_le_bytes(input[i..i + 4].try_into().expect("4 bytes; qed"));
+	Some(ccgsc_tasks::mandelbrot::Tile {
+		x0: f(0),
+		y0: f(8),
+		step: f(16),
+		width: u(24),
+		height: u(28),
+		max_iter: u(32),
+	})
+}
+
+async fn job_view(portal: &Portal, id: JobId) -> ApiResult<view::JobView> {
+	let chain = portal.chain()?;
+	let at = chain.finalized_number().await.map_err(ApiError::chain)?;
+	let job = chain
+		.job(id)
+		.await
+		.map_err(ApiError::chain)?
+		.ok_or_else(|| ApiError::not_found(format!("no job {id}")))?;
+	let tasks = chain.job_tasks(id).await.map_err(ApiError::chain)?;
+	let module = ContentId(job.spec.module.0);
+	let workload = portal.workload_of(&module);
+	let image = match workload {
+		Some("mandelbrot") => layout(portal, id, job.spec.inputs_root).await.map(|l| (*l).clone()),
+		_ => None,
+	};
+	let p2p = portal.p2p();
+	let mut claimed = tasks.iter().peekable();
+	let views = (0..job.spec.task_count)
+		.map(|index| {
+			let info = claimed.next_if(|(i, _)| *i == index).map(|(_, t)| t);
+			view::task(index, info, |id| p2p.has(id))
+		})
+		.collect();
+	let status = view::status(&job.status);
+	Ok(view::JobView {
+		id,
+		poster: job.poster.to_string(),
+		status,
+		finished: status != "open" && job.in_flight == 0,
+		task_count: job.spec.task_count,
+		settled: job.settled,
+		in_flight: job.in_flight,
+		escrow: job.escrow.into(),
+		spent: job.spent.into(),
+		reward_per_task: job.spec.reward_per_task.into(),
+		replication: job.spec.replication,
+		module,
+		args: job.spec.args.0.iter().map(|a| String::from_utf8_lossy(&a.0).into_owned()).collect(),
+		deadline: job.spec.deadline,
+		at,
+		workload,
+		image,
+		tasks: views,
+	})
+}
+
+async fn job(
+	State(portal): State<Portal>,
+	Path(id): Path<String>,
+) -> ApiResult<Json<view::JobView>> {
+	let id = parse_job_id(&id)?;
+	Ok(Json(job_view(&portal, id).await?))
+}
+
+/// What an event stream keeps between events.
+struct Watch {
+	portal: Portal,
+	id: JobId,
+	last: Option<view::JobView>,
+	connected: Option<bool>,
+	blocks: tokio::sync::watch::Receiver<u32>,
+	link: tokio::sync::watch::Receiver<Option<Chain>>,
+}
+
+fn status_event(connected: bool) -> Event {
+	Event::default()
+		.event("status")
+		.data(json!({ "chain": if connected { "connected" } else { "reconnecting" } }).to_string())
+}
+
+/// Server-sent events: `status` (`{"chain": "connected" | "reconnecting"}`) when the node
+/// connection changes, and `job` (the job as `GET /api/jobs/{id}` shows it) whenever a
+/// finalized block changes it.
+async fn job_events(
+	State(portal): State<Portal>,
+	Path(id): Path<String>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+	let id = parse_job_id(&id)?;
+	let first = job_view(&portal, id).await?;
+	let (blocks, link) = portal.inner.link.changes();
+	let head = futures::stream::iter([Ok(job_event(&first))]);
+	let watch = Watch { portal, id, last: Some(first), connected: None, blocks, link };
+	let rest = futures::stream::unfold(watch, |mut w| async move {
+		loop {
+			let connected = w.portal.connected();
+			if w.connected != Some(connected) {
+				w.connected = Some(connected);
+				return Some((Ok(status_event(connected)), w));
+			}
+			tokio::select! {
+				changed = w.blocks.changed() => changed.ok()?,
+				changed = w.link.changed() => changed.ok()?,
+			}
+			if !w.portal.connected() {
+				continue;
+			}
+			let Ok(view) = job_view(&w.portal, w.id).await else { continue };
+			let unchanged = w
+				.last
+				.as_ref()
+				.is_some_and(|last| view::JobView { at: last.at, ..view.clone() } == *last);
+			if !unchanged {
+				let event = job_event(&view);
+				w.last = Some(view);
+				return Some((Ok(event), w));
+			}
+		}
+	});
+	Ok(Sse::new(futures::StreamExt::chain(head, rest)).keep_alive(KeepAlive::default()))
+}
+
+fn job_event(view: &view::JobView) -> Event {
+	Event::default()
+		.event("job")
+		.json_data(view)
+		.unwrap_or_else(|e| Event::default().event("error").data(e.to_string()))
+}
+
+// ---- content ----
+
+/// Query of `GET /api/content/{id}`.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct ContentQuery {
+	/// Serve as a download with this file name.
+	#[serde(default)]
+	name: Option<String>,
+}
+
+/// A blob from the portal's store, fetched from the network first if the portal does not
+/// hold it. Blobs are checked chunk by chunk against their id as they arrive, so what is
+/// served is what the id names.
+async fn content(
+	State(portal): State<Portal>,
+	Path(id): Path<String>,
+	query: Result<Query<ContentQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+	let id = parse_content_id(&id)?;
+	let Query(query) = query.map_err(|e| ApiError::bad(e.body_text()))?;
+	let p2p = portal.p2p();
+	if !p2p.has(&id) {
+		match tokio::time::timeout(FETCH_TIMEOUT, p2p.fetch(id)).await {
+			Ok(Ok(_)) => {},
+			Ok(Err(ccgsc_p2p::Error::NotFound(_))) => {
+				return Err(ApiError::not_found(format!("no peer provides content {id}")))
+			},
+			Ok(Err(e)) => {
+				return Err(ApiError::new(
+					StatusCode::BAD_GATEWAY,
+					format!("cannot fetch content {id}: {e}"),
+				))
+			},
+			Err(_) => {
+				return Err(ApiError::new(
+					StatusCode::GATEWAY_TIMEOUT,
+					format!("content {id} did not arrive within {FETCH_TIMEOUT:?}"),
+				))
+			},
+		}
+	}
+	let store = p2p.store().clone();
+	let bytes = tokio::task::spawn_blocking(move || store.get(&id))
+		.await
+		.map_err(ApiError::internal)?
+		.map_err(ApiError::internal)?
+		.ok_or_else(|| ApiError::not_found(format!("content {id} is not in the store")))?;
+	let mut response = (
+		[
+			(header::CONTENT_TYPE, "application/octet-stream".to_string()),
+			(header::HeaderName::from_static("x-content-id"), id.to_string()),
+		],
+		bytes,
+	)
+		.into_response();
+	if let Some(name) = query.name {
+		let name: String = name
+			.chars()
+			.filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+			.take(128)
+			.collect();
+		let name = if name.is_empty() { format!("{id}.bin") } else { name };
+		if let Ok(value) = format!("attachment; filename=\"{name}\"").parse() {
+			response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+		}
+	}
+	Ok(response)
+}
+
+// ---- participants ----
+
+async fn workers(State(portal): State<Portal>) -> ApiResult<Json<Vec<view::WorkerView>>> {
+	let chain = portal.chain()?;
+	let workers = chain.workers().await.map_err(ApiError::chain)?;
+	Ok(Json(workers.iter().map(|(who, w)| view::worker(who, w)).collect()))
+}
+
+async fn checkers(State(portal): State<Portal>) -> ApiResult<Json<Vec<view::CheckerView>>> {
+	let chain = portal.chain()?;
+	let checkers = chain.checkers().await.map_err(ApiError::chain)?;
+	Ok(Json(checkers.iter().map(|(who, c)| view::checker(who, c)).collect()))
+}
+
+/// An account: its free credits, and its worker and checker records if it has them.
+async fn account(
+	State(portal): State<Portal>,
+	Path(account): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+	let who = parse_account(&account)?;
+	let chain = portal.chain()?;
+	let free = chain.free_balance(&who).await.map_err(ApiError::chain)?;
+	let worker = chain.worker(&who).await.map_err(ApiError::chain)?;
+	let checker = chain.checker(&who).await.map_err(ApiError::chain)?;
+	Ok(Json(json!({
+		"account": who.to_string(),
+		"free": view::Amount::from(free),
+		"worker": worker.map(|w| view::worker(&who, &w)),
+		"checker": checker.map(|c| view::checker(&who, &c)),
+	})))
+}

@@ -1,0 +1,157 @@
+//! The portal's connection to the node: reconnecting, following finalized blocks, and keeping
+//! every accepted output.
+
+use std::time::Duration;
+
+use ccgsc_chain::{api, Chain};
+use ccgsc_p2p::{FetchOptions, PeerId};
+use ccgsc_primitives::{ContentId, JobId, Outcome, TaskIndex};
+use tokio::sync::watch;
+
+use crate::Portal;
+
+/// How often an output that cannot be fetched yet is tried again, and how many times.
+const KEEP_RETRY: Duration = Duration::from_secs(5);
+const KEEP_TRIES: u32 = 12;
+
+/// The node connection: `None` while (re)connecting.
+pub(crate) struct Link {
+	pub(crate) url: String,
+	chain: watch::Sender<Option<Chain>>,
+	/// The latest finalized block number seen; every change wakes the event streams.
+	finalized: watch::Sender<u32>,
+}
+
+impl Link {
+	pub(crate) fn new(url: String) -> Self {
+		Self { url, chain: watch::channel(None).0, finalized: watch::channel(0).0 }
+	}
+
+	/// The connection, if there is one now.
+	pub(crate) fn chain(&self) -> Option<Chain> {
+		self.chain.borrow().clone()
+	}
+
+	pub(crate) fn connected(&self) -> bool {
+		self.chain.borrow().is_some()
+	}
+
+	/// Changes whenever a block is finalized or the connection comes or goes.
+	pub(crate) fn changes(&self) -> (watch::Receiver<u32>, watch::Receiver<Option<Chain>>) {
+		(self.finalized.subscribe(), self.chain.subscribe())
+	}
+
+	pub(crate) fn finalized(&self) -> u32 {
+		*self.finalized.borrow()
+	}
+}
+
+/// Connects (retrying), follows finalized blocks, and starts over whenever the node goes away.
+pub(crate) async fn follow(portal: Portal) {
+	let link = &portal.inner.link;
+	let mut delay = Duration::from_millis(250);
+	loop {
+		let chain = match Chain::connect(&link.url).await {
+			Ok(chain) => chain,
+			Err(e) => {
+				tracing::warn!(url = %link.url, error = %e, "node unreachable; retrying in {delay:?}");
+				tokio::time::sleep(delay).await;
+				delay = (delay * 2).min(Duration::from_secs(3));
+				continue;
+			},
+		};
+		let mut blocks = match chain.client().stream_blocks().await {
+			Ok(blocks) => blocks,
+			Err(e) => {
+				tracing::warn!(error = %e, "cannot follow blocks; reconnecting");
+				tokio::time::sleep(delay).await;
+				continue;
+			},
+		};
+		delay = Duration::from_millis(250);
+		tracing::info!(url = %link.url, "connected to the node");
+		link.chain.send_replace(Some(chain.clone()));
+		tokio::spawn(backfill(portal.clone(), chain.clone()));
+		while let Some(block) = blocks.next().await {
+			let block = match block {
+				Ok(block) => block,
+				Err(e) => {
+					tracing::warn!(error = %e, "block stream failed; reconnecting");
+					break;
+				},
+			};
+			match ccgsc_chain::block_events(&block).await {
+				Ok(events) => {
+					for settled in events.find::<api::jobs::events::TaskSettled>().flatten() {
+						let Some(result) = settled.result else { continue };
+						if ccgsc_chain::convert::outcome_back(&result.outcome) == Outcome::Success {
+							let output = ContentId(result.output.0);
+							let (portal, chain) = (portal.clone(), chain.clone());
+							tokio::spawn(async move {
+								keep(&portal, &chain, settled.job, settled.task, output).await
+							});
+						}
+					}
+				},
+				Err(e) => tracing::warn!(error = %e, "cannot read a block's events"),
+			}
+			link.finalized.send_replace(block.number() as u32);
+		}
+		link.chain.send_replace(None);
+		tracing::warn!(url = %link.url, "lost the node; reconnecting");
+	}
+}
+
+/// Fetches accepted outputs the store does not have yet (settled while the portal was away).
+async fn backfill(portal: Portal, chain: Chain) {
+	let jobs = match chain.jobs().await {
+		Ok(jobs) => jobs,
+		Err(e) => return tracing::warn!(error = %e, "cannot list jobs to keep their outputs"),
+	};
+	for (job, _) in jobs {
+		let Ok(tasks) = chain.job_tasks(job).await else { continue };
+		for (index, task) in tasks {
+			let Some(result) = task.result else { continue };
+			let done = task.phase == api::runtime_types::pallet_jobs::types::Phase::Done;
+			let output = ContentId(result.output.0);
+			if done
+				&& ccgsc_chain::convert::outcome_back(&result.outcome) == Outcome::Success
+				&& !portal.inner.p2p.has(&output)
+			{
+				keep(&portal, &chain, job, index, output).await;
+			}
+		}
+	}
+}
+
+/// Fetches `output` of a settled task into the store (which checks every chunk against the
+/// id), asking the task's replicas first, and keeps trying for a minute.
+async fn keep(portal: &Portal, chain: &Chain, job: JobId, task: TaskIndex, output: ContentId) {
+	let p2p = &portal.inner.p2p;
+	if p2p.has(&output) {
+		return;
+	}
+	let mut providers = Vec::new();
+	if let Ok(Some(info)) = chain.task(job, task).await {
+		for replica in &info.replicas.0 {
+			if let Ok(Some(worker)) = chain.worker(&replica.worker).await {
+				if let Ok(peer) = PeerId::from_bytes(&worker.profile.peer_id.0) {
+					providers.push(peer);
+				}
+			}
+		}
+	}
+	for attempt in 1..=KEEP_TRIES {
+		let options = FetchOptions::default().with_providers(providers.iter().copied());
+		match p2p.fetch_with(output, options).await {
+			Ok(_) => {
+				tracing::info!(job, task, %output, "kept an accepted output");
+				return;
+			},
+			Err(e) if attempt == KEEP_TRIES => {
+				tracing::warn!(job, task, %output, error = %e, "cannot fetch an accepted output");
+			},
+			Err(_) => tokio::time::sleep(KEEP_RETRY).await,
+		}
+	}
+}
