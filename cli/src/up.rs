@@ -131,9 +131,17 @@ pub async fn run(up: &Up) -> anyhow::Result<()> {
 		vec![dev_node(up, dir, &bin_dir, &logs)?]
 	};
 	let mut others: Vec<Process> = Vec::new();
-	let outcome = match start_rest(up, dir, &bin_dir, &logs, &mut nodes, &mut others).await {
-		Ok(()) => supervise(&mut nodes, &mut others).await,
-		Err(e) => Err(e),
+	// Signals are caught from here on, so a Ctrl-C while starting also stops what started.
+	use tokio::signal::unix::{signal, SignalKind};
+	let (mut interrupt, mut terminate) =
+		(signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+	let outcome = tokio::select! {
+		outcome = async {
+			start_rest(up, dir, &bin_dir, &logs, &mut nodes, &mut others).await?;
+			watch_exits(&mut nodes, &mut others).await
+		} => outcome,
+		_ = interrupt.recv() => Ok(()),
+		_ = terminate.recv() => Ok(()),
 	};
 	eprintln!("stopping the marketplace…");
 	futures::future::join_all(others.into_iter().map(|p| p.stop(Duration::from_secs(90)))).await;
@@ -319,15 +327,10 @@ async fn start_rest(
 	Ok(())
 }
 
-/// Waits for Ctrl-C or SIGTERM; an error if a process exits on its own first.
-async fn supervise(nodes: &mut [Process], others: &mut [Process]) -> anyhow::Result<()> {
-	let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+/// Returns (an error) when a process exits on its own.
+async fn watch_exits(nodes: &mut [Process], others: &mut [Process]) -> anyhow::Result<()> {
 	loop {
-		tokio::select! {
-			_ = tokio::signal::ctrl_c() => return Ok(()),
-			_ = term.recv() => return Ok(()),
-			_ = tokio::time::sleep(Duration::from_secs(1)) => {},
-		}
+		tokio::time::sleep(Duration::from_secs(1)).await;
 		for p in nodes.iter_mut().chain(others.iter_mut()) {
 			if let Ok(Some(status)) = p.child.try_wait() {
 				bail!("{} exited ({status}); see {}", p.name, p.log.display());
