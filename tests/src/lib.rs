@@ -15,12 +15,22 @@ use std::{
 	time::{Duration, Instant},
 };
 
-/// A free TCP port on loopback.
+/// A free TCP port on loopback, never one this process handed out before (tests that run
+/// at once start several nodes, and the system may offer a port again as soon as its probe
+/// socket closes).
 pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0")
-		.and_then(|l| l.local_addr())
-		.map(|a| a.port())
-		.expect("a free port")
+	static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+	let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+	loop {
+		let port = TcpListener::bind("127.0.0.1:0")
+			.and_then(|l| l.local_addr())
+			.map(|a| a.port())
+			.expect("a free port");
+		if !given.contains(&port) {
+			given.push(port);
+			return port;
+		}
+	}
 }
 
 /// The path of a binary built into the same target directory as this test.
