@@ -114,6 +114,22 @@ impl subxt::transactions::Signer<Config> for Ed25519Signer {
 /// The dev accounts (sr25519), for `--dev` chains.
 pub mod dev {
 	pub use subxt_signer::sr25519::{dev::*, Keypair};
+
+	/// Their names, as `by_name` takes them.
+	pub const NAMES: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
+
+	/// The dev account called `name` (one of [`NAMES`]).
+	pub fn by_name(name: &str) -> Option<Keypair> {
+		Some(match name {
+			"alice" => alice(),
+			"bob" => bob(),
+			"charlie" => charlie(),
+			"dave" => dave(),
+			"eve" => eve(),
+			"ferdie" => ferdie(),
+			_ => return None,
+		})
+	}
 }
 
 /// Converts the shared primitives into the generated types.

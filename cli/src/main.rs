@@ -126,17 +126,10 @@ enum Poster {
 
 impl Poster {
 	fn new(dev: Option<&str>, dir: &Path) -> anyhow::Result<Self> {
-		use ccgsc_chain::dev;
 		Ok(match dev {
-			Some("alice") => Self::Dev(dev::alice()),
-			Some("bob") => Self::Dev(dev::bob()),
-			Some("charlie") => Self::Dev(dev::charlie()),
-			Some("dave") => Self::Dev(dev::dave()),
-			Some("eve") => Self::Dev(dev::eve()),
-			Some("ferdie") => Self::Dev(dev::ferdie()),
-			Some(other) => {
-				bail!("no dev account {other:?}: alice, bob, charlie, dave, eve, ferdie")
-			},
+			Some(name) => Self::Dev(ccgsc_chain::dev::by_name(name).with_context(|| {
+				format!("no dev account {name:?}: {}", ccgsc_chain::dev::NAMES.join(", "))
+			})?),
 			None => Self::Key(Ed25519Signer::from_seed(ccgsc_worker::key_in(dir)?)),
 		})
 	}

@@ -43,7 +43,7 @@ const PREPARED_MAX: usize = 1024;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The dev accounts `--dev` offers.
-const DEV_ACCOUNTS: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
+const DEV_ACCOUNTS: [&str; 6] = ccgsc_chain::dev::NAMES;
 
 /// The portal's router: the web UI and the API, with `portal` as state.
 pub fn app(portal: Portal) -> Router {
@@ -197,11 +197,11 @@ async fn status(State(portal): State<Portal>) -> Json<serde_json::Value> {
 	let dev_accounts: Vec<_> = if portal.config().dev {
 		DEV_ACCOUNTS
 			.iter()
-			.filter_map(|name| dev_keypair(name))
-			.zip(DEV_ACCOUNTS)
-			.map(
-				|(k, name)| json!({ "name": name, "address": AccountId32::from(k.public_key()).to_string() }),
-			)
+			.filter_map(|name| {
+				let key = ccgsc_chain::dev::by_name(name)?;
+				let address = AccountId32::from(key.public_key()).to_string();
+				Some(json!({ "name": name, "address": address }))
+			})
 			.collect()
 	} else {
 		Vec::new()
@@ -523,19 +523,6 @@ async fn spec(portal: &Portal, chain: &Chain, r: &JobRequest) -> ApiResult<JobSp
 	})
 }
 
-fn dev_keypair(name: &str) -> Option<ccgsc_chain::dev::Keypair> {
-	use ccgsc_chain::dev;
-	Some(match name {
-		"alice" => dev::alice(),
-		"bob" => dev::bob(),
-		"charlie" => dev::charlie(),
-		"dave" => dev::dave(),
-		"eve" => dev::eve(),
-		"ferdie" => dev::ferdie(),
-		_ => return None,
-	})
-}
-
 async fn post_job(
 	State(portal): State<Portal>,
 	body: Result<Json<JobRequest>, JsonRejection>,
@@ -552,7 +539,7 @@ async fn post_job(
 			"dev accounts sign only on a portal started with --dev: sign with your wallet",
 		));
 	}
-	let key = dev_keypair(name).ok_or_else(|| {
+	let key = ccgsc_chain::dev::by_name(name).ok_or_else(|| {
 		ApiError::bad(format!("no dev account {name:?}: {}", DEV_ACCOUNTS.join(", ")))
 	})?;
 	let chain = portal.chain()?;
