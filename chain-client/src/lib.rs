@@ -319,6 +319,17 @@ pub struct Unsigned {
 	pub signer_payload: Vec<u8>,
 }
 
+/// A job and its claimed tasks as one finalized block has them ([`Chain::job_with_tasks`]).
+#[derive(Clone, Debug)]
+pub struct JobSnapshot {
+	/// The block's number.
+	pub at: u32,
+	/// The job.
+	pub job: rt::pallet_jobs::types::Job<AccountId32, Balance, u32>,
+	/// Its claimed tasks, by index.
+	pub tasks: Vec<(TaskIndex, rt::pallet_jobs::types::TaskInfo<AccountId32, u32>)>,
+}
+
 /// What two nodes must agree on about a block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockFacts {
@@ -863,17 +874,16 @@ impl Chain {
 		Ok(jobs)
 	}
 
-	/// The claimed tasks of `job` at the latest finalized block, by index (tasks never
-	/// claimed have no entry).
+	/// Job `id` and its claimed tasks (by index; tasks never claimed have no entry), both read
+	/// at the latest finalized block, with that block's number; `None` if there is no such job.
 	///
 	/// # Errors
 	/// [`Error::Subxt`] if the node cannot be asked.
-	pub async fn job_tasks(
-		&self,
-		job: JobId,
-	) -> Result<Vec<(TaskIndex, rt::pallet_jobs::types::TaskInfo<AccountId32, u32>)>, Error> {
+	pub async fn job_with_tasks(&self, id: JobId) -> Result<Option<JobSnapshot>, Error> {
 		let at = self.client.at_current_block().await.chain()?;
-		let mut entries = at.storage().iter(api::storage().jobs().tasks(), (job,)).await.chain()?;
+		let jobs = at.storage().entry(api::storage().jobs().jobs()).chain()?;
+		let Some(job) = jobs.try_fetch((id,)).await.chain()? else { return Ok(None) };
+		let mut entries = at.storage().iter(api::storage().jobs().tasks(), (id,)).await.chain()?;
 		let mut tasks = Vec::new();
 		while let Some(entry) = entries.next().await {
 			let entry = entry.chain()?;
@@ -881,7 +891,7 @@ impl Chain {
 			tasks.push((index, entry.value().decode().chain()?));
 		}
 		tasks.sort_by_key(|(index, _)| *index);
-		Ok(tasks)
+		Ok(Some(JobSnapshot { at: at.block_number() as u32, job: job.decode().chain()?, tasks }))
 	}
 
 	/// Every registered worker at the latest finalized block.

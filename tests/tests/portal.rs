@@ -25,7 +25,12 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 /// Starts a portal on `node` with its state in `dir`.
-async fn portal(node: &Node, dir: &std::path::Path, dev: bool, limits: UploadLimits) -> Running {
+async fn start_portal(
+	node: &Node,
+	dir: &std::path::Path,
+	dev: bool,
+	limits: UploadLimits,
+) -> Running {
 	let mut config = Config::new(node.ws_url(), dir);
 	config.dev = dev;
 	config.limits = limits;
@@ -119,7 +124,7 @@ async fn bad_requests_get_a_4xx_that_says_what_is_wrong_and_nothing_is_written()
 		inputs: 4,
 		uploads_per_minute: 1000,
 	};
-	let running = portal(&node, &dir.path().join("portal"), true, limits).await;
+	let running = start_portal(&node, &dir.path().join("portal"), true, limits).await;
 	let portal = running.portal();
 	let app = ccgsc_portal::app(portal.clone());
 	let primes = ccgsc_task_modules::PRIMES;
@@ -379,7 +384,7 @@ async fn bad_requests_get_a_4xx_that_says_what_is_wrong_and_nothing_is_written()
 		inputs: 4,
 		uploads_per_minute: 2,
 	};
-	let strict = portal_in(&node, dir.path(), strict_limits).await;
+	let strict = start_portal(&node, &dir.path().join("strict"), false, strict_limits).await;
 	let strict_app = ccgsc_portal::app(strict.portal());
 	refused(call(&strict_app, job(json!({}))).await, StatusCode::FORBIDDEN, "--dev");
 	let (status, body) = call(&strict_app, get("/api/status")).await;
@@ -399,10 +404,6 @@ async fn bad_requests_get_a_4xx_that_says_what_is_wrong_and_nothing_is_written()
 	assert_eq!(stored(&strict.portal()), (0, 0), "the strict portal wrote nothing");
 	strict.stop().await;
 	running.stop().await;
-}
-
-async fn portal_in(node: &Node, dir: &std::path::Path, limits: UploadLimits) -> Running {
-	portal(node, &dir.join("strict"), false, limits).await
 }
 
 /// The bytes a polkadot-js wallet signs for `payload` (a `SignerPayloadJSON` of an immortal
@@ -454,7 +455,7 @@ async fn a_job_signed_by_a_wallet_is_posted_and_a_bad_signature_is_refused() {
 	logs();
 	let node = Node::dev();
 	let dir = tempfile::tempdir().unwrap();
-	let running = portal(&node, dir.path(), false, UploadLimits::default()).await;
+	let running = start_portal(&node, dir.path(), false, UploadLimits::default()).await;
 	let app = ccgsc_portal::app(running.portal());
 	let chain = node.client(Duration::from_secs(10)).await;
 	let (status, uploaded) =
@@ -586,7 +587,8 @@ async fn a_mandelbrot_job_from_the_portal_runs_live_and_its_outputs_outlive_work
 	logs();
 	let mut node = Node::dev();
 	let dir = tempfile::tempdir().unwrap();
-	let running = portal(&node, &dir.path().join("portal"), true, UploadLimits::default()).await;
+	let running =
+		start_portal(&node, &dir.path().join("portal"), true, UploadLimits::default()).await;
 	let portal = running.portal();
 	let app = ccgsc_portal::app(portal.clone());
 	let chain = node.client(Duration::from_secs(10)).await;

@@ -694,13 +694,12 @@ fn decode_tile(input: &[u8]) -> Option<ccgsc_tasks::mandelbrot::Tile> {
 
 async fn job_view(portal: &Portal, id: JobId) -> ApiResult<view::JobView> {
 	let chain = portal.chain()?;
-	let at = chain.finalized_number().await.map_err(ApiError::chain)?;
-	let job = chain
-		.job(id)
+	// The job and its tasks from one block, so the counts and the task states agree.
+	let ccgsc_chain::JobSnapshot { at, job, tasks } = chain
+		.job_with_tasks(id)
 		.await
 		.map_err(ApiError::chain)?
 		.ok_or_else(|| ApiError::not_found(format!("no job {id}")))?;
-	let tasks = chain.job_tasks(id).await.map_err(ApiError::chain)?;
 	let module = ContentId(job.spec.module.0);
 	let workload = portal.workload_of(&module);
 	let image = match workload {

@@ -109,8 +109,8 @@ async fn backfill(portal: Portal, chain: Chain) {
 		Err(e) => return tracing::warn!(error = %e, "cannot list jobs to keep their outputs"),
 	};
 	for (job, _) in jobs {
-		let Ok(tasks) = chain.job_tasks(job).await else { continue };
-		for (index, task) in tasks {
+		let Ok(Some(snapshot)) = chain.job_with_tasks(job).await else { continue };
+		for (index, task) in snapshot.tasks {
 			let Some(result) = task.result else { continue };
 			let done = task.phase == api::runtime_types::pallet_jobs::types::Phase::Done;
 			let output = ContentId(result.output.0);
