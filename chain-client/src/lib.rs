@@ -33,7 +33,7 @@ use api::runtime_types as rt;
 /// Polkadot relay chain.
 pub type Config = PolkadotConfig;
 
-/// A finalized block, as [`Chain::blocks`] streams them.
+/// A block, as subxt's block streams (finalized or best) give them.
 pub type Block = subxt::client::Block<Config>;
 
 /// The events of one block.
@@ -47,6 +47,26 @@ pub use subxt::utils::{AccountId32, MultiSignature};
 /// [`Error::Subxt`] if the node cannot be asked.
 pub async fn block_events(block: &Block) -> Result<Events, Error> {
 	block.at().await.chain()?.events().fetch().await.chain()
+}
+
+/// The open jobs at `at`, by id.
+async fn open_jobs(
+	at: subxt::client::OnlineClientAtBlock<Config>,
+) -> Result<Vec<(JobId, rt::pallet_jobs::types::Job<AccountId32, Balance, u32>)>, Error> {
+	let mut entries = at.storage().iter(api::storage().jobs().jobs(), ()).await.chain()?;
+	let mut open = Vec::new();
+	while let Some(entry) = entries.next().await {
+		let entry = entry.chain()?;
+		let job: rt::pallet_jobs::types::Job<AccountId32, Balance, u32> =
+			entry.value().decode().chain()?;
+		if job.status != rt::pallet_jobs::types::JobStatus::Open {
+			continue;
+		}
+		let (id,) = entry.key().chain()?.decode().chain()?;
+		open.push((id, job));
+	}
+	open.sort_by_key(|(id, _)| *id);
+	Ok(open)
 }
 
 /// Credits, in the smallest unit.
@@ -805,21 +825,19 @@ impl Chain {
 	pub async fn open_jobs(
 		&self,
 	) -> Result<Vec<(JobId, rt::pallet_jobs::types::Job<AccountId32, Balance, u32>)>, Error> {
-		let at = self.client.at_current_block().await.chain()?;
-		let mut entries = at.storage().iter(api::storage().jobs().jobs(), ()).await.chain()?;
-		let mut open = Vec::new();
-		while let Some(entry) = entries.next().await {
-			let entry = entry.chain()?;
-			let job: rt::pallet_jobs::types::Job<AccountId32, Balance, u32> =
-				entry.value().decode().chain()?;
-			if job.status != rt::pallet_jobs::types::JobStatus::Open {
-				continue;
-			}
-			let (id,) = entry.key().chain()?.decode().chain()?;
-			open.push((id, job));
-		}
-		open.sort_by_key(|(id, _)| *id);
-		Ok(open)
+		open_jobs(self.client.at_current_block().await.chain()?).await
+	}
+
+	/// The jobs open for claims in `block` (a best block, say, to claim a job a block or two
+	/// before it is final), by id.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked or no longer has the block's state.
+	pub async fn open_jobs_in(
+		&self,
+		block: &Block,
+	) -> Result<Vec<(JobId, rt::pallet_jobs::types::Job<AccountId32, Balance, u32>)>, Error> {
+		open_jobs(block.at().await.chain()?).await
 	}
 
 	/// The task `index` of `job` at the latest finalized block (tasks never claimed have none).
@@ -967,6 +985,14 @@ impl Chain {
 			state_root: header.state_root.0,
 			total_issuance: entry.fetch(()).await.chain()?.decode().chain()?,
 		})
+	}
+
+	/// The events of block `number` of the best chain (or of the finalized chain below it).
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked or does not have the block.
+	pub async fn events_at(&self, number: u32) -> Result<Events, Error> {
+		self.client.at_block(u64::from(number)).await.chain()?.events().fetch().await.chain()
 	}
 
 	/// The number of the latest finalized block.

@@ -1,14 +1,20 @@
 //! Platform efficiency and verification overhead of a real marketplace on this machine.
 //!
 //! A dev node, a checker and two single-core workers (one per core) run a 64-tile Mandelbrot
-//! job, after a warm-up job that makes both workers trusted. Printed:
+//! job, after a warm-up job of [`WARM_TILES`] short tiles that both workers run, which makes
+//! them trusted. Printed:
 //!
 //! - **platform efficiency** = Σ (each task's execution time, measured alone afterwards in the
 //!   same sandbox) / (wall time × 2 cores). Wall time runs from submitting the job until every
-//!   task has its result on chain (revealed and either accepted, provisionally accepted or
-//!   handed to an audit); the audit window that follows is verification latency, not compute.
+//!   task has its result in a finalized block (revealed and either accepted, provisionally
+//!   accepted or handed to an audit); the audit window that follows is verification latency,
+//!   not compute.
 //! - **verification overhead** = executions / tasks, where executions count every replica a
 //!   worker ran and every re-execution by the checker (audits at the runtime's 10 %).
+//!
+//! - where the wall time went: when the first task started and the last one stopped, how busy
+//!   each worker was, and the CPU time the node and this process (workers, checker, poster)
+//!   used meanwhile.
 //!
 //! The checker runs on the same two cores, so its audits are charged to the efficiency too.
 //! Tiles lie inside the main cardioid, so each costs the same; their iteration count is
@@ -33,6 +39,11 @@ use ccgsc_tests::{
 
 const TILES: u32 = 64;
 
+/// Tiles of the warm-up job, which both workers run: each starts the measured job with this
+/// many consecutive valid results, so adaptive replication asks for a second replica of its
+/// next result with probability 1 / 40.
+const WARM_TILES: u32 = 40;
+
 fn tiles(max_iter: u32) -> Vec<Tile> {
 	Tile::grid((-0.2, 0.0, 0.6), (1024, 1024), (8, 8), max_iter)
 }
@@ -55,9 +66,12 @@ async fn main() {
 	let module = ccgsc_task_modules::MANDELBROT;
 	let executor = Executor::new(ccgsc_executor::Config::default()).expect("a sandbox");
 
-	// Calibrate the iteration count to the tile time asked for.
+	// Calibrate the iteration count to the tile time asked for, with the module compiled
+	// already (the first run compiles it), as it is for every task a worker runs.
 	let probe = tiles(1_000)[0];
-	let run = executor.run(&sandbox_job(module, &[], u64::MAX / 4), 0, &probe.input()).unwrap();
+	let calibration = sandbox_job(module, &[], u64::MAX / 4);
+	executor.run(&calibration, 0, &probe.input()).unwrap();
+	let run = executor.run(&calibration, 0, &probe.input()).unwrap();
 	let max_iter = (1_000.0 * tile_secs / run.elapsed.as_secs_f64()) as u32;
 	let work = run.work * u64::from(max_iter) / 1_000 * 3;
 	println!("tiles: {TILES} of 128 × 128 px, {max_iter} iterations (~{tile_secs} s each)");
@@ -76,7 +90,7 @@ async fn main() {
 	let root = poster.client().add_inputs(inputs.clone()).await.unwrap();
 	let warm_tiles: Vec<ContentId> = {
 		let mut ids = Vec::new();
-		for tile in tiles(50).into_iter().take(8) {
+		for tile in tiles(50).into_iter().take(WARM_TILES as usize) {
 			ids.push(poster.client().add(tile.input()).await.unwrap());
 		}
 		ids
@@ -98,17 +112,38 @@ async fn main() {
 		workers.push(start_worker_with(config).await);
 	}
 
-	// Warm-up: eight short tiles on both workers; they become trusted.
+	// Warm-up: short tiles, each run by both workers; they become trusted.
 	let now = chain.finalized_number().await.unwrap();
-	let warm = chain.post_job(&dev::dave(), &job(module_id, warm_root, 8, 2, work, now)).await;
+	let warm =
+		chain.post_job(&dev::dave(), &job(module_id, warm_root, WARM_TILES, 2, work, now)).await;
 	ended(&chain, &node, warm.unwrap(), Duration::from_secs(300)).await;
 	let attested_before = checker.stats.attested.load(Ordering::Relaxed);
+	let node_cpu_before = node.pid().map(ccgsc_tests::cpu_time).unwrap_or_default();
+	let own_cpu_before = ccgsc_tests::cpu_time(std::process::id());
+	let busy_before: Vec<u64> =
+		workers.iter().map(|w| w.stats.busy_micros.load(Ordering::Relaxed)).collect();
 
 	// The measured job. Follow finalized blocks for the moment each task has its result.
 	let mut blocks = chain.client().stream_blocks().await.unwrap();
 	let now = chain.finalized_number().await.unwrap();
 	let spec: JobSpec = job(module_id, root, TILES, 2, work, now);
 	let started = Instant::now();
+	// When the first task starts running and when the last one stops, polled every 20 ms.
+	let span = std::sync::Arc::new(std::sync::Mutex::new((None::<Instant>, started)));
+	let watch = {
+		let (span, stats) =
+			(span.clone(), workers.iter().map(|w| w.stats.clone()).collect::<Vec<_>>());
+		tokio::spawn(async move {
+			loop {
+				tokio::time::sleep(Duration::from_millis(20)).await;
+				if stats.iter().any(|s| s.running.load(Ordering::Relaxed) > 0) {
+					let mut span = span.lock().unwrap();
+					span.0.get_or_insert_with(Instant::now);
+					span.1 = Instant::now();
+				}
+			}
+		})
+	};
 	let id = chain.post_job(&dev::dave(), &spec).await.unwrap();
 	let mut resulted = HashSet::new();
 	let mut last = started;
@@ -146,6 +181,15 @@ async fn main() {
 		}
 	}
 	let wall = last - started;
+	watch.abort();
+	let (first_run, last_run) = *span.lock().unwrap();
+	let node_cpu = node.pid().map(ccgsc_tests::cpu_time).unwrap_or_default() - node_cpu_before;
+	let own_cpu = ccgsc_tests::cpu_time(std::process::id()) - own_cpu_before;
+	let busy: Vec<f64> = workers
+		.iter()
+		.zip(busy_before)
+		.map(|(w, before)| (w.stats.busy_micros.load(Ordering::Relaxed) - before) as f64 / 1e6)
+		.collect();
 	ended(&chain, &node, id, Duration::from_secs(300)).await;
 
 	let mut executions = 0u64;
@@ -172,6 +216,26 @@ async fn main() {
 		wall.as_secs_f64(),
 		alone.as_secs_f64(),
 		alone.as_secs_f64() / f64::from(TILES)
+	);
+	println!(
+		"first task started at {:.1} s, last task stopped at {:.1} s, last result on chain at {:.1} s",
+		first_run.map_or(f64::NAN, |t| (t - started).as_secs_f64()),
+		(last_run - started).as_secs_f64(),
+		wall.as_secs_f64()
+	);
+	for (seed, busy) in [71, 72].iter().zip(&busy) {
+		println!(
+			"worker {seed}: ran tasks for {busy:.1} s of the {:.1} s ({:.0} % busy)",
+			wall.as_secs_f64(),
+			100.0 * busy / wall.as_secs_f64()
+		);
+	}
+	println!(
+		"CPU used meanwhile: node {:.1} s; workers, checker and poster (this process) {:.1} s, \
+		 of {:.1} s (2 cores)",
+		node_cpu.as_secs_f64(),
+		own_cpu.as_secs_f64(),
+		2.0 * wall.as_secs_f64()
 	);
 	println!("platform efficiency {efficiency:.3} (target ≥ 0.8)");
 	println!("report: platform efficiency ({TILES} Mandelbrot tiles, 2 single-core workers) | {efficiency:.3} | ≥ 0.8");

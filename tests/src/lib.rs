@@ -105,6 +105,11 @@ impl Node {
 		format!("ws://127.0.0.1:{}", self.rpc_port)
 	}
 
+	/// The node's process id, while it runs.
+	pub fn pid(&self) -> Option<u32> {
+		self.child.as_ref().map(Child::id)
+	}
+
 	/// The last lines of the node's log, for failure messages.
 	pub fn log_tail(&self) -> String {
 		let log = std::fs::read_to_string(self.dir.path().join("node.log")).unwrap_or_default();
@@ -161,6 +166,21 @@ pub async fn http(
 	let head = String::from_utf8_lossy(&response[..head_end]);
 	let status = head.split(' ').nth(1)?.parse().ok()?;
 	Some((status, response[head_end + 4..].to_vec()))
+}
+
+/// CPU time (user + system) process `pid` has used so far, from `/proc/<pid>/stat`; zero if
+/// it cannot be read.
+pub fn cpu_time(pid: u32) -> Duration {
+	let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+		return Duration::ZERO;
+	};
+	// The fields after the command name, which is in parentheses and may hold spaces.
+	let Some(rest) = stat.rfind(')').map(|at| &stat[at + 2..]) else { return Duration::ZERO };
+	let fields: Vec<&str> = rest.split(' ').collect();
+	// utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+	let ticks: u64 = fields.iter().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
+	// Linux reports them in USER_HZ, which its ABI fixes at 100 per second.
+	Duration::from_millis(ticks * 10)
 }
 
 /// The ids of this machine's processes whose command line mentions `needle`.

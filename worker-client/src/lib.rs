@@ -6,16 +6,23 @@
 //!
 //! ## How it runs
 //!
-//! - **Blocks drive it.** The worker follows finalized blocks. Each block's events tell it
+//! - **Blocks drive it.** The worker follows best blocks to act: each one's events tell it
 //!   when reveals open for tasks it committed ([`RevealOpened`](ccgsc_chain::api::jobs::events::RevealOpened)),
-//!   what it was paid, and whether it was slashed; and each block it claims again if it has
-//!   room.
-//! - **Claim ahead.** It holds up to `2 × cores` leases and runs `cores` of them at once, so a
-//!   core that finishes a task finds the next one already claimed and fetched while the chain
-//!   confirms claims, commits and reveals.
-//! - **One submitter.** All of the worker's transactions go through one task, in order
-//!   (reveals first: they have a deadline; then commits; then claims), batching everything
-//!   pending for a job into one call. One signer, one queue: nonces never race.
+//!   and each one it claims again, from the jobs open in that block, if it has room. Acting a
+//!   block or two before finality is safe: the chain checks every call, and a call made on a
+//!   block a fork abandons fails harmlessly. Blocks the best-block stream skips are read by
+//!   number, and finalized blocks catch any reveal still missed. What it was paid and
+//!   whether it was slashed it counts from finalized blocks only, so a fork never counts
+//!   twice.
+//! - **Claim ahead.** It holds up to `2 × cores` leases and runs `cores` of them at once. A
+//!   lease is fetched (input and module) as soon as it is claimed, and a core that finishes
+//!   asks for the next lease at once, not at the next block; so a core finds its next task
+//!   claimed and fetched while the chain confirms claims, commits and reveals.
+//! - **One submitter.** All of the worker's transactions go through one task, which batches
+//!   everything pending for a job into one call and hands each call to the node without
+//!   waiting for the one before to be included: the chain client gives each its own nonce
+//!   while it holds the signer's nonce lock, and their inclusions are awaited concurrently,
+//!   so a claim never waits a block behind a commit.
 //! - **Failures are the task's, not the worker's.** A trap, the work limit, the memory limit,
 //!   an oversized output or an invalid module end that task with its outcome, committed like
 //!   any result; an input nobody serves is committed as `InputUnavailable` (never slashed).
@@ -51,7 +58,7 @@ use ccgsc_primitives::{
 use tokio::sync::{mpsc, watch, Semaphore};
 
 pub use metrics::{metric, serve_metrics, Metrics};
-pub use task::{Ran, Runner, TaskSpec};
+pub use task::{Fetched, Ran, Runner, TaskSpec};
 
 /// Work units of the probe run at start to measure this machine's score.
 const PROBE_WORK: u64 = 200_000_000;
@@ -165,6 +172,8 @@ pub struct Stats {
 	pub tasks_done: AtomicU64,
 	/// Tasks running now.
 	pub running: AtomicU64,
+	/// Time spent running tasks in the sandbox, in microseconds (summed over cores).
+	pub busy_micros: AtomicU64,
 	/// Results revealed.
 	pub revealed: AtomicU64,
 	/// Credits paid to this worker, in the smallest unit.
@@ -199,8 +208,17 @@ enum Action {
 	Abandon { job: JobId, task: TaskIndex },
 }
 
-/// Results committed and not yet revealed, with their salts, by task.
-type Committed = HashMap<(JobId, TaskIndex), (TaskResult, Hash)>;
+/// A result committed and not yet revealed (as far as finalized blocks tell).
+#[derive(Clone, Copy)]
+struct Pending {
+	result: TaskResult,
+	salt: Hash,
+	/// Its reveal has been sent (on a best block's `RevealOpened`).
+	reveal_sent: bool,
+}
+
+/// Results committed and not yet revealed, by task.
+type Committed = HashMap<(JobId, TaskIndex), Pending>;
 
 /// The worker's room for leases and the way back to its submitter.
 #[derive(Clone)]
@@ -213,6 +231,8 @@ struct Slots {
 	exec: Arc<Semaphore>,
 	/// Set on shutdown: no new claims, unstarted leases go back.
 	stopping: Arc<std::sync::atomic::AtomicBool>,
+	/// The latest best block: claims read the open jobs there.
+	best: watch::Receiver<Option<ccgsc_chain::Block>>,
 }
 
 /// A running worker.
@@ -300,11 +320,13 @@ impl Worker {
 		let this = Arc::new(self);
 		let (chain_tx, chain_rx) = watch::channel(chain);
 		let (actions, action_rx) = mpsc::channel(4096);
+		let (best_tx, best) = watch::channel(None);
 		let slots = Slots {
 			actions: actions.clone(),
 			held: Arc::new(Semaphore::new(2 * this.config.cores as usize)),
 			exec: Arc::new(Semaphore::new(this.config.cores as usize)),
 			stopping: Arc::default(),
+			best,
 		};
 		let (held, stopping) = (slots.held.clone(), slots.stopping.clone());
 		let submitter = tokio::spawn(submit_loop(this.clone(), chain_rx, action_rx, slots));
@@ -313,16 +335,22 @@ impl Worker {
 		let mut grace: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
 		'outer: loop {
 			let chain = chain_tx.borrow().clone();
-			let mut blocks = match chain.client().stream_blocks().await {
-				Ok(blocks) => blocks,
+			let streams = async {
+				let best = chain.client().stream_best_blocks().await.map_err(|e| e.to_string())?;
+				let finalized = chain.client().stream_blocks().await.map_err(|e| e.to_string())?;
+				Ok::<_, String>((best, finalized))
+			};
+			let (mut best, mut finalized) = match streams.await {
+				Ok(streams) => streams,
 				Err(e) => {
 					tracing::warn!(error = %e, "cannot follow blocks; reconnecting");
 					chain_tx.send_replace(connect(&this.config.chain_url).await);
 					continue;
 				},
 			};
+			let mut last_best = None;
 			loop {
-				let next = tokio::select! {
+				let (next, is_best) = tokio::select! {
 					_ = &mut shutdown, if grace.is_none() => {
 						tracing::info!("stopping: no new claims; finishing and revealing what is running");
 						stopping.store(true, Ordering::SeqCst);
@@ -330,7 +358,8 @@ impl Worker {
 						continue;
 					},
 					_ = async { grace.as_mut().expect("guarded").await }, if grace.is_some() => break 'outer,
-					next = blocks.next() => next,
+					next = best.next() => (next, true),
+					next = finalized.next() => (next, false),
 				};
 				let block = match next {
 					Some(Ok(block)) => block,
@@ -345,17 +374,25 @@ impl Worker {
 						continue 'outer;
 					},
 				};
-				if let Err(e) = this.on_block(&block, &actions).await {
+				if is_best {
+					if let Err(e) =
+						this.on_best_block(&chain, &block, &mut last_best, &actions).await
+					{
+						tracing::warn!(error = %e, "cannot read block events");
+					}
+					best_tx.send_replace(Some(block));
+					if !stopping.load(Ordering::SeqCst) && held.available_permits() > 0 {
+						let _ = actions.try_send(Action::Claim);
+					}
+					continue;
+				}
+				if let Err(e) = this.on_finalized_block(&block, &actions).await {
 					tracing::warn!(error = %e, "cannot read block events");
 				}
 				let idle = held.available_permits() == 2 * this.config.cores as usize;
 				let nothing_to_reveal = this.committed.lock().expect("not poisoned qed").is_empty();
-				if stopping.load(Ordering::SeqCst) {
-					if idle && nothing_to_reveal {
-						break 'outer;
-					}
-				} else if held.available_permits() > 0 {
-					let _ = actions.try_send(Action::Claim);
+				if stopping.load(Ordering::SeqCst) && idle && nothing_to_reveal {
+					break 'outer;
 				}
 			}
 		}
@@ -395,26 +432,67 @@ impl Worker {
 		Ok(())
 	}
 
-	async fn on_block(
+	/// Acts on a best block: reveals what the chain asks for.
+	async fn on_best_block(
 		&self,
+		chain: &Chain,
 		block: &ccgsc_chain::Block,
+		last: &mut Option<u64>,
 		actions: &mpsc::Sender<Action>,
 	) -> Result<(), ccgsc_chain::Error> {
-		let events = ccgsc_chain::block_events(block).await?;
-		let me = ccgsc_chain::AccountId32(self.account);
+		// The stream gives the new best block, which may be several blocks past the last one
+		// (a burst of imports, a switch to a longer fork): read the ones in between too, on
+		// the chain the new block is on, so no reveal is missed.
+		let number = block.number();
+		let skipped = last.filter(|l| *l + 1 < number).map_or(0..0, |l| l + 1..number);
+		*last = Some(number);
+		for skipped in skipped {
+			let events = chain.events_at(skipped as u32).await?;
+			self.reveal_opened(&events, actions, true).await;
+		}
+		self.reveal_opened(&ccgsc_chain::block_events(block).await?, actions, true).await;
+		Ok(())
+	}
+
+	/// Queues the reveals that `events` open for results this worker committed. With
+	/// `again` (best blocks), even a reveal sent before: a block of a new fork may open it
+	/// again. Without it (finalized blocks), only those not sent yet: that catches a reveal
+	/// the best blocks missed, as a switch of forks can skip the block that opened it.
+	async fn reveal_opened(
+		&self,
+		events: &ccgsc_chain::Events,
+		actions: &mpsc::Sender<Action>,
+		again: bool,
+	) {
 		for opened in events.find::<api::jobs::events::RevealOpened>().flatten() {
-			let pending = self
-				.committed
-				.lock()
-				.expect("not poisoned qed")
-				.get(&(opened.job, opened.task))
-				.copied();
-			if let Some((result, salt)) = pending {
+			let pending = {
+				let mut committed = self.committed.lock().expect("not poisoned qed");
+				committed.get_mut(&(opened.job, opened.task)).and_then(|pending| {
+					if pending.reveal_sent && !again {
+						return None;
+					}
+					pending.reveal_sent = true;
+					Some(*pending)
+				})
+			};
+			if let Some(Pending { result, salt, .. }) = pending {
 				let _ = actions
 					.send(Action::Reveal { job: opened.job, task: opened.task, result, salt })
 					.await;
 			}
 		}
+	}
+
+	/// Counts a finalized block (reveals done, payments, slashes, expired leases) and sends
+	/// any reveal it opens that the best blocks missed.
+	async fn on_finalized_block(
+		&self,
+		block: &ccgsc_chain::Block,
+		actions: &mpsc::Sender<Action>,
+	) -> Result<(), ccgsc_chain::Error> {
+		let events = ccgsc_chain::block_events(block).await?;
+		self.reveal_opened(&events, actions, false).await;
+		let me = ccgsc_chain::AccountId32(self.account);
 		for revealed in events.find::<api::jobs::events::Revealed>().flatten() {
 			if revealed.worker == me {
 				self.committed
@@ -451,21 +529,33 @@ impl Worker {
 		Ok(())
 	}
 
-	/// Fetches and runs one task; returns what to commit, or `None` to give the lease back.
-	async fn execute(&self, spec: &TaskSpec, task: TaskIndex) -> Option<TaskResult> {
-		let mut execution = match self.runner.run(spec, task).await {
+	/// Runs one fetched task (or records why it could not be fetched); returns what to
+	/// commit, or `None` to give the lease back.
+	async fn execute(
+		&self,
+		job: JobId,
+		task: TaskIndex,
+		fetched: Result<task::Fetched, Ran>,
+	) -> Option<TaskResult> {
+		let started = std::time::Instant::now();
+		let ran = match fetched {
+			Ok(fetched) => self.runner.execute(fetched).await,
+			Err(unavailable) => unavailable,
+		};
+		self.stats.busy_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+		let mut execution = match ran {
 			Ran::Done(execution) => execution,
 			Ran::InputUnavailable(e) => {
-				tracing::warn!(job = spec.job, task, error = %e, "input unavailable");
+				tracing::warn!(job, task, error = %e, "input unavailable");
 				return Some(TaskResult::without_output(Outcome::InputUnavailable));
 			},
 			Ran::CannotRun(e) => {
-				tracing::warn!(job = spec.job, task, error = %e, "cannot run the task here; giving it back");
+				tracing::warn!(job, task, error = %e, "cannot run the task here; giving it back");
 				return None;
 			},
 		};
 		if let Some(detail) = &execution.detail {
-			tracing::info!(job = spec.job, task, outcome = ?execution.outcome, %detail, "task ended");
+			tracing::info!(job, task, outcome = ?execution.outcome, %detail, "task ended");
 		}
 		if self.config.corrupt_output && execution.outcome == Outcome::Success {
 			match execution.output.first_mut() {
@@ -476,7 +566,7 @@ impl Worker {
 		let result = execution.result();
 		if execution.outcome == Outcome::Success {
 			if let Err(e) = self.p2p.client().add(execution.output).await {
-				tracing::warn!(job = spec.job, task, error = %e, "cannot store the output");
+				tracing::warn!(job, task, error = %e, "cannot store the output");
 			}
 		}
 		Some(result)
@@ -499,14 +589,20 @@ pub async fn connect(url: &str) -> Chain {
 	}
 }
 
-/// Sends the worker's transactions, one at a time, batching what is pending.
+/// Sends the worker's transactions, batching what is pending for a job into one call.
+///
+/// Transactions are signed and handed to the node one after another (the chain client hands
+/// out nonces in that order), and their confirmations are awaited concurrently, so a claim
+/// never waits a block for a commit or a reveal that went out before it. One claim round runs
+/// at a time: it takes its room up front, so leases never outnumber `held`.
 async fn submit_loop(
 	worker: Arc<Worker>,
 	chain: watch::Receiver<Chain>,
 	mut actions: mpsc::Receiver<Action>,
 	slots: Slots,
 ) {
-	let mut backoff: HashMap<JobId, u32> = HashMap::new();
+	let backoff: Arc<Mutex<HashMap<JobId, u32>>> = Arc::default();
+	let claiming = Arc::new(std::sync::atomic::AtomicBool::new(false));
 	while let Some(first) = actions.recv().await {
 		let mut pending = vec![first];
 		while let Ok(more) = actions.try_recv() {
@@ -530,52 +626,74 @@ async fn submit_loop(
 			}
 		}
 		for (job, batch) in reveals {
-			let started = std::time::Instant::now();
-			let result = chain.reveal(&worker.signer, job, batch).await;
-			tracing::debug!(job, took = ?started.elapsed(), "reveal");
-			if let Err(e) = result {
-				worker.stats.refused.fetch_add(1, Ordering::Relaxed);
-				tracing::warn!(job, error = %e, "reveal refused");
-			}
+			let (chain, worker) = (chain.clone(), worker.clone());
+			tokio::spawn(async move {
+				if let Err(e) = chain.reveal(&worker.signer, job, batch).await {
+					worker.stats.refused.fetch_add(1, Ordering::Relaxed);
+					tracing::warn!(job, error = %e, "reveal refused");
+				}
+			});
 		}
 		for (job, batch) in commits {
-			let tasks: Vec<TaskIndex> = batch.iter().map(|(t, _)| *t).collect();
-			if let Err(e) = chain.commit(&worker.signer, job, batch).await {
-				worker.stats.refused.fetch_add(1, Ordering::Relaxed);
-				tracing::warn!(job, ?tasks, error = %e, "commit refused");
-				let mut committed = worker.committed.lock().expect("not poisoned qed");
-				for task in tasks {
-					committed.remove(&(job, task));
+			let (chain, worker) = (chain.clone(), worker.clone());
+			tokio::spawn(async move {
+				let tasks: Vec<TaskIndex> = batch.iter().map(|(t, _)| *t).collect();
+				if let Err(e) = chain.commit(&worker.signer, job, batch).await {
+					worker.stats.refused.fetch_add(1, Ordering::Relaxed);
+					tracing::warn!(job, ?tasks, error = %e, "commit refused");
+					let mut committed = worker.committed.lock().expect("not poisoned qed");
+					for task in tasks {
+						committed.remove(&(job, task));
+					}
 				}
-			}
+			});
 		}
 		for (job, tasks) in abandons {
-			if let Err(e) = chain.abandon(&worker.signer, job, tasks).await {
-				tracing::warn!(job, error = %e, "abandon refused");
-			}
+			let (chain, worker) = (chain.clone(), worker.clone());
+			tokio::spawn(async move {
+				if let Err(e) = chain.abandon(&worker.signer, job, tasks).await {
+					tracing::warn!(job, error = %e, "abandon refused");
+				}
+			});
 		}
-		if claim && !slots.stopping.load(Ordering::SeqCst) {
-			let now = chain.finalized_number().await.unwrap_or(0);
-			claim_round(&worker, &chain, &slots, &mut backoff, now).await;
+		if claim && !slots.stopping.load(Ordering::SeqCst) && !claiming.swap(true, Ordering::SeqCst)
+		{
+			let (worker, slots, backoff, claiming) =
+				(worker.clone(), slots.clone(), backoff.clone(), claiming.clone());
+			tokio::spawn(async move {
+				claim_round(&worker, &chain, &slots, &backoff).await;
+				claiming.store(false, Ordering::SeqCst);
+			});
 		}
 	}
 }
 
 /// Claims as many leases as there is room for, from the open jobs this worker can run.
+///
+/// Each lease is fetched as soon as it is claimed and waits for a free core with its input
+/// and module at hand.
 async fn claim_round(
 	worker: &Arc<Worker>,
 	chain: &Chain,
 	slots: &Slots,
-	backoff: &mut HashMap<JobId, u32>,
-	now: u32,
+	backoff: &Mutex<HashMap<JobId, u32>>,
 ) {
-	let Slots { actions, held, exec, stopping } = slots;
-	let jobs = match chain.open_jobs().await {
+	let Slots { actions, held, exec, stopping, best } = slots;
+	let best = best.borrow().clone();
+	let listed = match &best {
+		Some(block) => chain.open_jobs_in(block).await,
+		None => chain.open_jobs().await,
+	};
+	let jobs = match listed {
 		Ok(jobs) => jobs,
 		Err(e) => {
 			tracing::warn!(error = %e, "cannot list jobs");
 			return;
 		},
+	};
+	let now = match &best {
+		Some(block) => block.number() as u32,
+		None => chain.finalized_number().await.unwrap_or(0),
 	};
 	for (id, job) in jobs {
 		let room = held.available_permits() as u32;
@@ -587,14 +705,17 @@ async fn claim_round(
 			&& spec.executor_version == ccgsc_executor::VERSION
 			&& spec.limits.memory <= u64::from(worker.config.memory_mib) << 20
 			&& job.next_task <= spec.task_count;
-		if !fits || backoff.get(&id).is_some_and(|until| *until > now) {
+		let backing_off =
+			backoff.lock().expect("not poisoned qed").get(&id).is_some_and(|until| *until > now);
+		if !fits || backing_off {
 			continue;
 		}
-		match chain.claim(&worker.signer, id, room).await {
+		let Ok(mut room) = held.clone().try_acquire_many_owned(room) else { return };
+		match chain.claim(&worker.signer, id, room.num_permits() as u32).await {
 			Ok(leases) => {
 				let info = TaskSpec::from_chain(id, &job);
 				for lease in leases {
-					let permit = held.clone().try_acquire_owned().expect("room was counted qed");
+					let permit = room.split(1).expect("one permit per lease claimed qed");
 					let (worker, actions, exec, info, stopping) = (
 						worker.clone(),
 						actions.clone(),
@@ -603,8 +724,8 @@ async fn claim_round(
 						stopping.clone(),
 					);
 					tokio::spawn(async move {
-						let _held = permit;
-						let _running = exec.acquire().await.expect("never closed qed");
+						let fetched = worker.runner.fetch(&info, lease.task).await;
+						let running = exec.acquire().await.expect("never closed qed");
 						if stopping.load(Ordering::SeqCst) {
 							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
 							let _ = actions
@@ -613,8 +734,9 @@ async fn claim_round(
 							return;
 						}
 						worker.stats.running.fetch_add(1, Ordering::Relaxed);
-						let result = worker.execute(&info, lease.task).await;
+						let result = worker.execute(info.job, lease.task, fetched).await;
 						worker.stats.running.fetch_sub(1, Ordering::Relaxed);
+						drop(running);
 						let Some(result) = result else {
 							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
 							let _ = actions
@@ -625,21 +747,23 @@ async fn claim_round(
 						let salt = salt();
 						let task = TaskRef { job: info.job, index: lease.task };
 						let hash = commitment(&result, &salt, &worker.account, &task);
-						worker
-							.committed
-							.lock()
-							.expect("not poisoned qed")
-							.insert((info.job, lease.task), (result, salt));
+						worker.committed.lock().expect("not poisoned qed").insert(
+							(info.job, lease.task),
+							Pending { result, salt, reveal_sent: false },
+						);
 						worker.stats.tasks_done.fetch_add(1, Ordering::Relaxed);
 						let _ = actions
 							.send(Action::Commit { job: info.job, task: lease.task, hash })
 							.await;
+						drop(permit);
+						// A lease is free: claim the next one now, not at the next block.
+						let _ = actions.try_send(Action::Claim);
 					});
 				}
 			},
 			Err(e) => {
 				tracing::debug!(job = id, error = %e, "nothing claimed");
-				backoff.insert(id, now + 3);
+				backoff.lock().expect("not poisoned qed").insert(id, now + 3);
 			},
 		}
 	}

@@ -27,6 +27,11 @@ impl Metrics for Stats {
 			("ccgsc_worker_slashed_total", "Credits slashed, in the smallest unit.", &self.slashed),
 			("ccgsc_worker_abandoned_total", "Leases given back.", &self.abandoned),
 			("ccgsc_worker_refused_total", "Transactions the chain refused.", &self.refused),
+			(
+				"ccgsc_worker_busy_microseconds_total",
+				"Time spent running tasks in the sandbox, summed over cores.",
+				&self.busy_micros,
+			),
 		];
 		let mut out = String::new();
 		for (name, help, value) in counters {

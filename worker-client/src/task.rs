@@ -63,6 +63,15 @@ pub enum Ran {
 	CannotRun(ccgsc_executor::Error),
 }
 
+/// A task's module and input, fetched and checked, ready to run.
+#[derive(Debug)]
+pub struct Fetched {
+	spec: TaskSpec,
+	task: TaskIndex,
+	module: Vec<u8>,
+	input: Vec<u8>,
+}
+
 /// Fetches a task's input and module over libp2p and runs it in the sandbox.
 #[derive(Clone)]
 pub struct Runner {
@@ -78,17 +87,28 @@ impl Runner {
 
 	/// Fetches and runs task `task` of `spec`.
 	pub async fn run(&self, spec: &TaskSpec, task: TaskIndex) -> Ran {
-		let input = match self.input(spec, task).await {
-			Ok(input) => input,
-			Err(e) => return Ran::InputUnavailable(e),
-		};
-		let module = match self.p2p.get(spec.module).await {
-			Ok(module) => module,
-			Err(e) => return Ran::InputUnavailable(e),
-		};
+		match self.fetch(spec, task).await {
+			Ok(fetched) => self.execute(fetched).await,
+			Err(unavailable) => unavailable,
+		}
+	}
+
+	/// Fetches what task `task` of `spec` needs, so a worker can do it while a core is still
+	/// busy with the task before.
+	///
+	/// # Errors
+	/// [`Ran::InputUnavailable`] if the input list, the input or the module cannot be had.
+	pub async fn fetch(&self, spec: &TaskSpec, task: TaskIndex) -> Result<Fetched, Ran> {
+		let input = self.input(spec, task).await.map_err(Ran::InputUnavailable)?;
+		let module = self.p2p.get(spec.module).await.map_err(Ran::InputUnavailable)?;
+		Ok(Fetched { spec: spec.clone(), task, module, input })
+	}
+
+	/// Runs a fetched task in the sandbox, on a blocking thread.
+	pub async fn execute(&self, fetched: Fetched) -> Ran {
 		let executor = self.executor.clone();
-		let spec = spec.clone();
 		let run = tokio::task::spawn_blocking(move || {
+			let Fetched { spec, task, module, input } = fetched;
 			executor.run(
 				&ccgsc_executor::Job {
 					id: spec.job,
