@@ -147,11 +147,24 @@ async fn trusted_workers_run_tasks_once_and_an_audit_catches_a_planted_wrong_sin
 	}
 	assert!(once >= 5, "trusted workers ran {once} of 10 tasks once ({executions} executions)");
 
-	// Plant a lie: the first worker comes back corrupting its outputs. Its next claims are
-	// trusted, so its results stand alone, and each single result is audited.
+	// Plant a lie: the first worker comes back corrupting its outputs. The second steps out so
+	// that the liar claims the next job's tasks; they are trusted, so its results stand alone,
+	// and each single result is audited. The second returns once the liar is caught, to run the
+	// replicas the liar, no longer trusted, cannot run alone.
+	second.stop().await;
 	first.stop().await;
 	first = start_worker(&node, dir.path(), 41, bootstrap.clone(), true).await;
 	let planted = post(6).await;
+	let deadline = std::time::Instant::now() + Duration::from_secs(180);
+	while chain.worker(&first.account).await.unwrap().unwrap().slashed == 0 {
+		assert!(
+			std::time::Instant::now() < deadline,
+			"the lie was not caught\n{}",
+			node.log_tail()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	let second = start_worker(&node, dir.path(), 42, bootstrap.clone(), false).await;
 	ended(&chain, &node, planted, Duration::from_secs(300)).await;
 	outputs_are_correct(&chain, &p2p, planted, &inputs[..6]).await;
 	let mut single_lies_caught = 0;
