@@ -13,6 +13,12 @@
 //! | [`pwhash`] | `salt: [u8; 16], iterations: u32, digits: u32, start: u64, end: u64, target: [u8; 32]` | `1` and the key `k: u64` whose zero-padded decimal password of `digits` digits has `PBKDF2-HMAC-SHA256(password, salt, iterations, 32) == target`, or `0` |
 //!
 //! A malformed input makes the task exit with code 2 and a message on stderr.
+//!
+//! The hot loops are written for the sandbox as much as for the native build: wasmtime checks
+//! the work meter at every loop header, and Cranelift keeps values that live across that check
+//! in memory, so each turn of a hot loop does several steps of work (see `UNROLL`, `K_STEPS`,
+//! `cross_off`). Every change of that kind keeps the order of floating-point operations, so the
+//! outputs stay bit for bit what they were.
 #![deny(missing_docs)]
 
 use std::io::{Read, Write};
@@ -147,28 +153,64 @@ pub mod primes {
 		}
 		let root = isqrt(hi - 1);
 		let base = small_primes(root);
-		let mut segment = vec![true; SEGMENT as usize];
+		// One byte per number, 1 while it may be prime. Bytes rather than `bool`s so that the
+		// scan can skip eight composites at a time.
+		let mut segment = vec![1u8; SEGMENT as usize];
 		let mut start = lo;
 		while start < hi {
 			let end = (start + SEGMENT).min(hi);
 			let len = (end - start) as usize;
-			segment[..len].iter_mut().for_each(|b| *b = true);
+			let segment = &mut segment[..len];
+			segment.fill(1);
 			for &p in &base {
 				if p * p >= end {
 					break;
 				}
-				let mut m = (start.div_ceil(p) * p).max(p * p);
-				while m < end {
-					segment[(m - start) as usize] = false;
-					m += p;
+				let first = (start.div_ceil(p) * p).max(p * p);
+				if first < end {
+					cross_off(segment, (first - start) as usize, p as usize);
 				}
 			}
-			for (i, &is_prime) in segment[..len].iter().enumerate() {
-				if is_prime {
-					found(start + i as u64);
+			let mut words = segment.chunks_exact(8);
+			let mut at = start;
+			for word in words.by_ref() {
+				// One bit per byte, the lowest for the first number; one turn per prime.
+				let mut bits = u64::from_le_bytes(word.try_into().expect("8 bytes; qed"));
+				while bits != 0 {
+					found(at + u64::from(bits.trailing_zeros() / 8));
+					bits &= bits - 1;
 				}
+				at += 8;
 			}
+			found_in(words.remainder(), at, &mut found);
 			start = end;
+		}
+	}
+
+	/// Clears every `step`-th byte of `segment` from `first` on, four to a turn of the loop:
+	/// sandboxes meter work and check it at every loop header, so a turn that does four
+	/// times the work pays for the check once.
+	fn cross_off(segment: &mut [u8], first: usize, step: usize) {
+		let mut m = first;
+		while m + 3 * step < segment.len() {
+			segment[m] = 0;
+			segment[m + step] = 0;
+			segment[m + 2 * step] = 0;
+			segment[m + 3 * step] = 0;
+			m += 4 * step;
+		}
+		while m < segment.len() {
+			segment[m] = 0;
+			m += step;
+		}
+	}
+
+	/// Reports the numbers `at + i` whose byte `flags[i]` is still set.
+	fn found_in(flags: &[u8], at: u64, found: &mut impl FnMut(u64)) {
+		for (i, &flag) in flags.iter().enumerate() {
+			if flag != 0 {
+				found(at + i as u64);
+			}
 		}
 	}
 
@@ -294,16 +336,7 @@ pub mod mandelbrot {
 			let ci = tile.y0 - py as f64 * tile.step;
 			for px in 0..tile.width {
 				let cr = tile.x0 + px as f64 * tile.step;
-				let (mut zr, mut zi, mut i) = (0.0f64, 0.0f64, 0u32);
-				while i < tile.max_iter {
-					let (zr2, zi2) = (zr * zr, zi * zi);
-					if zr2 + zi2 > 4.0 {
-						break;
-					}
-					zi = 2.0 * zr * zi + ci;
-					zr = zr2 - zi2 + cr;
-					i += 1;
-				}
+				let i = escape(cr, ci, tile.max_iter);
 				out.push(if i == tile.max_iter {
 					0
 				} else {
@@ -312,6 +345,41 @@ pub mod mandelbrot {
 			}
 		}
 		out
+	}
+
+	/// Iterations of the escape loop per turn of it. Sandboxes meter work and check it at
+	/// every loop header, and Cranelift keeps values across that check in memory rather than
+	/// registers, which lengthens the chain of dependent floating-point operations; four
+	/// iterations a turn pay for it once per four.
+	const UNROLL: u32 = 4;
+
+	/// Iterations of `z ← z² + c` from `z = 0` until `|z|² > 4`, at most `max_iter`.
+	fn escape(cr: f64, ci: f64, max_iter: u32) -> u32 {
+		let (mut zr, mut zi, mut i) = (0.0f64, 0.0f64, 0u32);
+		let step = |zr: &mut f64, zi: &mut f64| {
+			let (zr2, zi2) = (*zr * *zr, *zi * *zi);
+			if zr2 + zi2 > 4.0 {
+				return false;
+			}
+			*zi = 2.0 * *zr * *zi + ci;
+			*zr = zr2 - zi2 + cr;
+			true
+		};
+		while max_iter - i >= UNROLL {
+			for _ in 0..UNROLL {
+				if !step(&mut zr, &mut zi) {
+					return i;
+				}
+				i += 1;
+			}
+		}
+		while i < max_iter {
+			if !step(&mut zr, &mut zi) {
+				return i;
+			}
+			i += 1;
+		}
+		i
 	}
 }
 
@@ -355,33 +423,85 @@ pub mod matmul {
 		let b = floats(r.take(4 * inner * cols)?);
 		r.end()?;
 		let c = multiply(rows, inner, cols, &a, &b);
-		Ok(c.iter().flat_map(|x| x.to_le_bytes()).collect())
+		let mut out = Vec::with_capacity(4 * c.len());
+		for x in &c {
+			out.extend_from_slice(&x.to_le_bytes());
+		}
+		Ok(out)
 	}
 
-	/// Columns handled per step of the inner loop: four 128-bit vectors. Cranelift does not
-	/// unroll loops, so the unrolling is written here, where every build sees it.
-	const LANES: usize = 16;
+	/// Rows of `C` one step of the kernel keeps in registers.
+	const BLOCK_ROWS: usize = 4;
+	/// Columns of `C` one step of the kernel keeps in registers: with [`BLOCK_ROWS`], eight
+	/// 128-bit accumulators, which leave room for two vectors of `B` and a broadcast of `A`
+	/// among the 16 vector registers of x86-64 (and of Cranelift's lowering of Wasm SIMD).
+	/// Cranelift does not unroll or block loops, so the blocking is written here, where every
+	/// build sees it.
+	const BLOCK_COLS: usize = 8;
+
+	/// Steps of `k` in one turn of the kernel's loop. Sandboxes meter work and check it at
+	/// every loop header, and Cranelift keeps values across that check in memory rather
+	/// than registers; four steps a turn pay for the accumulators' trips to memory once per
+	/// four steps.
+	const K_STEPS: usize = 4;
 
 	/// `C = A·B`, summing each element in order of `k` (so every build, vectorized or not,
 	/// gives the same bits).
+	///
+	/// For each strip of 8 columns, the strip of `B` is first copied into one contiguous piece
+	/// (`inner × 8`, small enough for the first-level cache); then a block of 4 × 8 elements
+	/// of `C` stays in registers while `k` runs over `inner`, reading the packed strip and the
+	/// block's rows of `A` in order, and `C` is written once. Rows and columns past the last
+	/// whole block are summed one element at a time, in the same order.
 	pub fn multiply(rows: usize, inner: usize, cols: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
 		let mut c = vec![0f32; rows * cols];
-		let split = cols - cols % LANES;
-		for i in 0..rows {
-			let c_row = &mut c[i * cols..(i + 1) * cols];
-			for k in 0..inner {
-				let aik = a[i * inner + k];
-				let b_row = &b[k * cols..(k + 1) * cols];
-				let (c_main, c_tail) = c_row.split_at_mut(split);
-				let (b_main, b_tail) = b_row.split_at(split);
-				for (cc, bb) in c_main.chunks_exact_mut(LANES).zip(b_main.chunks_exact(LANES)) {
-					for l in 0..LANES {
-						cc[l] += aik * bb[l];
+		let (row_split, col_split) = (rows - rows % BLOCK_ROWS, cols - cols % BLOCK_COLS);
+		let mut strip = vec![[0f32; BLOCK_COLS]; inner];
+		for j in (0..col_split).step_by(BLOCK_COLS) {
+			for (packed, b_row) in strip.iter_mut().zip(b.chunks_exact(cols)) {
+				packed.copy_from_slice(&b_row[j..j + BLOCK_COLS]);
+			}
+			for i in (0..row_split).step_by(BLOCK_ROWS) {
+				let a_rows: [&[f32]; BLOCK_ROWS] =
+					std::array::from_fn(|r| &a[(i + r) * inner..(i + r + 1) * inner]);
+				let mut acc = [[0f32; BLOCK_COLS]; BLOCK_ROWS];
+				let mut a_pieces = a_rows.map(|a_r| a_r.chunks_exact(K_STEPS));
+				let mut b_pieces = strip.chunks_exact(K_STEPS);
+				for b_piece in b_pieces.by_ref() {
+					let a_piece: [&[f32]; BLOCK_ROWS] = std::array::from_fn(|r| {
+						a_pieces[r].next().expect("as long as the strip; qed")
+					});
+					for (u, b_kj) in b_piece.iter().enumerate() {
+						for (acc_r, a_r) in acc.iter_mut().zip(&a_piece) {
+							let a_rk = a_r[u];
+							for (acc_rl, b_kl) in acc_r.iter_mut().zip(b_kj) {
+								*acc_rl += a_rk * b_kl;
+							}
+						}
 					}
 				}
-				for (cij, bkj) in c_tail.iter_mut().zip(b_tail) {
-					*cij += aik * bkj;
+				let a_rest = a_pieces.each_ref().map(|piece| piece.remainder());
+				for (u, b_kj) in b_pieces.remainder().iter().enumerate() {
+					for (acc_r, a_r) in acc.iter_mut().zip(&a_rest) {
+						let a_rk = a_r[u];
+						for (acc_rl, b_kl) in acc_r.iter_mut().zip(b_kj) {
+							*acc_rl += a_rk * b_kl;
+						}
+					}
 				}
+				for (r, acc_r) in acc.iter().enumerate() {
+					c[(i + r) * cols + j..][..BLOCK_COLS].copy_from_slice(acc_r);
+				}
+			}
+		}
+		for i in 0..rows {
+			let first = if i < row_split { col_split } else { 0 };
+			for j in first..cols {
+				let mut sum = 0f32;
+				for k in 0..inner {
+					sum += a[i * inner + k] * b[k * cols + j];
+				}
+				c[i * cols + j] = sum;
 			}
 		}
 		c
@@ -574,12 +694,18 @@ pub mod pwhash {
 		}
 
 		fn finish(mut self) -> [u8; 32] {
+			// The padding, written into the buffer at once: 0x80, zeros, the length in bits.
 			let bits = self.total * 8;
-			self.update(&[0x80]);
-			while self.len != 56 {
-				self.update(&[0]);
+			self.buf[self.len] = 0x80;
+			self.buf[self.len + 1..].fill(0);
+			if self.len >= 56 {
+				let block = self.buf;
+				self.compress(&block);
+				self.buf = [0; 64];
 			}
-			self.update(&bits.to_be_bytes());
+			self.buf[56..].copy_from_slice(&bits.to_be_bytes());
+			let block = self.buf;
+			self.compress(&block);
 			let mut out = [0u8; 32];
 			for (o, s) in out.chunks_mut(4).zip(self.state) {
 				o.copy_from_slice(&s.to_be_bytes());

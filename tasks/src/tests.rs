@@ -53,6 +53,11 @@ fn sha256_and_pbkdf2_known_answers() {
 		hex(&pwhash::sha256(b"")),
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	);
+	// FIPS 180-2, appendix B.2: 56 bytes, so the padding takes a second block.
+	assert_eq!(
+		hex(&pwhash::sha256(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+		"248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+	);
 	// RFC 7914, section 11.
 	let mut dk = [0u8; 64];
 	pwhash::pbkdf2_sha256(b"passwd", b"salt", 1, &mut dk);
@@ -91,6 +96,27 @@ fn matmul_known_answer() {
 	assert_eq!(c, vec![19., 22., 43., 50.]);
 	assert!(matmul::run(&matmul::input(2, 2, 2, &[1., 2., 3.], &[5., 6., 7., 8.]), &[]).is_err());
 	assert!(matmul::run(&matmul::input(0, 2, 2, &[], &[]), &[]).is_err());
+}
+
+#[test]
+fn matmul_blocks_and_edges_sum_in_order_of_k_like_the_textbook_loop() {
+	// Sides that are and are not multiples of the kernel's block, with values whose sums
+	// round differently in another order, so a change of order shows as different bits.
+	for (rows, inner, cols) in [(8, 16, 16), (9, 13, 21), (3, 7, 5), (12, 1, 8), (5, 33, 17)] {
+		let a: Vec<f32> = (0..rows * inner).map(|i| 1.0 / (i as f32 + 0.7) - 0.3).collect();
+		let b: Vec<f32> = (0..inner * cols).map(|i| (i as f32 * 0.37).sin() * 1e3).collect();
+		let mut expected = vec![0f32; rows * cols];
+		for i in 0..rows {
+			for j in 0..cols {
+				for k in 0..inner {
+					expected[i * cols + j] += a[i * inner + k] * b[k * cols + j];
+				}
+			}
+		}
+		let c = matmul::multiply(rows, inner, cols, &a, &b);
+		let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+		assert_eq!(bits(&c), bits(&expected), "{rows} × {inner} × {cols}");
+	}
 }
 
 #[test]
