@@ -468,27 +468,13 @@ pub mod matmul {
 				let mut a_pieces = a_rows.map(|a_r| a_r.chunks_exact(K_STEPS));
 				let mut b_pieces = strip.chunks_exact(K_STEPS);
 				for b_piece in b_pieces.by_ref() {
-					let a_piece: [&[f32]; BLOCK_ROWS] = std::array::from_fn(|r| {
+					let a_piece = std::array::from_fn(|r| {
 						a_pieces[r].next().expect("as long as the strip; qed")
 					});
-					for (u, b_kj) in b_piece.iter().enumerate() {
-						for (acc_r, a_r) in acc.iter_mut().zip(&a_piece) {
-							let a_rk = a_r[u];
-							for (acc_rl, b_kl) in acc_r.iter_mut().zip(b_kj) {
-								*acc_rl += a_rk * b_kl;
-							}
-						}
-					}
+					accumulate(&mut acc, &a_piece, b_piece);
 				}
 				let a_rest = a_pieces.each_ref().map(|piece| piece.remainder());
-				for (u, b_kj) in b_pieces.remainder().iter().enumerate() {
-					for (acc_r, a_r) in acc.iter_mut().zip(&a_rest) {
-						let a_rk = a_r[u];
-						for (acc_rl, b_kl) in acc_r.iter_mut().zip(b_kj) {
-							*acc_rl += a_rk * b_kl;
-						}
-					}
-				}
+				accumulate(&mut acc, &a_rest, b_pieces.remainder());
 				for (r, acc_r) in acc.iter().enumerate() {
 					c[(i + r) * cols + j..][..BLOCK_COLS].copy_from_slice(acc_r);
 				}
@@ -505,6 +491,23 @@ pub mod matmul {
 			}
 		}
 		c
+	}
+
+	/// Adds `a[r][u] × b[u][l]` to `acc[r][l]` for each step `u` of `k`, in order.
+	#[inline(always)]
+	fn accumulate(
+		acc: &mut [[f32; BLOCK_COLS]; BLOCK_ROWS],
+		a: &[&[f32]; BLOCK_ROWS],
+		b: &[[f32; BLOCK_COLS]],
+	) {
+		for (u, b_k) in b.iter().enumerate() {
+			for (acc_r, a_r) in acc.iter_mut().zip(a) {
+				let a_rk = a_r[u];
+				for (acc_rl, b_kl) in acc_r.iter_mut().zip(b_k) {
+					*acc_rl += a_rk * b_kl;
+				}
+			}
+		}
 	}
 }
 
