@@ -248,11 +248,35 @@ fn a_task_past_its_wall_clock_guard_is_the_workers_failure_not_a_result() {
 	let ex = Executor::new(config).unwrap();
 	let spin =
 		wat(r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#);
-	let limits = Limits { work: u64::MAX / 2, ..LIMITS };
+	// Ten seconds of spinning before the work limit; the guard fires long before.
+	let limits = Limits { work: 10_000_000_000, ..LIMITS };
 	match ex.run(&job(&spin, &[], limits), 0, &[]) {
 		Err(Error::WallClockTimeout(_)) => {},
 		other => panic!("expected a wall-clock timeout, got {other:?}"),
 	}
+	run_ok(&ex, modules::PRIMES, &primes::input(0, 1000));
+}
+
+#[test]
+fn a_loop_of_bulk_memory_copies_cannot_outrun_the_wall_clock_guard() {
+	// `memory.copy` costs one work unit however many bytes it moves, so this loop does
+	// milliseconds of work per handful of units: only the clock can stop it in time.
+	let config =
+		Config::default().with_speed(u64::MAX / 4).with_min_guard(Duration::from_millis(50));
+	let ex = Executor::new(config).unwrap();
+	let copier = wat(r#"(module (memory (export "memory") 512)
+	  (func (export "_start")
+	    (loop $l
+	      (memory.copy (i32.const 0) (i32.const 16777216) (i32.const 16777216))
+	      (br $l))))"#);
+	// A few hundred thousand turns of the loop, minutes of copying, before the work limit.
+	let limits = Limits { work: 1_000_000, memory: 64 << 20, ..LIMITS };
+	let started = std::time::Instant::now();
+	match ex.run(&job(&copier, &[], limits), 0, &[]) {
+		Err(Error::WallClockTimeout(_)) => {},
+		other => panic!("expected a wall-clock timeout, got {other:?}"),
+	}
+	assert!(started.elapsed() < Duration::from_secs(5), "stopped in {:?}", started.elapsed());
 	run_ok(&ex, modules::PRIMES, &primes::input(0, 1000));
 }
 
