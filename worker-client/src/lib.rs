@@ -538,10 +538,7 @@ impl Worker {
 		fetched: Result<task::Fetched, Ran>,
 	) -> Option<TaskResult> {
 		let started = std::time::Instant::now();
-		let ran = match fetched {
-			Ok(fetched) => self.runner.execute(fetched).await,
-			Err(unavailable) => unavailable,
-		};
+		let ran = self.runner.execute(fetched).await;
 		self.stats.busy_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 		let mut execution = match ran {
 			Ran::Done(execution) => execution,

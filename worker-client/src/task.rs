@@ -87,10 +87,7 @@ impl Runner {
 
 	/// Fetches and runs task `task` of `spec`.
 	pub async fn run(&self, spec: &TaskSpec, task: TaskIndex) -> Ran {
-		match self.fetch(spec, task).await {
-			Ok(fetched) => self.execute(fetched).await,
-			Err(unavailable) => unavailable,
-		}
+		self.execute(self.fetch(spec, task).await).await
 	}
 
 	/// Fetches what task `task` of `spec` needs, so a worker can do it while a core is still
@@ -104,8 +101,13 @@ impl Runner {
 		Ok(Fetched { spec: spec.clone(), task, module, input })
 	}
 
-	/// Runs a fetched task in the sandbox, on a blocking thread.
-	pub async fn execute(&self, fetched: Fetched) -> Ran {
+	/// Runs a fetched task in the sandbox, on a blocking thread; a failed fetch is passed
+	/// through as it is.
+	pub async fn execute(&self, fetched: Result<Fetched, Ran>) -> Ran {
+		let fetched = match fetched {
+			Ok(fetched) => fetched,
+			Err(unavailable) => return unavailable,
+		};
 		let executor = self.executor.clone();
 		let run = tokio::task::spawn_blocking(move || {
 			let Fetched { spec, task, module, input } = fetched;
