@@ -257,22 +257,118 @@ fn a_task_past_its_wall_clock_guard_is_the_workers_failure_not_a_result() {
 	run_ok(&ex, modules::PRIMES, &primes::input(0, 1000));
 }
 
+/// A module that copies `len` bytes within its 1024-page memory `turns` times.
+fn copier(len: u32, turns: u32) -> Vec<u8> {
+	wat(&format!(
+		r#"(module (memory (export "memory") 1024)
+		  (func (export "_start") (local $i i32)
+		    (loop $l
+		      (br_if 1 (i32.ge_u (local.get $i) (i32.const {turns})))
+		      (memory.copy (i32.const 0) (i32.const 33554432) (i32.const {len}))
+		      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+		      (br $l))))"#
+	))
+}
+
+#[test]
+fn bulk_memory_operators_pay_by_the_byte() {
+	let ex = executor();
+	let limits = Limits { memory: 64 << 20, ..LIMITS };
+	let work = |module: &[u8]| run_ok_with(&ex, module, limits).work;
+	// One unit per 64 bytes: a 16 MiB copy costs 262144 units more than an empty one.
+	assert_eq!(work(&copier(16 << 20, 1)) - work(&copier(0, 1)), (16 << 20) / 64);
+	assert_eq!(work(&copier(16 << 20, 3)) - work(&copier(0, 3)), 3 * (16 << 20) / 64);
+	// A loop of them runs out of work, deterministically, where it used to copy for minutes
+	// on the same budget.
+	let tight = Limits { work: 1_000_000, ..limits };
+	let runs: Vec<_> = (0..2)
+		.map(|_| ex.run(&job(&copier(16 << 20, u32::MAX), &[], tight), 0, &[]).unwrap())
+		.collect();
+	for run in &runs {
+		assert_eq!(run.outcome, Outcome::WorkLimitExceeded, "{:?}", run.detail);
+		assert_eq!(run.work, tight.work);
+	}
+}
+
+fn run_ok_with(executor: &Executor, module: &[u8], limits: Limits) -> Execution {
+	let execution = executor.run(&job(module, &[], limits), 0, &[]).expect("runs");
+	assert_eq!(execution.outcome, Outcome::Success, "{:?}", execution.detail);
+	execution
+}
+
+#[test]
+fn charged_bulk_operators_keep_their_meaning() {
+	// memory.init, an overlapping copy each way, a fill; table.init, table.copy, table.fill;
+	// then the memory and what the table's functions return are the output.
+	let module = wat(r#"(module
+	  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+	  (memory (export "memory") 1)
+	  (data $digits "0123456789")
+	  (type $letter (func (result i32)))
+	  (func $a (result i32) (i32.const 97))
+	  (func $b (result i32) (i32.const 98))
+	  (func $c (result i32) (i32.const 99))
+	  (table $t 6 funcref)
+	  (elem $abc func $a $b $c)
+	  (func (export "_start") (local $i i32)
+	    (memory.init $digits (i32.const 100) (i32.const 0) (i32.const 10))
+	    (memory.init $digits (i32.const 120) (i32.const 0) (i32.const 10))
+	    ;; Forward overlap: 100.. = 0101234567; backward overlap: 120.. = 2345678989.
+	    (memory.copy (i32.const 102) (i32.const 100) (i32.const 8))
+	    (memory.copy (i32.const 120) (i32.const 122) (i32.const 8))
+	    (memory.fill (i32.const 110) (i32.const 120) (i32.const 3))
+	    (i32.store8 (i32.const 113) (i32.const 32))
+	    (i32.store8 (i32.const 119) (i32.const 32))
+	    (memory.fill (i32.const 114) (i32.const 46) (i32.const 5))
+	    ;; Table: [a b c] at 0, copied to 2 (overlapping, so c must reach slot 4 before slot 2
+	    ;; is overwritten), [a b c] again at 0, slot 5 filled with $a: a b c b c a.
+	    (table.init $t $abc (i32.const 0) (i32.const 0) (i32.const 3))
+	    (table.copy $t $t (i32.const 2) (i32.const 0) (i32.const 3))
+	    (table.init $t $abc (i32.const 0) (i32.const 0) (i32.const 3))
+	    (table.fill $t (i32.const 5) (ref.func $a) (i32.const 1))
+	    (loop $l
+	      (i32.store8 (i32.add (i32.const 130) (local.get $i))
+	        (call_indirect (type $letter) (local.get $i)))
+	      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+	      (br_if $l (i32.lt_u (local.get $i) (i32.const 6))))
+	    (i32.store (i32.const 0) (i32.const 100))
+	    (i32.store (i32.const 4) (i32.const 36))
+	    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#);
+	let output = run_ok(&executor(), &module, &[]).output;
+	assert_eq!(String::from_utf8_lossy(&output), "0101234567xxx ..... 2345678989abcbca");
+}
+
+#[test]
+fn a_bulk_operator_out_of_bounds_still_traps() {
+	let ex = executor();
+	let small = Limits { work: 1_000_000, memory: 1 << 20, output: 1 << 10 };
+	for body in [
+		"(memory.copy (i32.const 65000) (i32.const 0) (i32.const 1000))",
+		"(memory.fill (i32.const 0) (i32.const 0) (i32.const 65537))",
+		"(memory.init $d (i32.const 0) (i32.const 2) (i32.const 2))",
+		"(table.fill (i32.const 1) (ref.null func) (i32.const 4))",
+	] {
+		let module = wat(&format!(
+			r#"(module (memory (export "memory") 1) (data $d "abc") (table 4 funcref)
+			  (func (export "_start") {body}))"#
+		));
+		let execution = ex.run(&job(&module, &[], small), 0, &[]).unwrap();
+		assert_eq!(execution.outcome, Outcome::Trapped, "{body}");
+		assert!(execution.detail.as_deref().unwrap_or("").contains("out of bounds"), "{body}");
+	}
+}
+
 #[test]
 fn a_loop_of_bulk_memory_copies_cannot_outrun_the_wall_clock_guard() {
-	// `memory.copy` costs one work unit however many bytes it moves, so this loop does
-	// milliseconds of work per handful of units: only the clock can stop it in time.
+	// Copies of 16 MiB, each charged 262144 units, on a budget of tens of thousands of them:
+	// a minute of copying. The guard, which looks at the clock between yields of the work
+	// counter, stops it as it stops any other task.
 	let config =
 		Config::default().with_speed(u64::MAX / 4).with_min_guard(Duration::from_millis(50));
 	let ex = Executor::new(config).unwrap();
-	let copier = wat(r#"(module (memory (export "memory") 512)
-	  (func (export "_start")
-	    (loop $l
-	      (memory.copy (i32.const 0) (i32.const 16777216) (i32.const 16777216))
-	      (br $l))))"#);
-	// A few hundred thousand turns of the loop, minutes of copying, before the work limit.
-	let limits = Limits { work: 1_000_000, memory: 64 << 20, ..LIMITS };
+	let limits = Limits { work: 10_000_000_000, memory: 64 << 20, ..LIMITS };
 	let started = std::time::Instant::now();
-	match ex.run(&job(&copier, &[], limits), 0, &[]) {
+	match ex.run(&job(&copier(16 << 20, u32::MAX), &[], limits), 0, &[]) {
 		Err(Error::WallClockTimeout(_)) => {},
 		other => panic!("expected a wall-clock timeout, got {other:?}"),
 	}
