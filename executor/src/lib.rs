@@ -41,10 +41,10 @@
 //!   that yields every [`YIELD_EVERY`] work units (wasmtime's fuel yield, which costs nothing
 //!   where fuel is not already checked), and the runner checks the clock at each yield. Epoch
 //!   interruption adds a second check, a load and a compare, to every loop iteration and
-//!   every call of every task: measured here, it took the median sandbox/native ratio from
-//!   1.28x to 1.47x. Looking at the clock between yields is enough only because no work unit
-//!   can take long: every operator costs one unit and does a bounded amount, except the bulk
-//!   operators, which [`meter`] charges by size (a loop of 16 MiB `memory.copy`s would
+//!   every call of every task: measured here, it takes the median sandbox/native ratio from
+//!   about 1.35x to 1.48x. Looking at the clock between yields is enough only because no work
+//!   unit can take long: every operator costs one unit and does a bounded amount, except the
+//!   bulk operators, which [`meter`] charges by size (a loop of 16 MiB `memory.copy`s would
 //!   otherwise do seconds of copying on a few thousand units), and host calls, which charge
 //!   for the bytes they move. What stays unbounded per unit is bounded in total by the job's
 //!   limits: `memory.grow` and `table.grow`, and instantiation's data and element segments.
