@@ -102,6 +102,7 @@ struct Plan {
 	/// The element type of every table, imported ones first.
 	tables: Vec<wasmparser::RefType>,
 	helpers: Vec<Bulk>,
+	/// Each helper's position in `helpers`; its function index is `functions` plus that.
 	index: HashMap<Bulk, u32>,
 }
 
@@ -157,11 +158,10 @@ fn plan(module: &[u8]) -> wasmparser::Result<Plan> {
 				let mut reader = body.get_operators_reader()?;
 				while !reader.eof() {
 					if let Some(bulk) = Bulk::of(&reader.read()?) {
-						let next = plan.functions + plan.helpers.len() as u32;
-						plan.index.entry(bulk).or_insert_with(|| {
+						if !plan.index.contains_key(&bulk) {
+							plan.index.insert(bulk, plan.helpers.len() as u32);
 							plan.helpers.push(bulk);
-							next
-						});
+						}
 					}
 				}
 			},
@@ -229,7 +229,7 @@ impl Reencode for Rewrite {
 		op: Operator<'a>,
 	) -> Result<Instruction<'a>, reencode::Error<Self::Error>> {
 		match Bulk::of(&op) {
-			Some(bulk) => Ok(Instruction::Call(self.plan.index[&bulk])),
+			Some(bulk) => Ok(Instruction::Call(self.plan.functions + self.plan.index[&bulk])),
 			None => reencode::utils::instruction(self, op),
 		}
 	}

@@ -24,7 +24,11 @@ fn wat(text: &str) -> Vec<u8> {
 }
 
 fn run_ok(executor: &Executor, module: &[u8], input: &[u8]) -> Execution {
-	let execution = executor.run(&job(module, &[], LIMITS), 0, input).expect("runs");
+	run_ok_with(executor, module, LIMITS, input)
+}
+
+fn run_ok_with(executor: &Executor, module: &[u8], limits: Limits, input: &[u8]) -> Execution {
+	let execution = executor.run(&job(module, &[], limits), 0, input).expect("runs");
 	assert_eq!(
 		execution.outcome,
 		Outcome::Success,
@@ -274,7 +278,7 @@ fn copier(len: u32, turns: u32) -> Vec<u8> {
 fn bulk_memory_operators_pay_by_the_byte() {
 	let ex = executor();
 	let limits = Limits { memory: 64 << 20, ..LIMITS };
-	let work = |module: &[u8]| run_ok_with(&ex, module, limits).work;
+	let work = |module: &[u8]| run_ok_with(&ex, module, limits, &[]).work;
 	// One unit per 64 bytes: a 16 MiB copy costs 262144 units more than an empty one.
 	assert_eq!(work(&copier(16 << 20, 1)) - work(&copier(0, 1)), (16 << 20) / 64);
 	assert_eq!(work(&copier(16 << 20, 3)) - work(&copier(0, 3)), 3 * (16 << 20) / 64);
@@ -288,12 +292,6 @@ fn bulk_memory_operators_pay_by_the_byte() {
 		assert_eq!(run.outcome, Outcome::WorkLimitExceeded, "{:?}", run.detail);
 		assert_eq!(run.work, tight.work);
 	}
-}
-
-fn run_ok_with(executor: &Executor, module: &[u8], limits: Limits) -> Execution {
-	let execution = executor.run(&job(module, &[], limits), 0, &[]).expect("runs");
-	assert_eq!(execution.outcome, Outcome::Success, "{:?}", execution.detail);
-	execution
 }
 
 #[test]
