@@ -7,9 +7,11 @@
 //! 3. Open the partial blob (resuming what is on disk), split the missing chunks into ranges
 //!    of `chunks_per_request`, and keep up to `requests_per_peer` ranges in flight at every
 //!    live provider. Each response is checked chunk by chunk against the manifest and written
-//!    on the blocking pool, so hashing never runs on the event loop and two responses are
-//!    checked on two cores. A peer that sends a bad chunk is banned and its range goes back in
-//!    the queue; a peer that fails or no longer has the blob just leaves the fetch.
+//!    on the blocking pool, so hashing never runs on the event loop, and several responses are
+//!    checked at once while the next requests are already out (a range counts against its
+//!    peer's `requests_per_peer` until its check is done, which bounds the bytes held in
+//!    memory). A peer that sends a bad chunk is banned and its range goes back in the queue; a
+//!    peer that fails or no longer has the blob just leaves the fetch.
 //! 4. When no live provider is left but chunks are, ask the DHT once more for providers not
 //!    tried yet; if there are none, fail with what is missing (and keep what arrived).
 
@@ -178,6 +180,10 @@ async fn fetch_locked(
 	let mut live: Vec<PeerId> = candidates;
 	let mut load: HashMap<PeerId, usize> = HashMap::new();
 	let mut in_flight = FuturesUnordered::new();
+	// Responses being checked and written on the blocking pool, several at once. A range
+	// counts against its peer's load until its check is done, so the bytes held in memory stay
+	// bounded by the requests in flight.
+	let mut checking = FuturesUnordered::new();
 	let mut rediscovered = false;
 	let mut sync: Option<tokio::task::JoinHandle<std::io::Result<()>>> = None;
 	let mut unsynced = 0u64;
@@ -194,7 +200,7 @@ async fn fetch_locked(
 				});
 			}
 		}
-		if in_flight.is_empty() {
+		if in_flight.is_empty() && checking.is_empty() {
 			if queue.is_empty() {
 				break;
 			}
@@ -211,28 +217,47 @@ async fn fetch_locked(
 			}
 			continue;
 		}
-		let (peer, (first, count), response) =
-			in_flight.next().await.expect("not empty, checked above qed");
-		if let Some(busy) = load.get_mut(&peer) {
-			*busy = busy.saturating_sub(1);
-		}
-		match response {
-			Ok(Response::Chunks(bytes)) => {
-				let n = bytes.len() as u64;
-				let expected = partial.manifest().span(first, count);
-				let written = if n == expected {
+		tokio::select! {
+			Some((peer, (first, count), response)) = in_flight.next() => match response {
+				Ok(Response::Chunks(bytes))
+					if bytes.len() as u64 == partial.manifest().span(first, count) =>
+				{
 					let (partial, buffers) = (partial.clone(), client.buffers.clone());
-					blocking(move || {
-						let written = partial.write_chunks(first, &bytes);
-						buffers.give(bytes);
-						written
-					})
-					.await??
-				} else {
-					client.buffers.give(bytes);
-					false
-				};
-				if written {
+					checking.push(async move {
+						let n = bytes.len() as u64;
+						let written = blocking(move || {
+							let written = partial.write_chunks(first, &bytes);
+							buffers.give(bytes);
+							written
+						})
+						.await;
+						(peer, (first, count), n, written)
+					});
+				},
+				response => {
+					if let Some(busy) = load.get_mut(&peer) {
+						*busy = busy.saturating_sub(1);
+					}
+					queue.push_front((first, count));
+					// Chunks of the wrong length are a lie, like chunks that do not check out; any
+					// other answer or failure only means the peer cannot serve the range.
+					if let Ok(Response::Chunks(bytes)) = response {
+						client.buffers.give(bytes);
+						tracing::warn!(%peer, %id, first, "peer sent chunks of the wrong length");
+						if !report.dropped.contains(&peer) {
+							client.ban(peer).await?;
+							report.dropped.push(peer);
+						}
+					}
+					live.retain(|p| *p != peer);
+					tried.insert(peer);
+				},
+			},
+			Some((peer, (first, count), n, written)) = checking.next() => {
+				if let Some(busy) = load.get_mut(&peer) {
+					*busy = busy.saturating_sub(1);
+				}
+				if written?? {
 					unsynced += n;
 					if unsynced >= SYNC_EVERY && sync.as_ref().is_none_or(|s| s.is_finished()) {
 						let partial = partial.clone();
@@ -252,11 +277,6 @@ async fn fetch_locked(
 					live.retain(|p| *p != peer);
 					tried.insert(peer);
 				}
-			},
-			Ok(_) | Err(_) => {
-				queue.push_front((first, count));
-				live.retain(|p| *p != peer);
-				tried.insert(peer);
 			},
 		}
 	}

@@ -7,10 +7,11 @@
 //! id anyone fetches it under.
 //!
 //! - [`Store`]: blobs on disk, by id; partial fetches that resume.
-//! - [`Node`]: a rust-libp2p swarm (TCP + Noise + Yamux, Kademlia provider records in server
-//!   mode, identify, ping, and the request-response protocol [`protocol::PROTOCOL`]) driven
-//!   by one event loop task, with a cheap cloneable [`Client`] in front of it: `add`,
-//!   `provide`, `fetch`, `has`.
+//! - [`Node`]: a rust-libp2p swarm (TCP + Noise + Yamux, with Yamux's per-frame flushes
+//!   coalesced so Noise seals full 64 KiB frames; Kademlia provider records in server mode,
+//!   identify, ping, and the request-response protocol [`protocol::PROTOCOL`]) driven by one
+//!   event loop task, with a cheap cloneable [`Client`] in front of it: `add`, `provide`,
+//!   `fetch`, `has`.
 //! - Peers meet through bootstrap addresses ([`Config::with_bootstrap`]); the portal is the
 //!   natural bootstrap node. After that the DHT and identify spread the rest.
 //!
@@ -33,6 +34,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod coalesce;
 mod fetch;
 mod network;
 pub mod protocol;

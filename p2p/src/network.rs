@@ -27,6 +27,7 @@ use libp2p::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
+	coalesce::CoalescedYamux,
 	fetch::{self, FetchOptions, FetchReport},
 	protocol::{self, Buffers, Request, Response},
 	store::Store,
@@ -393,7 +394,7 @@ fn build_swarm(
 		.with_tcp(
 			libp2p::tcp::Config::default().nodelay(true),
 			libp2p::noise::Config::new,
-			libp2p::yamux::Config::default,
+			CoalescedYamux::default,
 		)
 		.map_err(|e| Error::Setup(e.to_string()))?
 		.with_behaviour(|key| {
