@@ -26,8 +26,8 @@ const RAW_PIECE: usize = 1 << 20;
 /// Sends `data` over a fresh loopback connection and returns how long until the receiver had
 /// every byte. Plain blocking sockets on two threads with 1 MiB writes and reads: no runtime,
 /// no copy besides the kernel's, the fastest way to move these bytes over TCP that we found on
-/// this machine (2.6–3.1 GiB/s, above iperf3's 2.2–2.6 GiB/s with its default 128 KiB writes
-/// of one hot buffer), so the ratio is taken against the strongest baseline.
+/// this machine (it prints 2.0–2.8 GiB/s here, where iperf3 gives 18.7–20.4 Gbit/s), so the
+/// ratio is taken against the strongest baseline.
 fn raw_tcp(data: &[u8]) -> Duration {
 	let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
 	let addr = listener.local_addr().unwrap();
@@ -84,8 +84,8 @@ fn main() {
 		let (mut raw, mut p2p) = (Vec::new(), Vec::new());
 		// One warm-up round of each, not counted: the first transfer of a process is the slowest.
 		// Raw TCP runs twice each round and the faster counts: the first right after a fetch
-		// runs in its wake (1.0–1.4 GiB/s where the second reaches 2.1–2.6), and the baseline
-		// should be the best a plain socket does.
+		// runs in its wake, often at half the speed of the second, and the baseline should be
+		// the best a plain socket does.
 		for rep in 0..=reps {
 			let raw_time = raw_tcp(&data).min(raw_tcp(&data));
 			fetcher.client().store().remove(&id).unwrap();
