@@ -219,14 +219,14 @@ async fn fetch_locked(
 		}
 		tokio::select! {
 			Some((peer, (first, count), response)) = in_flight.next() => match response {
-				Ok(Response::Chunks(bytes))
-					if bytes.len() as u64 == partial.manifest().span(first, count) =>
-				{
+				Ok(Response::Chunks(bytes)) => {
+					// Short or long, the chunks are a lie, like chunks that do not check out.
+					let whole = bytes.len() as u64 == partial.manifest().span(first, count);
 					let (partial, buffers) = (partial.clone(), client.buffers.clone());
 					checking.push(async move {
 						let n = bytes.len() as u64;
 						let written = blocking(move || {
-							let written = partial.write_chunks(first, &bytes);
+							let written = if whole { partial.write_chunks(first, &bytes) } else { Ok(false) };
 							buffers.give(bytes);
 							written
 						})
@@ -234,21 +234,12 @@ async fn fetch_locked(
 						(peer, (first, count), n, written)
 					});
 				},
-				response => {
+				// Any other answer or failure only means the peer cannot serve the range.
+				Ok(_) | Err(_) => {
 					if let Some(busy) = load.get_mut(&peer) {
 						*busy = busy.saturating_sub(1);
 					}
 					queue.push_front((first, count));
-					// Chunks of the wrong length are a lie, like chunks that do not check out; any
-					// other answer or failure only means the peer cannot serve the range.
-					if let Ok(Response::Chunks(bytes)) = response {
-						client.buffers.give(bytes);
-						tracing::warn!(%peer, %id, first, "peer sent chunks of the wrong length");
-						if !report.dropped.contains(&peer) {
-							client.ban(peer).await?;
-							report.dropped.push(peer);
-						}
-					}
 					live.retain(|p| *p != peer);
 					tried.insert(peer);
 				},
