@@ -226,7 +226,8 @@ async fn fetch_locked(
 					checking.push(async move {
 						let n = bytes.len() as u64;
 						let written = blocking(move || {
-							let written = if whole { partial.write_chunks(first, &bytes) } else { Ok(false) };
+							let written =
+								if whole { partial.write_chunks(first, &bytes) } else { Ok(false) };
 							buffers.give(bytes);
 							written
 						})
