@@ -1,5 +1,6 @@
 //! Run: `cargo bench -p ccgsc-p2p --bench transfer` (`CCGSC_BENCH_MIB`, default 256;
-//! `CCGSC_BENCH_REPS`, default 5).
+//! `CCGSC_BENCH_REPS`, default 5; the fetch's settings `CCGSC_BENCH_CHUNKS` per request,
+//! `CCGSC_BENCH_INFLIGHT` requests and `CCGSC_BENCH_CONNS` connections, defaults 16, 8, 2).
 //!
 //! Moves the same bytes over a raw loopback TCP socket and through a libp2p fetch (Noise,
 //! Yamux, the blob protocol, every chunk checked against the content id and written to the
@@ -52,6 +53,17 @@ fn raw_tcp(data: &[u8]) -> Duration {
 	start.elapsed()
 }
 
+/// CPU time this process has used so far (user and system, from `/proc/self/stat`; zero
+/// where there is no such file).
+fn cpu_time() -> Duration {
+	let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return Duration::ZERO };
+	// The fields after the command name, which is in parentheses and may hold spaces; utime
+	// and stime are the 12th and 13th of them, in USER_HZ (100 per second on Linux).
+	let Some(rest) = stat.rfind(')').map(|at| &stat[at + 2..]) else { return Duration::ZERO };
+	let ticks: u64 = rest.split(' ').skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
+	Duration::from_millis(ticks * 10)
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
 	v.sort();
 	v[v.len() / 2]
@@ -76,12 +88,14 @@ fn main() {
 			Config::new(dir.path().join("fetcher"))
 				.with_bootstrap(bootstrap)
 				.with_chunks_per_request(env("CCGSC_BENCH_CHUNKS", 16) as u32)
-				.with_requests_per_peer(env("CCGSC_BENCH_INFLIGHT", 8)),
+				.with_requests_per_peer(env("CCGSC_BENCH_INFLIGHT", 8))
+				.with_connections_per_peer(env("CCGSC_BENCH_CONNS", 2)),
 		)
 		.await
 		.unwrap();
 
 		let (mut raw, mut p2p) = (Vec::new(), Vec::new());
+		let (mut p2p_cpu, mut p2p_wall) = (Duration::ZERO, Duration::ZERO);
 		// One warm-up round of each, not counted: the first transfer of a process is the slowest.
 		// Raw TCP runs twice each round and the faster counts: the first right after a fetch
 		// runs in its wake, often at half the speed of the second, and the baseline should be
@@ -91,9 +105,13 @@ fn main() {
 			fetcher.client().store().remove(&id).unwrap();
 			// The fetch runs as a task, as it does in a worker.
 			let client = fetcher.client().clone();
-			let start = Instant::now();
+			let (start, cpu) = (Instant::now(), cpu_time());
 			let report = tokio::spawn(async move { client.fetch(id).await }).await.unwrap().unwrap();
 			let p2p_time = start.elapsed();
+			if rep > 0 {
+				p2p_cpu += cpu_time() - cpu;
+				p2p_wall += p2p_time;
+			}
 			assert_eq!(report.received_bytes(), data.len() as u64);
 			if rep > 0 {
 				raw.push(raw_time);
@@ -111,6 +129,10 @@ fn main() {
 			"libp2p fetch (noise+yamux, verified, stored)",
 			rate(bytes, p2p),
 			p2p
+		);
+		println!(
+			"CPU busy during the fetches (both nodes): {:.2} cores",
+			p2p_cpu.as_secs_f64() / p2p_wall.as_secs_f64()
 		);
 		let ratio = raw.as_secs_f64() / p2p.as_secs_f64();
 		println!("ratio libp2p / raw: {ratio:.3}");

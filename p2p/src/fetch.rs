@@ -6,8 +6,10 @@
 //!    a peer that sends one that does not is dropped.
 //! 3. Open the partial blob (resuming what is on disk), split the missing chunks into ranges
 //!    of `chunks_per_request`, and keep up to `requests_per_peer` ranges in flight at every
-//!    live provider. Each response is checked chunk by chunk against the manifest and written
-//!    on the blocking pool, so hashing never runs on the event loop, and several responses are
+//!    live provider, over up to `connections_per_peer` connections to each (when the blob
+//!    needs more than one request), so the encryption of one transfer runs on several cores.
+//!    Each response is checked chunk by chunk against the manifest and written on the
+//!    blocking pool, so hashing never runs on the event loop, and several responses are
 //!    checked at once while the next requests are already out (a range counts against its
 //!    peer's `requests_per_peer` until its check is done, which bounds the bytes held in
 //!    memory). A peer that sends a bad chunk is banned and its range goes back in the queue; a
@@ -178,6 +180,13 @@ async fn fetch_locked(
 	let per_request = client.config.chunks_per_request;
 	let mut queue: VecDeque<(u32, u32)> = ranges(&partial.missing(), per_request).collect();
 	let mut live: Vec<PeerId> = candidates;
+	// A blob of more than one request spreads over more connections to each provider.
+	let widen = queue.len() > 1;
+	if widen {
+		for peer in &live {
+			client.widen(*peer).await?;
+		}
+	}
 	let mut load: HashMap<PeerId, usize> = HashMap::new();
 	let mut in_flight = FuturesUnordered::new();
 	// Responses being checked and written on the blocking pool, several at once. A range
@@ -214,6 +223,11 @@ async fn fetch_locked(
 			add_candidates(&mut live, found, &tried);
 			if live.is_empty() {
 				return Err(Error::Unavailable { id, missing });
+			}
+			if widen {
+				for peer in &live {
+					client.widen(*peer).await?;
+				}
 			}
 			continue;
 		}

@@ -92,6 +92,9 @@ pub enum Error {
 	Stopped,
 }
 
+/// The most connections a fetch opens to one provider.
+pub const MAX_CONNECTIONS_PER_PEER: usize = 8;
+
 /// A node's configuration: `Config::new(store)` and `with_*` for the rest.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -108,6 +111,12 @@ pub struct Config {
 	pub chunks_per_request: u32,
 	/// Requests a fetch keeps in flight per provider (default 8).
 	pub requests_per_peer: usize,
+	/// Connections a fetch of more than one request opens to each provider (default 2, at
+	/// most [`MAX_CONNECTIONS_PER_PEER`]). Requests take the connections in turn, and each
+	/// connection encrypts and multiplexes in its own task, so one transfer spreads over two
+	/// cores on each side instead of waiting on one; on this project's 2-core machine a
+	/// second connection moves a large blob about 15 % faster, more gave no more.
+	pub connections_per_peer: usize,
 	/// Requests this node serves at once per connection (default 64).
 	pub max_inbound_streams: usize,
 	/// How long a request may take before the peer counts as failed (default 30 s).
@@ -130,6 +139,7 @@ impl Config {
 			bootstrap: Vec::new(),
 			chunks_per_request: 16,
 			requests_per_peer: 8,
+			connections_per_peer: 2,
 			max_inbound_streams: 64,
 			request_timeout: Duration::from_secs(30),
 			query_timeout: Duration::from_secs(5),
@@ -173,6 +183,13 @@ impl Config {
 	/// Keeps `requests` requests in flight per provider (at least 1).
 	pub fn with_requests_per_peer(mut self, requests: usize) -> Self {
 		self.requests_per_peer = requests.max(1);
+		self
+	}
+
+	/// Opens up to `connections` connections to each provider of a large fetch (clamped to
+	/// 1..=[`MAX_CONNECTIONS_PER_PEER`]).
+	pub fn with_connections_per_peer(mut self, connections: usize) -> Self {
+		self.connections_per_peer = connections.clamp(1, MAX_CONNECTIONS_PER_PEER);
 		self
 	}
 

@@ -21,7 +21,10 @@ use libp2p::{
 	multiaddr::Protocol,
 	ping,
 	request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
-	swarm::{NetworkBehaviour, SwarmEvent},
+	swarm::{
+		dial_opts::{DialOpts, PeerCondition},
+		NetworkBehaviour, SwarmEvent,
+	},
 	Multiaddr, PeerId, StreamProtocol, Swarm,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -76,6 +79,8 @@ enum Command {
 	Request { peer: PeerId, request: Request, reply: oneshot::Sender<Result<Response, Error>> },
 	Dial { addr: Multiaddr, reply: oneshot::Sender<Result<(), Error>> },
 	Ban { peer: PeerId },
+	Widen { peer: PeerId },
+	Connections { peer: PeerId, reply: oneshot::Sender<usize> },
 	ConnectedPeers { reply: oneshot::Sender<Vec<PeerId>> },
 	ListenAddrs { reply: oneshot::Sender<Vec<Multiaddr>> },
 }
@@ -270,6 +275,21 @@ impl Client {
 		self.commands.send(Command::Ban { peer }).await.map_err(|_| Error::Stopped)
 	}
 
+	/// Has the node keep the configured `connections_per_peer` connections to `peer` (from
+	/// its first one on, until it disconnects), for a large fetch to spread over (see
+	/// [`Config`]).
+	pub(crate) async fn widen(&self, peer: PeerId) -> Result<(), Error> {
+		self.commands.send(Command::Widen { peer }).await.map_err(|_| Error::Stopped)
+	}
+
+	/// How many connections this node has open to `peer`.
+	///
+	/// # Errors
+	/// [`Error::Stopped`] if the node has stopped.
+	pub async fn connections(&self, peer: PeerId) -> Result<usize, Error> {
+		self.call(|reply| Command::Connections { peer, reply }).await
+	}
+
 	/// The peers this node is connected to.
 	///
 	/// # Errors
@@ -334,6 +354,10 @@ impl Node {
 			ready: response_rx,
 			ban_duration: config.ban_duration,
 			banned: HashMap::new(),
+			connections_per_peer: config.connections_per_peer,
+			connections: HashMap::new(),
+			wide: HashSet::new(),
+			widening: HashSet::new(),
 			listen_addrs: Vec::new(),
 			listen_waiters: Vec::new(),
 			pending_requests: HashMap::new(),
@@ -453,6 +477,15 @@ struct EventLoop {
 	ready: mpsc::Receiver<(ResponseChannel<Response>, Response)>,
 	ban_duration: Duration,
 	banned: HashMap<PeerId, Instant>,
+	connections_per_peer: usize,
+	/// Connections open to each connected peer.
+	connections: HashMap<PeerId, usize>,
+	/// Peers a large fetch asked to spread over `connections_per_peer` connections (until
+	/// they disconnect).
+	wide: HashSet<PeerId>,
+	/// Peers an extra connection is being dialed to, so a fetch that asks again meanwhile
+	/// does not dial another.
+	widening: HashSet<PeerId>,
 	listen_addrs: Vec<Multiaddr>,
 	listen_waiters: Vec<oneshot::Sender<Vec<Multiaddr>>>,
 	pending_requests: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, Error>>>,
@@ -485,6 +518,27 @@ impl EventLoop {
 				false
 			},
 			None => false,
+		}
+	}
+
+	/// Dials one more connection to `peer` if it is connected, wide, short of
+	/// `connections_per_peer` and not being dialed already. Each connection that comes up
+	/// calls this again, until the peer has its number.
+	fn widen(&mut self, peer: PeerId) {
+		let open = self.connections.get(&peer).copied().unwrap_or(0);
+		// The first connection is the requests' own business; once it is up, the peer's
+		// addresses are known and the next ones are dialed from here.
+		if open == 0
+			|| open >= self.connections_per_peer
+			|| self.is_banned(&peer)
+			|| !self.widening.insert(peer)
+		{
+			return;
+		}
+		let opts = DialOpts::peer_id(peer).condition(PeerCondition::Always).build();
+		if let Err(e) = self.swarm.dial(opts) {
+			tracing::debug!(%peer, error = %e, "cannot open another connection");
+			self.widening.remove(&peer);
 		}
 	}
 
@@ -523,6 +577,13 @@ impl EventLoop {
 				self.swarm.behaviour_mut().kad.remove_peer(&peer);
 				let _ = self.swarm.disconnect_peer_id(peer);
 			},
+			Command::Widen { peer } => {
+				self.wide.insert(peer);
+				self.widen(peer);
+			},
+			Command::Connections { peer, reply } => {
+				let _ = reply.send(self.connections.get(&peer).copied().unwrap_or(0));
+			},
 			Command::ConnectedPeers { reply } => {
 				let _ = reply.send(self.swarm.connected_peers().copied().collect());
 			},
@@ -537,6 +598,26 @@ impl EventLoop {
 	}
 
 	fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+		match &event {
+			SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } => {
+				self.connections.insert(*peer_id, num_established.get() as usize);
+				self.widening.remove(peer_id);
+				if self.wide.contains(peer_id) {
+					self.widen(*peer_id);
+				}
+			},
+			SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+				self.connections.remove(peer_id);
+				self.wide.remove(peer_id);
+			},
+			SwarmEvent::ConnectionClosed { peer_id, num_established, .. } => {
+				self.connections.insert(*peer_id, *num_established as usize);
+			},
+			SwarmEvent::OutgoingConnectionError { peer_id: Some(peer_id), .. } => {
+				self.widening.remove(peer_id);
+			},
+			_ => {},
+		}
 		match event {
 			SwarmEvent::NewListenAddr { address, .. } => {
 				let local = *self.swarm.local_peer_id();

@@ -89,6 +89,11 @@ async fn fifty_mib_come_from_two_providers_and_check_out() {
 		assert!(got > 0, "both providers served chunks: {:?}", report.received);
 	}
 	assert_eq!(c.client().store().get(&id).unwrap().unwrap(), data);
+	// The transfer went over two connections to each provider (the default), so each one's
+	// encryption could use both cores.
+	for provider in [&a, &b] {
+		assert_eq!(c.client().connections(provider.client().peer_id()).await.unwrap(), 2);
+	}
 
 	// Having fetched it, `c` serves it too, and a second fetch moves nothing.
 	assert!(c.client().has(&id));
