@@ -591,21 +591,25 @@ pub async fn connect(url: &str) -> Chain {
 /// Transactions are signed and handed to the node one after another (the chain client hands
 /// out nonces in that order), and their confirmations are awaited concurrently, so a claim
 /// never waits a block for a commit or a reveal that went out before it. One claim round runs
-/// at a time: it takes its room up front, so leases never outnumber `held`.
+/// at a time: it takes its room up front, so leases never outnumber `held`. A claim asked for
+/// while a round runs is not lost: the round runs again when it ends.
 async fn submit_loop(
 	worker: Arc<Worker>,
-	chain: watch::Receiver<Chain>,
+	chains: watch::Receiver<Chain>,
 	mut actions: mpsc::Receiver<Action>,
 	slots: Slots,
 ) {
 	let backoff: Arc<Mutex<HashMap<JobId, u32>>> = Arc::default();
+	// One claim round runs at a time; a claim asked for while one runs (a lease freed
+	// meanwhile) sets `wanted`, and the running task goes round once more instead of dropping it.
 	let claiming = Arc::new(std::sync::atomic::AtomicBool::new(false));
+	let wanted = Arc::new(std::sync::atomic::AtomicBool::new(false));
 	while let Some(first) = actions.recv().await {
 		let mut pending = vec![first];
 		while let Ok(more) = actions.try_recv() {
 			pending.push(more);
 		}
-		let chain = chain.borrow().clone();
+		let chain = chains.borrow().clone();
 		let mut reveals: HashMap<JobId, Vec<(TaskIndex, TaskResult, Hash)>> = HashMap::new();
 		let mut commits: HashMap<JobId, Vec<(TaskIndex, Hash)>> = HashMap::new();
 		let mut abandons: HashMap<JobId, Vec<TaskIndex>> = HashMap::new();
@@ -653,14 +657,34 @@ async fn submit_loop(
 				}
 			});
 		}
-		if claim && !slots.stopping.load(Ordering::SeqCst) && !claiming.swap(true, Ordering::SeqCst)
-		{
-			let (worker, slots, backoff, claiming) =
-				(worker.clone(), slots.clone(), backoff.clone(), claiming.clone());
-			tokio::spawn(async move {
-				claim_round(&worker, &chain, &slots, &backoff).await;
-				claiming.store(false, Ordering::SeqCst);
-			});
+		if claim && !slots.stopping.load(Ordering::SeqCst) {
+			wanted.store(true, Ordering::SeqCst);
+			if !claiming.swap(true, Ordering::SeqCst) {
+				let (worker, chains, slots, backoff, claiming, wanted) = (
+					worker.clone(),
+					chains.clone(),
+					slots.clone(),
+					backoff.clone(),
+					claiming.clone(),
+					wanted.clone(),
+				);
+				tokio::spawn(async move {
+					loop {
+						while wanted.swap(false, Ordering::SeqCst)
+							&& !slots.stopping.load(Ordering::SeqCst)
+						{
+							let chain = chains.borrow().clone();
+							claim_round(&worker, &chain, &slots, &backoff).await;
+						}
+						claiming.store(false, Ordering::SeqCst);
+						// A request that came after the last look and before the flag fell
+						// is this task's to serve, unless a new round has taken it.
+						if !wanted.load(Ordering::SeqCst) || claiming.swap(true, Ordering::SeqCst) {
+							break;
+						}
+					}
+				});
+			}
 		}
 	}
 }
