@@ -107,15 +107,13 @@ fn main() {
 			let client = fetcher.client().clone();
 			let (start, cpu) = (Instant::now(), cpu_time());
 			let report = tokio::spawn(async move { client.fetch(id).await }).await.unwrap().unwrap();
-			let p2p_time = start.elapsed();
-			if rep > 0 {
-				p2p_cpu += cpu_time() - cpu;
-				p2p_wall += p2p_time;
-			}
+			let (p2p_time, p2p_cpu_time) = (start.elapsed(), cpu_time() - cpu);
 			assert_eq!(report.received_bytes(), data.len() as u64);
 			if rep > 0 {
 				raw.push(raw_time);
 				p2p.push(p2p_time);
+				p2p_cpu += p2p_cpu_time;
+				p2p_wall += p2p_time;
 			}
 		}
 		let stored = fetcher.client().store().get(&id).unwrap().unwrap();

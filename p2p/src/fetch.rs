@@ -182,11 +182,15 @@ async fn fetch_locked(
 	let mut live: Vec<PeerId> = candidates;
 	// A blob of more than one request spreads over more connections to each provider.
 	let widen = queue.len() > 1;
-	if widen {
-		for peer in &live {
-			client.widen(*peer).await?;
+	let widen_all = |peers: Vec<PeerId>| async move {
+		if widen {
+			for peer in peers {
+				client.widen(peer).await?;
+			}
 		}
-	}
+		Ok::<_, Error>(())
+	};
+	widen_all(live.clone()).await?;
 	let mut load: HashMap<PeerId, usize> = HashMap::new();
 	let mut in_flight = FuturesUnordered::new();
 	// Responses being checked and written on the blocking pool, several at once. A range
@@ -224,11 +228,7 @@ async fn fetch_locked(
 			if live.is_empty() {
 				return Err(Error::Unavailable { id, missing });
 			}
-			if widen {
-				for peer in &live {
-					client.widen(*peer).await?;
-				}
-			}
+			widen_all(live.clone()).await?;
 			continue;
 		}
 		tokio::select! {
