@@ -599,11 +599,22 @@ async fn submit_loop(
 	mut actions: mpsc::Receiver<Action>,
 	slots: Slots,
 ) {
-	let backoff: Arc<Mutex<HashMap<JobId, u32>>> = Arc::default();
-	// One claim round runs at a time; a claim asked for while one runs (a lease freed
-	// meanwhile) sets `wanted`, and the running task goes round once more instead of dropping it.
-	let claiming = Arc::new(std::sync::atomic::AtomicBool::new(false));
-	let wanted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+	// One task runs the claim rounds, one at a time. The channel holds one request: a claim
+	// asked for while a round runs (a lease freed meanwhile) waits there and starts the next
+	// round; more requests meanwhile add nothing. The task ends with this loop.
+	let (claims, mut wanted) = mpsc::channel::<()>(1);
+	{
+		let (worker, chains, slots) = (worker.clone(), chains.clone(), slots.clone());
+		tokio::spawn(async move {
+			let mut backoff = HashMap::new();
+			while wanted.recv().await.is_some() {
+				if !slots.stopping.load(Ordering::SeqCst) {
+					let chain = chains.borrow().clone();
+					claim_round(&worker, &chain, &slots, &mut backoff).await;
+				}
+			}
+		});
+	}
 	while let Some(first) = actions.recv().await {
 		let mut pending = vec![first];
 		while let Ok(more) = actions.try_recv() {
@@ -657,34 +668,9 @@ async fn submit_loop(
 				}
 			});
 		}
-		if claim && !slots.stopping.load(Ordering::SeqCst) {
-			wanted.store(true, Ordering::SeqCst);
-			if !claiming.swap(true, Ordering::SeqCst) {
-				let (worker, chains, slots, backoff, claiming, wanted) = (
-					worker.clone(),
-					chains.clone(),
-					slots.clone(),
-					backoff.clone(),
-					claiming.clone(),
-					wanted.clone(),
-				);
-				tokio::spawn(async move {
-					loop {
-						while wanted.swap(false, Ordering::SeqCst)
-							&& !slots.stopping.load(Ordering::SeqCst)
-						{
-							let chain = chains.borrow().clone();
-							claim_round(&worker, &chain, &slots, &backoff).await;
-						}
-						claiming.store(false, Ordering::SeqCst);
-						// A request that came after the last look and before the flag fell
-						// is this task's to serve, unless a new round has taken it.
-						if !wanted.load(Ordering::SeqCst) || claiming.swap(true, Ordering::SeqCst) {
-							break;
-						}
-					}
-				});
-			}
+		if claim {
+			// Full means a request is already waiting for the next round.
+			let _ = claims.try_send(());
 		}
 	}
 }
@@ -697,7 +683,7 @@ async fn claim_round(
 	worker: &Arc<Worker>,
 	chain: &Chain,
 	slots: &Slots,
-	backoff: &Mutex<HashMap<JobId, u32>>,
+	backoff: &mut HashMap<JobId, u32>,
 ) {
 	let Slots { actions, held, exec, stopping, best } = slots;
 	let best = best.borrow().clone();
@@ -726,8 +712,7 @@ async fn claim_round(
 			&& spec.executor_version == ccgsc_executor::VERSION
 			&& spec.limits.memory <= u64::from(worker.config.memory_mib) << 20
 			&& job.next_task <= spec.task_count;
-		let backing_off =
-			backoff.lock().expect("not poisoned qed").get(&id).is_some_and(|until| *until > now);
+		let backing_off = backoff.get(&id).is_some_and(|until| *until > now);
 		if !fits || backing_off {
 			continue;
 		}
@@ -784,7 +769,7 @@ async fn claim_round(
 			},
 			Err(e) => {
 				tracing::debug!(job = id, error = %e, "nothing claimed");
-				backoff.lock().expect("not poisoned qed").insert(id, now + 3);
+				backoff.insert(id, now + 3);
 			},
 		}
 	}
