@@ -12,9 +12,9 @@
 //! - **verification overhead** = executions / tasks, where executions count every replica a
 //!   worker ran and every re-execution by the checker (audits at the runtime's 10 %).
 //!
-//! - where the wall time went: when the first task started and the last one stopped, how busy
-//!   each worker was, and the CPU time the node and this process (workers, checker, poster)
-//!   used meanwhile.
+//! - where the wall time went: when the first task started and the last one stopped, how far
+//!   finality trailed the best block, how busy each worker was, and the CPU time the node and
+//!   this process (workers, checker, poster) used meanwhile.
 //!
 //! The checker runs on the same two cores, so its audits are charged to the efficiency too.
 //! Tiles lie inside the main cardioid, so each costs the same; their iteration count is
@@ -23,7 +23,7 @@
 //! Run: `cargo build --release -p ccgsc-node && cargo bench -p ccgsc-tests --bench efficiency`.
 
 use std::{
-	collections::HashSet,
+	collections::{HashMap, HashSet},
 	sync::atomic::Ordering,
 	time::{Duration, Instant},
 };
@@ -123,8 +123,20 @@ async fn main() {
 	let busy_before: Vec<u64> =
 		workers.iter().map(|w| w.stats.busy_micros.load(Ordering::Relaxed)).collect();
 
-	// The measured job. Follow finalized blocks for the moment each task has its result.
+	// The measured job. Follow finalized blocks for the moment each task has its result, and
+	// best blocks for the moment each block was imported, which tells how far finality trails.
 	let mut blocks = chain.client().stream_blocks().await.unwrap();
+	let imported = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
+	let follow = {
+		let (imported, mut best) =
+			(imported.clone(), chain.client().stream_best_blocks().await.unwrap());
+		tokio::spawn(async move {
+			while let Some(Ok(block)) = best.next().await {
+				imported.lock().unwrap().entry(block.number()).or_insert_with(Instant::now);
+			}
+		})
+	};
+	let mut finality_lags = Vec::new();
 	let now = chain.finalized_number().await.unwrap();
 	let spec: JobSpec = job(module_id, root, TILES, 2, work, now);
 	let started = Instant::now();
@@ -153,6 +165,9 @@ async fn main() {
 			.expect("blocks keep coming")
 			.expect("the stream stays open")
 			.unwrap();
+		if let Some(at) = imported.lock().unwrap().get(&block.number()) {
+			finality_lags.push(at.elapsed());
+		}
 		let events = ccgsc_chain::block_events(&block).await.unwrap();
 		let tasks = events
 			.find::<api::jobs::events::ProvisionallyAccepted>()
@@ -182,6 +197,7 @@ async fn main() {
 	}
 	let wall = last - started;
 	watch.abort();
+	follow.abort();
 	let (first_run, last_run) = *span.lock().unwrap();
 	let node_cpu = node.pid().map(ccgsc_tests::cpu_time).unwrap_or_default() - node_cpu_before;
 	let own_cpu = ccgsc_tests::cpu_time(std::process::id()) - own_cpu_before;
@@ -222,6 +238,11 @@ async fn main() {
 		first_run.map_or(f64::NAN, |t| (t - started).as_secs_f64()),
 		(last_run - started).as_secs_f64(),
 		wall.as_secs_f64()
+	);
+	println!(
+		"finality trailed the best block by {:.2} s (mean of {} blocks)",
+		finality_lags.iter().sum::<Duration>().as_secs_f64() / finality_lags.len().max(1) as f64,
+		finality_lags.len()
 	);
 	for (seed, busy) in [71, 72].iter().zip(&busy) {
 		println!(
