@@ -24,7 +24,7 @@
 
 use std::{
 	collections::{HashMap, HashSet},
-	sync::atomic::Ordering,
+	sync::{atomic::Ordering, Arc, Mutex},
 	time::{Duration, Instant},
 };
 
@@ -126,7 +126,7 @@ async fn main() {
 	// The measured job. Follow finalized blocks for the moment each task has its result, and
 	// best blocks for the moment each block was imported, which tells how far finality trails.
 	let mut blocks = chain.client().stream_blocks().await.unwrap();
-	let imported = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
+	let imported = Arc::new(Mutex::new(HashMap::new()));
 	let follow = {
 		let (imported, mut best) =
 			(imported.clone(), chain.client().stream_best_blocks().await.unwrap());
@@ -141,7 +141,7 @@ async fn main() {
 	let spec: JobSpec = job(module_id, root, TILES, 2, work, now);
 	let started = Instant::now();
 	// When the first task starts running and when the last one stops, polled every 20 ms.
-	let span = std::sync::Arc::new(std::sync::Mutex::new((None::<Instant>, started)));
+	let span = Arc::new(Mutex::new((None::<Instant>, started)));
 	let watch = {
 		let (span, stats) =
 			(span.clone(), workers.iter().map(|w| w.stats.clone()).collect::<Vec<_>>());
