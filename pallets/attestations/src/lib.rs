@@ -16,8 +16,10 @@
 //! ([`Pallet::reveal_attestation`]) once every selected checker has committed or the commit
 //! window closed. Commit-reveal among several checkers means none can copy another; the
 //! verdict is the strict majority of the revealed results, and a checker whose result differs
-//! from it, or who does not reveal, loses [`Config::CheckerSlashFraction`] of its stake (half
-//! to the poster, half to the checkers who voted with the verdict). A checker that guesses
+//! from it, or who does not reveal (verdict or not), loses [`Config::CheckerSlashFraction`] of
+//! its stake (half to the poster, half to the checkers who voted with the verdict; all to the
+//! poster when nobody did). A review nobody reveals in fails the task unpaid, so a lone checker
+//! that stays silent to shield a liar pays for it with its stake. A checker that guesses
 //! among the replicas' published results instead of executing is on the losing side whenever
 //! it guesses wrong. The reveal must also carry one chunk of the output the checker claims,
 //! with its Merkle proof against the claimed content id, verified here with the same
@@ -524,9 +526,8 @@ impl<T: Config> Pallet<T> {
 		let (honest, dishonest): (Vec<_>, Vec<_>) = review
 			.checkers
 			.iter()
-			.map(|(c, a)| (c.clone(), matches!(a, Attestation::Revealed(r) if Some(*r) == verdict)))
-			.partition(|(_, upheld)| *upheld);
-		let honest: Vec<T::AccountId> = honest.into_iter().map(|(c, _)| c).collect();
+			.partition(|(_, a)| matches!(a, Attestation::Revealed(r) if Some(*r) == verdict));
+		let honest: Vec<T::AccountId> = honest.into_iter().map(|(c, _)| c.clone()).collect();
 		for checker in honest.iter() {
 			let fee = pallet_jobs::Pallet::<T>::pay(
 				job,
@@ -542,9 +543,11 @@ impl<T: Config> Pallet<T> {
 			});
 		}
 		let poster = pallet_jobs::Pallet::<T>::poster(job);
-		for (checker, _) in dishonest {
-			if verdict.is_some() {
-				Self::slash(&checker, poster.as_ref(), &honest);
+		for (checker, attestation) in dishonest {
+			// Without a verdict nobody can tell which revealed result was wrong, but a checker
+			// that never revealed failed its review either way.
+			if verdict.is_some() || !matches!(attestation, Attestation::Revealed(_)) {
+				Self::slash(checker, poster.as_ref(), &honest);
 			}
 		}
 		for (checker, _) in review.checkers.iter() {

@@ -228,6 +228,31 @@ fn a_checker_that_does_not_reveal_is_slashed_when_the_window_closes() {
 	});
 }
 
+/// A lone checker that never answers leaves the dispute without a verdict: the task fails
+/// unpaid and nobody's result is judged, but the silent checker loses its slash to the poster.
+#[test]
+fn a_lone_checker_that_never_reveals_is_slashed_though_there_is_no_verdict() {
+	new_test_ext().execute_with(|| {
+		checker(9);
+		let issuance = Balances::total_issuance();
+		let job = disputed_job();
+		assert_eq!(phase(job, 0), Phase::Review(ReviewKind::Dispute));
+		let poster_before = Balances::balance(&POSTER);
+		run_to_block(1 + COMMIT_WINDOW + REVEAL_WINDOW + 1);
+		assert_eq!(phase(job, 0), Phase::Done);
+		assert_eq!(pallet_jobs::Tasks::<Test>::get(job, 0).unwrap().result, None);
+		assert_eq!(stake_of(9), 500);
+		assert_eq!(Checkers::<Test>::get(9).unwrap().slashed, 500);
+		assert_eq!(Checkers::<Test>::get(9).unwrap().open_reviews, 0);
+		// Neither replica is judged without a verdict.
+		assert_eq!(pallet_workers::Workers::<Test>::get(3).unwrap().stake, 1000);
+		assert_eq!(Balances::balance(&2), 9000);
+		// The poster gets the slash and, the job being over, its escrow back.
+		assert_eq!(Balances::balance(&POSTER), poster_before + 500 + REWARD * 2 + FEE);
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
 #[test]
 fn checkers_are_never_replicas_of_the_task_they_judge() {
 	new_test_ext().execute_with(|| {

@@ -429,7 +429,7 @@ pub mod pallet {
 		ExecutorMismatch,
 		/// The worker offers less memory than the job's limit.
 		InsufficientMemory,
-		/// A batch is empty or larger than `MaxBatch`.
+		/// A batch is empty, larger than `MaxBatch`, or names one task twice.
 		InvalidBatch,
 		/// No task of the job is available to this worker.
 		NoTaskAvailable,
@@ -678,8 +678,9 @@ pub mod pallet {
 			let score = T::Workers::profile(&worker).map_or(1, |p| p.score);
 			let now = frame_system::Pallet::<T>::block_number();
 			let lease_until = now.saturating_add(Self::lease_blocks(&info.spec, score));
-			let mut updated = Vec::new();
+			let mut updated: Vec<(TaskIndex, TaskOf<T>)> = Vec::new();
 			for index in tasks.iter().copied() {
+				ensure!(!updated.iter().any(|(i, _)| *i == index), Error::<T>::InvalidBatch);
 				let mut task = Tasks::<T>::get(job, index).ok_or(Error::<T>::UnknownTask)?;
 				let replica = task
 					.replicas
@@ -721,8 +722,9 @@ pub mod pallet {
 			let worker = ensure_signed(origin)?;
 			ensure!(!tasks.is_empty(), Error::<T>::InvalidBatch);
 			ensure!(Jobs::<T>::contains_key(job), Error::<T>::UnknownJob);
-			let mut updated = Vec::new();
+			let mut updated: Vec<(TaskIndex, TaskOf<T>)> = Vec::new();
 			for index in tasks.iter().copied() {
+				ensure!(!updated.iter().any(|(i, _)| *i == index), Error::<T>::InvalidBatch);
 				let mut task = Tasks::<T>::get(job, index).ok_or(Error::<T>::UnknownTask)?;
 				let at = task
 					.replicas

@@ -617,6 +617,32 @@ fn batches_settle_many_tasks_in_one_extrinsic() {
 	});
 }
 
+/// A task named twice in one `renew` or `abandon` fails the batch, like a twice-named task in
+/// `commit` or `reveal`: otherwise one abandon would count two leases back, and a worker still
+/// holding a lease could unbond the stake that answers for it.
+#[test]
+fn renew_and_abandon_refuse_a_task_named_twice() {
+	new_test_ext().execute_with(|| {
+		let job = post(2, 1);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 2));
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 2);
+		assert_noop!(
+			Jobs::abandon(RuntimeOrigin::signed(2), job, batch(vec![0, 0])),
+			Error::<Test>::InvalidBatch
+		);
+		assert_noop!(
+			Jobs::renew(RuntimeOrigin::signed(2), job, batch(vec![1, 1])),
+			Error::<Test>::InvalidBatch
+		);
+		assert_ok!(Jobs::abandon(RuntimeOrigin::signed(2), job, batch(vec![0])));
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 1);
+		assert_noop!(
+			Workers::unbond(RuntimeOrigin::signed(2), 1),
+			pallet_workers::Error::<Test>::StakeInUse
+		);
+	});
+}
+
 #[test]
 fn a_lease_past_its_end_cannot_commit_or_renew_even_before_it_is_swept() {
 	new_test_ext().execute_with(|| {

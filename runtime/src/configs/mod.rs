@@ -155,7 +155,7 @@ parameter_types! {
 	pub const CheckerFee: Balance = UNIT / 10;
 	/// Half the stake of a liar is slashed.
 	pub const SlashFraction: Perbill = Perbill::from_percent(50);
-	/// Half the stake of a checker against the verdict is slashed.
+	/// Half the stake of a checker against the verdict, or silent, is slashed.
 	pub const CheckerSlashFraction: Perbill = Perbill::from_percent(50);
 	/// Probability that a single result is audited. A `storage` parameter: root can change it
 	/// with `system.set_storage` (the end-to-end tests raise it to 100 %).
