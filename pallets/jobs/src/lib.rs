@@ -55,8 +55,13 @@
 //! always ran alone would lose more than it gains.
 //!
 //! **Ending.** [`Pallet::cancel`], the deadline, or the last task settling ends a job. Tasks
-//! already past their first commit still settle; then the unspent escrow returns to the
-//! poster. Credits are only ever moved between holds and accounts: the total issuance never
+//! whose replicas have all committed still settle; then the unspent escrow returns to the
+//! poster. A task still waiting for replicas when its job ends never settles: within an
+//! [`Config::AuditWindow`] its replicas are let go, unpaid and unjudged.
+//!
+//! **Stake in use.** A worker's replica counts against its stake (the registry's lease count,
+//! which unbonding waits for) from its claim until it is given back, expires or its task settles,
+//! so a worker cannot unbond from under a result that may still be judged. Credits are only ever moved between holds and accounts: the total issuance never
 //! changes.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -780,7 +785,6 @@ pub mod pallet {
 				updated.push((index, task));
 			}
 			for (index, mut task) in updated {
-				T::Workers::note_lease(&worker, false);
 				Self::deposit_event(Event::Committed { job, task: index, worker: worker.clone() });
 				let committed = task
 					.replicas
@@ -795,6 +799,8 @@ pub mod pallet {
 					} else {
 						Self::open_reveals(job, index, &mut task, now);
 					}
+				} else if committed == 1 {
+					Self::watch_waiting(job, index, now);
 				}
 				Tasks::<T>::insert(job, index, task);
 			}
@@ -981,6 +987,7 @@ impl<T: Config> Pallet<T> {
 					task.phase = Phase::Open;
 					Tasks::<T>::insert(job, index, task);
 					Self::requeue(job, index);
+					Self::watch_waiting(job, index, now);
 					Self::change_in_flight(job, false);
 				}
 			},
@@ -999,6 +1006,7 @@ impl<T: Config> Pallet<T> {
 					let mut task = task;
 					for r in task.replicas.iter() {
 						T::Workers::record_invalid(&r.worker);
+						T::Workers::note_lease(&r.worker, false);
 					}
 					task.replicas.clear();
 					task.phase = Phase::Open;
@@ -1026,7 +1034,32 @@ impl<T: Config> Pallet<T> {
 					Jobs::<T>::insert(job, info);
 				}
 			},
+			Timeout::Orphan(job, index) => {
+				let Some(mut task) = Tasks::<T>::get(job, index) else { return };
+				let waiting = task.phase == Phase::Open
+					&& task.replicas.iter().any(|r| matches!(r.state, ReplicaState::Committed(_)));
+				if !waiting {
+					return;
+				}
+				if Jobs::<T>::get(job).is_some_and(|j| j.status == JobStatus::Open) {
+					Self::watch_waiting(job, index, now);
+					return;
+				}
+				// The job ended before the task had all its replicas: it can never settle, so
+				// nothing is paid and nobody is judged, and its replicas are let go.
+				for r in task.replicas.iter() {
+					T::Workers::note_lease(&r.worker, false);
+				}
+				task.replicas.clear();
+				task.phase = Phase::Done;
+				Tasks::<T>::insert(job, index, task);
+			},
 		}
+	}
+
+	/// Looks at a task with committed replicas that waits for more again in an audit window.
+	fn watch_waiting(job: JobId, index: TaskIndex, now: BlockNumberFor<T>) {
+		Self::schedule(now.saturating_add(T::AuditWindow::get()), Timeout::Orphan(job, index));
 	}
 
 	fn change_in_flight(job: JobId, up: bool) {
@@ -1106,6 +1139,7 @@ impl<T: Config> Pallet<T> {
 		if task.needed == 1 && results.len() == 1 {
 			if !first.outcome.is_verdict() {
 				// The worker could not get the input: no pay, no slash; full replication now.
+				T::Workers::note_lease(&task.replicas[0].worker, false);
 				task.replicas.clear();
 				task.phase = Phase::Open;
 				task.needed = Jobs::<T>::get(job).map_or(1, |j| j.spec.replication);
@@ -1225,6 +1259,9 @@ impl<T: Config> Pallet<T> {
 			if let Some(r) = task.replicas.first() {
 				T::Workers::note_unaudited(&r.worker, false);
 			}
+		}
+		for r in task.replicas.iter() {
+			T::Workers::note_lease(&r.worker, false);
 		}
 		task.phase = Phase::Done;
 		task.result = verdict;

@@ -643,6 +643,57 @@ fn renew_and_abandon_refuse_a_task_named_twice() {
 	});
 }
 
+fn leases(worker: u64) -> u32 {
+	pallet_workers::Workers::<Test>::get(worker).unwrap().leases
+}
+
+/// A committed result that waits for the other replicas may still be judged: its worker's
+/// stake stays in use until the task settles.
+#[test]
+fn a_committed_replica_keeps_its_stake_in_use_until_the_task_settles() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 2);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		commit(2, job, 0, good(0));
+		assert_eq!(leases(2), 1);
+		assert_noop!(
+			Workers::unbond(RuntimeOrigin::signed(2), 1),
+			pallet_workers::Error::<Test>::StakeInUse
+		);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 1));
+		commit(3, job, 0, good(0));
+		reveal(2, job, 0, good(0));
+		assert_eq!(leases(2), 1);
+		reveal(3, job, 0, good(0));
+		assert_eq!(phase(job, 0), Phase::Done);
+		assert_eq!((leases(2), leases(3)), (0, 0));
+		assert_ok!(Workers::unbond(RuntimeOrigin::signed(2), 1));
+	});
+}
+
+/// A task still waiting for replicas when its job is cancelled can never settle: within an
+/// audit window its committed replica is let go, unpaid, and the worker may unbond.
+#[test]
+fn replicas_left_waiting_by_a_job_that_ended_are_let_go() {
+	new_test_ext().execute_with(|| {
+		let job = post(1, 2);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		commit(2, job, 0, good(0));
+		run_to_block(1 + AUDIT_WINDOW + 1);
+		// While the job is open the task keeps waiting for its second replica.
+		assert_eq!(leases(2), 1);
+		assert_eq!(phase(job, 0), Phase::Open);
+		assert_ok!(Jobs::cancel(RuntimeOrigin::signed(POSTER), job));
+		assert_eq!(escrow_held(POSTER), 0);
+		run_to_block(1 + 2 * AUDIT_WINDOW + 1);
+		assert_eq!(leases(2), 0);
+		assert_eq!(phase(job, 0), Phase::Done);
+		assert!(Tasks::<Test>::get(job, 0).unwrap().replicas.is_empty());
+		assert_eq!(Balances::balance(&2), 9000);
+		assert_ok!(Workers::unbond(RuntimeOrigin::signed(2), 1));
+	});
+}
+
 #[test]
 fn a_lease_past_its_end_cannot_commit_or_renew_even_before_it_is_swept() {
 	new_test_ext().execute_with(|| {

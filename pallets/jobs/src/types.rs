@@ -209,4 +209,7 @@ pub enum Timeout<AccountId> {
 	Audit(JobId, TaskIndex),
 	/// A job's deadline.
 	Deadline(JobId),
+	/// A task with a committed replica that waits for more replicas: if its job has ended,
+	/// it will never settle, and its replicas are let go; otherwise it is looked at again.
+	Orphan(JobId, TaskIndex),
 }

@@ -15,8 +15,9 @@
 //!
 //! Stake leaves in two steps: [`Pallet::unbond`] marks an amount, which
 //! [`Pallet::withdraw`] releases after [`Config::UnbondingPeriod`] blocks. The period is
-//! longer than any audit window, and unbonding is refused while the worker holds a lease or
-//! has a result still open to audit, so a result can always be answered for with stake.
+//! longer than any audit window, and unbonding is refused while the worker holds a task
+//! replica that has not settled (leased, or committed and waiting for the others) or has a
+//! result still open to audit, so a result can always be answered for with stake.
 //!
 //! Other pallets use the [`WorkerRegistry`] trait: to check eligibility, to count leases
 //! and unaudited results, to record valid and invalid results, to note rewards, and to slash.
@@ -293,7 +294,8 @@ pub mod pallet {
 		StakeTooLow,
 		/// The profile is unusable: no cores, no memory, a zero score or an empty peer id.
 		InvalidProfile,
-		/// The worker holds a lease or has a result open to audit, so its stake must stay.
+		/// The worker holds a task replica that has not settled or has a result open to audit,
+		/// so its stake must stay.
 		StakeInUse,
 		/// The amount is zero or more than the active stake.
 		InvalidAmount,
@@ -378,7 +380,7 @@ pub mod pallet {
 		/// Starts unbonding `amount` of active stake (adding to what is unbonding already and
 		/// restarting the period). Either all stake goes, or at least `MinWorkerStake` stays.
 		///
-		/// Fails with `NotRegistered`, `StakeInUse` (a lease or an unaudited result),
+		/// Fails with `NotRegistered`, `StakeInUse` (an unsettled replica or an unaudited result),
 		/// `InvalidAmount` or `StakeTooLow`.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::unbond())]
