@@ -57,12 +57,12 @@
 //! **Ending.** [`Pallet::cancel`], the deadline, or the last task settling ends a job. Tasks
 //! whose replicas have all committed still settle; then the unspent escrow returns to the
 //! poster. A task still waiting for replicas when its job ends never settles: within an
-//! [`Config::AuditWindow`] its replicas are let go, unpaid and unjudged.
+//! [`Config::AuditWindow`] its replicas are let go, unpaid and unjudged. Credits are only ever
+//! moved between holds and accounts: the total issuance never changes.
 //!
 //! **Stake in use.** A worker's replica counts against its stake (the registry's lease count,
-//! which unbonding waits for) from its claim until it is given back, expires or its task settles,
-//! so a worker cannot unbond from under a result that may still be judged. Credits are only ever moved between holds and accounts: the total issuance never
-//! changes.
+//! which unbonding waits for) from its claim until it is given back, expires or its task
+//! settles, so a worker cannot unbond from under a result that may still be judged.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 

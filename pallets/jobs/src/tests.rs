@@ -25,6 +25,10 @@ fn trust(worker: u64) {
 	}
 }
 
+fn leases(worker: u64) -> u32 {
+	pallet_workers::Workers::<Test>::get(worker).unwrap().leases
+}
+
 fn events() -> Vec<Event<Test>> {
 	System::events()
 		.into_iter()
@@ -91,7 +95,7 @@ fn claim_takes_leases_sized_from_the_work_limit() {
 		let task = Tasks::<Test>::get(job, 0).unwrap();
 		assert_eq!(task.replicas[0].lease_until, 1 + LEASE);
 		assert_eq!((task.needed, task.platform), (2, PlatformClass::X86_64Native));
-		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 2);
+		assert_eq!(leases(2), 2);
 		// The second worker first gets the tasks that wait for a second replica.
 		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 3));
 		let claimed: Vec<u32> = events()
@@ -171,7 +175,7 @@ fn an_expired_lease_returns_the_task_to_the_pool() {
 		run_to_block(2 + LEASE);
 		assert!(Tasks::<Test>::get(job, 0).unwrap().replicas.is_empty());
 		assert!(events().contains(&Event::LeaseExpired { job, task: 0, worker: 2 }));
-		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 0);
+		assert_eq!(leases(2), 0);
 		// The vanished worker can no longer commit; another takes the task.
 		assert_noop!(
 			Jobs::commit(
@@ -217,7 +221,7 @@ fn renew_extends_a_lease_and_abandon_gives_it_back() {
 		);
 		assert_ok!(Jobs::abandon(RuntimeOrigin::signed(2), job, batch(vec![0])));
 		assert!(Tasks::<Test>::get(job, 0).unwrap().replicas.is_empty());
-		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 0);
+		assert_eq!(leases(2), 0);
 		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 2));
 		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().replicas[0].worker, 3);
 		commit(3, job, 0, good(0));
@@ -578,7 +582,7 @@ fn the_deadline_ends_the_job_and_refunds_the_escrow() {
 		assert_noop!(Jobs::claim(RuntimeOrigin::signed(3), 0, 1), Error::<Test>::JobNotOpen);
 		// The worker whose lease outlived the job gets its lease count back when it ends.
 		run_to_block(30);
-		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 0);
+		assert_eq!(leases(2), 0);
 	});
 }
 
@@ -625,7 +629,7 @@ fn renew_and_abandon_refuse_a_task_named_twice() {
 	new_test_ext().execute_with(|| {
 		let job = post(2, 1);
 		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 2));
-		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 2);
+		assert_eq!(leases(2), 2);
 		assert_noop!(
 			Jobs::abandon(RuntimeOrigin::signed(2), job, batch(vec![0, 0])),
 			Error::<Test>::InvalidBatch
@@ -635,16 +639,12 @@ fn renew_and_abandon_refuse_a_task_named_twice() {
 			Error::<Test>::InvalidBatch
 		);
 		assert_ok!(Jobs::abandon(RuntimeOrigin::signed(2), job, batch(vec![0])));
-		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().leases, 1);
+		assert_eq!(leases(2), 1);
 		assert_noop!(
 			Workers::unbond(RuntimeOrigin::signed(2), 1),
 			pallet_workers::Error::<Test>::StakeInUse
 		);
 	});
-}
-
-fn leases(worker: u64) -> u32 {
-	pallet_workers::Workers::<Test>::get(worker).unwrap().leases
 }
 
 /// A committed result that waits for the other replicas may still be judged: its worker's
