@@ -9,7 +9,8 @@
 //! its account, its platform class and executor version. When the jobs pallet opens a review
 //! (replicas disagreed, or a single result was drawn for audit), [`Config::CheckersPerReview`]
 //! checkers of the task's platform class and the job's executor version are drawn at random,
-//! excluding the task's own replicas.
+//! excluding the task's own replicas and any checker whose stake slashing has left below
+//! [`Config::MinCheckerStake`] (it keeps the reviews it has, and can leave and register anew).
 //!
 //! **Catching a checker that did not execute.** Each selected checker re-executes the task
 //! and first *commits* to its result ([`Pallet::attest`]), then *reveals* it
@@ -616,6 +617,7 @@ impl<T: Config> Reviews<T::AccountId> for Pallet<T> {
 				Checkers::<T>::get(c).is_some_and(|info_c| {
 					info_c.platform == platform
 						&& info_c.executor_version == info.spec.executor_version
+						&& info_c.stake >= T::MinCheckerStake::get()
 				})
 			})
 			.collect();

@@ -253,6 +253,27 @@ fn a_lone_checker_that_never_reveals_is_slashed_though_there_is_no_verdict() {
 	});
 }
 
+/// A checker is drawn only while its stake is at least the minimum: one that has been slashed
+/// below it has too little left to lose.
+#[test]
+fn a_checker_slashed_below_the_minimum_stake_is_no_longer_drawn() {
+	new_test_ext().execute_with(|| {
+		checker(9);
+		for stake_after in [500, 250] {
+			let job = disputed_job();
+			assert_eq!(OpenReviews::<Test>::get(job, 0).unwrap().checkers[0].0, 9);
+			run_to_block(System::block_number() + COMMIT_WINDOW + REVEAL_WINDOW + 1);
+			assert_eq!(phase(job, 0), Phase::Done);
+			assert_eq!(stake_of(9), stake_after);
+		}
+		CheckersPerReview::set(2);
+		checker(10);
+		let job = disputed_job();
+		let review = OpenReviews::<Test>::get(job, 0).unwrap();
+		assert_eq!(review.checkers.to_vec(), vec![(10, Attestation::Pending)]);
+	});
+}
+
 #[test]
 fn checkers_are_never_replicas_of_the_task_they_judge() {
 	new_test_ext().execute_with(|| {
