@@ -1006,8 +1006,8 @@ impl<T: Config> Pallet<T> {
 					let mut task = task;
 					for r in task.replicas.iter() {
 						T::Workers::record_invalid(&r.worker);
-						T::Workers::note_lease(&r.worker, false);
 					}
+					Self::let_go(&task);
 					task.replicas.clear();
 					task.phase = Phase::Open;
 					Tasks::<T>::insert(job, index, task);
@@ -1041,19 +1041,25 @@ impl<T: Config> Pallet<T> {
 				if !waiting {
 					return;
 				}
-				if Jobs::<T>::get(job).is_some_and(|j| j.status == JobStatus::Open) {
+				if Self::open_job(job).is_ok() {
 					Self::watch_waiting(job, index, now);
 					return;
 				}
 				// The job ended before the task had all its replicas: it can never settle, so
 				// nothing is paid and nobody is judged, and its replicas are let go.
-				for r in task.replicas.iter() {
-					T::Workers::note_lease(&r.worker, false);
-				}
+				Self::let_go(&task);
 				task.replicas.clear();
 				task.phase = Phase::Done;
 				Tasks::<T>::insert(job, index, task);
 			},
+		}
+	}
+
+	/// Tells the registry that the workers of `task`'s replicas no longer hold them: the task
+	/// settled, or its replicas are dropped.
+	fn let_go(task: &TaskOf<T>) {
+		for r in task.replicas.iter() {
+			T::Workers::note_lease(&r.worker, false);
 		}
 	}
 
@@ -1139,7 +1145,7 @@ impl<T: Config> Pallet<T> {
 		if task.needed == 1 && results.len() == 1 {
 			if !first.outcome.is_verdict() {
 				// The worker could not get the input: no pay, no slash; full replication now.
-				T::Workers::note_lease(&task.replicas[0].worker, false);
+				Self::let_go(&task);
 				task.replicas.clear();
 				task.phase = Phase::Open;
 				task.needed = Jobs::<T>::get(job).map_or(1, |j| j.spec.replication);
@@ -1260,9 +1266,7 @@ impl<T: Config> Pallet<T> {
 				T::Workers::note_unaudited(&r.worker, false);
 			}
 		}
-		for r in task.replicas.iter() {
-			T::Workers::note_lease(&r.worker, false);
-		}
+		Self::let_go(&task);
 		task.phase = Phase::Done;
 		task.result = verdict;
 		Tasks::<T>::insert(job, index, task);
