@@ -363,7 +363,7 @@ pub struct BlockFacts {
 	pub total_issuance: Balance,
 }
 
-/// A claimed lease.
+/// A lease held: as claimed, or as renewed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lease {
 	/// The task.
@@ -614,6 +614,30 @@ impl Chain {
 		let events = self.submit(&api::transactions().jobs().claim(job, max), signer).await?;
 		let mut leases = Vec::new();
 		for event in events.find::<api::jobs::events::TaskClaimed>() {
+			let event = event.chain()?;
+			leases.push(Lease { task: event.task, until: event.lease_until });
+		}
+		Ok(leases)
+	}
+
+	/// Extends the signer's leases on `tasks` of `job` by a full lease from the block that
+	/// includes the call; returns the leases as they now stand.
+	///
+	/// # Errors
+	/// As [`Chain::submit`]; the whole batch fails if one lease cannot be renewed (expired,
+	/// committed or never held).
+	pub async fn renew<S: Signer>(
+		&self,
+		signer: &S,
+		job: JobId,
+		tasks: Vec<TaskIndex>,
+	) -> Result<Vec<Lease>, Error> {
+		let call = api::transactions()
+			.jobs()
+			.renew(job, rt::bounded_collections::bounded_vec::BoundedVec(tasks));
+		let events = self.submit(&call, signer).await?;
+		let mut leases = Vec::new();
+		for event in events.find::<api::jobs::events::LeaseRenewed>() {
 			let event = event.chain()?;
 			leases.push(Lease { task: event.task, until: event.lease_until });
 		}

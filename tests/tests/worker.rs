@@ -1,22 +1,27 @@
 //! Workers on the real chain: a primes job posted, claimed, fetched over libp2p, run in the
 //! sandbox, committed, revealed, settled and paid; a module that never ends; a worker killed
-//! mid-task.
+//! mid-task; a task that outlasts its lease.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-worker && cargo test --release -p
 //! ccgsc-tests --test worker`.
 
-use std::time::{Duration, Instant};
+use std::{
+	sync::atomic::Ordering,
+	time::{Duration, Instant},
+};
 
 use ccgsc_chain::{
+	api,
 	api::runtime_types::pallet_jobs::types::{JobStatus, Phase, ReplicaState},
 	dev, AccountId32, JobSpec, UNIT,
 };
+use ccgsc_executor::{Determinism, Executor};
 use ccgsc_primitives::{ContentId, Limits, Outcome};
 use ccgsc_tasks::primes;
 use ccgsc_tests::{
 	market::{
 		account, ended, fund, job, logs, primes_content, registered_checker, start_checker,
-		start_worker, WorkerProcess,
+		start_worker, start_worker_with, WorkerProcess,
 	},
 	Node,
 };
@@ -227,4 +232,77 @@ async fn a_worker_killed_mid_task_loses_its_lease_and_another_worker_completes_t
 	assert_eq!(chain.worker(&rescuer.account).await.unwrap().unwrap().earned, 2 * UNIT);
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
 	rescuer.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_renews_the_lease_of_a_task_that_outlasts_it() {
+	logs();
+	// A task of about fifteen seconds: a module that spins until its work limit, with the
+	// limit this machine's sandbox gets through in that time.
+	let spin = wat::parse_str(
+		r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#,
+	)
+	.unwrap();
+	let executor = Executor::new(ccgsc_executor::Config::default()).unwrap();
+	let calibration = ccgsc_executor::Job {
+		id: 0,
+		module_id: ContentId::of(&spin),
+		module: &spin,
+		args: &[],
+		limits: Limits { work: 1_000_000_000, memory: 16 << 20, output: 0 },
+		determinism: Determinism::Platform,
+	};
+	executor.run(&calibration, 0, &[]).unwrap();
+	let run = executor.run(&calibration, 0, &[]).unwrap();
+	assert_eq!(run.outcome, Outcome::WorkLimitExceeded);
+	let work = (run.work as f64 * 15.0 / run.elapsed.as_secs_f64()) as u64;
+	// The worker states a score a thousand times its own, so the chain sizes its lease for a
+	// task a thousand times shorter: the ten-block minimum, about ten seconds.
+	let score = executor.probe(200_000_000).unwrap();
+
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	let (poster_p2p, _, _, inputs_root) = primes_content(dir.path(), [(0, 10)]).await;
+	let spin = poster_p2p.client().add(spin).await.unwrap();
+	let bootstrap = poster_p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[31]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	let worker = start_worker_with(
+		ccgsc_worker::Config::new(node.ws_url(), dir.path().join("worker-31"), [31; 32])
+			.with_bootstrap(bootstrap)
+			.with_stated_score(score * 1_000),
+	)
+	.await;
+
+	let now = chain.finalized_number().await.unwrap();
+	let spec = JobSpec {
+		limits: Limits { work, memory: 16 << 20, output: 1 << 16 },
+		..job(spin, inputs_root, 1, 1, 0, now)
+	};
+	let id = chain.post_job(&dev::dave(), &spec).await.unwrap();
+	ended(&chain, &node, id, Duration::from_secs(120)).await;
+
+	// The task ran once, under one lease renewed as it ran, and its result was accepted.
+	// Without renewals the lease runs out first: the chain requeues the task, and the time
+	// spent on it is lost (another worker, or this one again, runs it from the start).
+	let task = chain.task(id, 0).await.unwrap().unwrap();
+	assert_eq!(task.phase, Phase::Done);
+	let result = task.result.expect("settled");
+	assert_eq!(ccgsc_chain::convert::outcome_back(&result.outcome), Outcome::WorkLimitExceeded);
+	let (mut renewed, mut expired) = (0, 0);
+	for number in now..=chain.finalized_number().await.unwrap() {
+		let events = chain.events_at(number).await.unwrap();
+		renewed += events.find::<api::jobs::events::LeaseRenewed>().flatten().count();
+		expired += events.find::<api::jobs::events::LeaseExpired>().flatten().count();
+	}
+	assert!(renewed >= 1, "the lease was renewed");
+	assert_eq!(expired, 0, "the lease never ran out");
+	assert_eq!(worker.stats.renewed.load(Ordering::Relaxed), renewed as u64);
+	assert_eq!(worker.stats.tasks_done.load(Ordering::Relaxed), 1, "the task ran once");
+	let info = chain.job(id).await.unwrap().unwrap();
+	assert_eq!((info.status, info.spent, info.escrow), (JobStatus::Done, UNIT, 0));
+	assert_eq!(chain.worker(&worker.account).await.unwrap().unwrap().earned, UNIT);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
+	worker.stop().await;
 }

@@ -23,6 +23,13 @@
 //!   waiting for the one before to be included: the chain client gives each its own nonce
 //!   while it holds the signer's nonce lock, and their inclusions are awaited concurrently,
 //!   so a claim never waits a block behind a commit.
+//! - **Leases are renewed, not lost.** A lease covers the task's work limit at the worker's
+//!   registered score, three times over, but its clock runs from the claim: while the lease
+//!   waits for a core, while the input downloads, while a busy machine runs slower than its
+//!   score. So on every best block the worker renews each lease it still holds (claimed, not
+//!   yet committed or given back) that ends within [`RENEW_AHEAD`] blocks, and a task it is
+//!   still working on is never requeued under it. Renewal has a bound: the sandbox's work
+//!   limit and wall-clock guard end every task, and a task the guard ends is given back.
 //! - **Failures are the task's, not the worker's.** A trap, the work limit, the memory limit,
 //!   an oversized output or an invalid module end that task with its outcome, committed like
 //!   any result; an input nobody serves is committed as `InputUnavailable` (never slashed).
@@ -62,6 +69,10 @@ pub use task::{Fetched, Ran, Runner, TaskSpec};
 
 /// Work units of the probe run at start to measure this machine's score.
 const PROBE_WORK: u64 = 200_000_000;
+
+/// A lease that ends within this many blocks of the best block is renewed: time for the
+/// renewal to be included (a block or two), and for one retry should it fail.
+pub const RENEW_AHEAD: u32 = 4;
 
 /// How long a worker that stops keeps revealing what it committed.
 const REVEAL_GRACE: Duration = Duration::from_secs(60);
@@ -115,6 +126,10 @@ pub struct Config {
 	pub listen: Vec<Multiaddr>,
 	/// Test only: flip a byte of every output before committing (a lying worker).
 	pub corrupt_output: bool,
+	/// Test only: register with this score (work units per second) instead of the probe's.
+	/// Leases are sized by the registered score, so an overstated one makes them shorter
+	/// than the tasks (which the worker must then renew).
+	pub stated_score: Option<u64>,
 }
 
 impl Config {
@@ -131,6 +146,7 @@ impl Config {
 			bootstrap: Vec::new(),
 			listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("a valid multiaddr qed")],
 			corrupt_output: false,
+			stated_score: None,
 		}
 	}
 
@@ -163,6 +179,13 @@ impl Config {
 		self.corrupt_output = lie;
 		self
 	}
+
+	/// Test only: registers with `score` instead of the probe's (see
+	/// [`Config::stated_score`]).
+	pub fn with_stated_score(mut self, score: u64) -> Self {
+		self.stated_score = Some(score);
+		self
+	}
 }
 
 /// What the worker has done, for the status line and `/metrics`.
@@ -182,6 +205,8 @@ pub struct Stats {
 	pub slashed: AtomicU64,
 	/// Leases given back (not started at shutdown, or the wall-clock guard fired).
 	pub abandoned: AtomicU64,
+	/// Leases renewed (one per lease per renewal).
+	pub renewed: AtomicU64,
 	/// Transactions the chain refused.
 	pub refused: AtomicU64,
 }
@@ -206,7 +231,20 @@ enum Action {
 	Commit { job: JobId, task: TaskIndex, hash: Hash },
 	Reveal { job: JobId, task: TaskIndex, result: TaskResult, salt: Hash },
 	Abandon { job: JobId, task: TaskIndex },
+	Renew { job: JobId, task: TaskIndex },
 }
+
+/// A lease the worker holds: claimed, and not yet committed or given back.
+#[derive(Clone, Copy)]
+struct Held {
+	/// Its last block, as the chain last said.
+	until: u32,
+	/// A renewal of it is on its way to the chain.
+	renewing: bool,
+}
+
+/// Leases held, by task.
+type Leases = HashMap<(JobId, TaskIndex), Held>;
 
 /// A result committed and not yet revealed (as far as finalized blocks tell).
 #[derive(Clone, Copy)]
@@ -247,6 +285,8 @@ pub struct Worker {
 	stats: Arc<Stats>,
 	/// Results committed and not yet revealed, by task.
 	committed: Arc<Mutex<Committed>>,
+	/// Leases held, by task: renewed before they run out.
+	leases: Arc<Mutex<Leases>>,
 }
 
 impl Worker {
@@ -286,6 +326,7 @@ impl Worker {
 			score,
 			stats: Arc::default(),
 			committed: Arc::default(),
+			leases: Arc::default(),
 		})
 	}
 
@@ -422,7 +463,7 @@ impl Worker {
 		let profile = Profile {
 			cores: self.config.cores,
 			memory_mib: self.config.memory_mib,
-			score: self.score,
+			score: self.config.stated_score.unwrap_or(self.score),
 			platform: self.platform,
 			executor_version: ccgsc_executor::VERSION,
 			peer_id: self.p2p.client().peer_id().to_bytes(),
@@ -451,7 +492,35 @@ impl Worker {
 			self.reveal_opened(&events, actions, true).await;
 		}
 		self.reveal_opened(&ccgsc_chain::block_events(block).await?, actions, true).await;
+		self.renew_due(number as u32, actions).await;
 		Ok(())
+	}
+
+	/// Queues a renewal of every lease held that ends within [`RENEW_AHEAD`] blocks of `now`
+	/// and has none on its way. A lease already past its end is gone (the chain requeues
+	/// the task), so it is left alone.
+	async fn renew_due(&self, now: u32, actions: &mpsc::Sender<Action>) {
+		let due: Vec<(JobId, TaskIndex)> = {
+			let mut leases = self.leases.lock().expect("not poisoned qed");
+			leases
+				.iter_mut()
+				.filter(|(_, held)| {
+					!held.renewing && held.until >= now && held.until - now <= RENEW_AHEAD
+				})
+				.map(|(key, held)| {
+					held.renewing = true;
+					*key
+				})
+				.collect()
+		};
+		for (job, task) in due {
+			let _ = actions.send(Action::Renew { job, task }).await;
+		}
+	}
+
+	/// Stops renewing the lease on `task` of `job` (it is being committed or given back).
+	fn let_go(&self, job: JobId, task: TaskIndex) {
+		self.leases.lock().expect("not poisoned qed").remove(&(job, task));
 	}
 
 	/// Queues the reveals that `events` open for results this worker committed. With
@@ -624,6 +693,7 @@ async fn submit_loop(
 		let mut reveals: HashMap<JobId, Vec<(TaskIndex, TaskResult, Hash)>> = HashMap::new();
 		let mut commits: HashMap<JobId, Vec<(TaskIndex, Hash)>> = HashMap::new();
 		let mut abandons: HashMap<JobId, Vec<TaskIndex>> = HashMap::new();
+		let mut renewals: HashMap<JobId, Vec<TaskIndex>> = HashMap::new();
 		let mut claim = false;
 		for action in pending {
 			match action {
@@ -634,8 +704,13 @@ async fn submit_loop(
 					commits.entry(job).or_default().push((task, hash))
 				},
 				Action::Abandon { job, task } => abandons.entry(job).or_default().push(task),
+				Action::Renew { job, task } => renewals.entry(job).or_default().push(task),
 				Action::Claim => claim = true,
 			}
+		}
+		for (job, tasks) in renewals {
+			let (chain, worker) = (chain.clone(), worker.clone());
+			tokio::spawn(async move { renew(&worker, &chain, job, tasks).await });
 		}
 		for (job, batch) in reveals {
 			let (chain, worker) = (chain.clone(), worker.clone());
@@ -672,6 +747,32 @@ async fn submit_loop(
 			// Full means a request is already waiting for the next round.
 			let _ = claims.try_send(());
 		}
+	}
+}
+
+/// Renews the leases on `tasks` of `job` and notes their new ends. If the chain refuses
+/// (one of them was committed or given back meanwhile, or ran out), the ones still held are
+/// tried again at the next best block that finds them due.
+async fn renew(worker: &Worker, chain: &Chain, job: JobId, tasks: Vec<TaskIndex>) {
+	let renewed = chain.renew(&worker.signer, job, tasks.clone()).await;
+	let mut leases = worker.leases.lock().expect("not poisoned qed");
+	match renewed {
+		Ok(renewed) => {
+			worker.stats.renewed.fetch_add(renewed.len() as u64, Ordering::Relaxed);
+			for lease in renewed {
+				if let Some(held) = leases.get_mut(&(job, lease.task)) {
+					*held = Held { until: lease.until, renewing: false };
+				}
+			}
+		},
+		Err(e) => {
+			tracing::warn!(job, ?tasks, error = %e, "renewal refused");
+			for task in tasks {
+				if let Some(held) = leases.get_mut(&(job, task)) {
+					held.renewing = false;
+				}
+			}
+		},
 	}
 }
 
@@ -720,6 +821,9 @@ async fn claim_round(
 		match chain.claim(&worker.signer, id, room.num_permits() as u32).await {
 			Ok(leases) => {
 				let info = TaskSpec::from_chain(id, &job);
+				worker.leases.lock().expect("not poisoned qed").extend(
+					leases.iter().map(|l| ((id, l.task), Held { until: l.until, renewing: false })),
+				);
 				for lease in leases {
 					let permit = room.split(1).expect("one permit per lease claimed qed");
 					let (worker, actions, exec, info, stopping) = (
@@ -733,6 +837,7 @@ async fn claim_round(
 						let fetched = worker.runner.fetch(&info, lease.task).await;
 						let running = exec.acquire().await.expect("never closed qed");
 						if stopping.load(Ordering::SeqCst) {
+							worker.let_go(info.job, lease.task);
 							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
 							let _ = actions
 								.send(Action::Abandon { job: info.job, task: lease.task })
@@ -744,6 +849,7 @@ async fn claim_round(
 						worker.stats.running.fetch_sub(1, Ordering::Relaxed);
 						drop(running);
 						let Some(result) = result else {
+							worker.let_go(info.job, lease.task);
 							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
 							let _ = actions
 								.send(Action::Abandon { job: info.job, task: lease.task })
@@ -758,6 +864,7 @@ async fn claim_round(
 							Pending { result, salt, reveal_sent: false },
 						);
 						worker.stats.tasks_done.fetch_add(1, Ordering::Relaxed);
+						worker.let_go(info.job, lease.task);
 						let _ = actions
 							.send(Action::Commit { job: info.job, task: lease.task, hash })
 							.await;
