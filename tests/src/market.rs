@@ -156,14 +156,20 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
-	/// Starts `ccgsc-worker` with key `[seed; 32]` (written to `dir/worker-<seed>/key`).
+	/// Starts `ccgsc-worker` with key `[seed; 32]` (written to `dir/worker-<seed>/key`), its
+	/// state in that directory (started again, it takes up where it was).
 	pub fn start(node: &Node, dir: &Path, seed: u8, bootstrap: &[Multiaddr]) -> Self {
 		let home = dir.join(format!("worker-{seed}"));
 		std::fs::create_dir_all(&home).expect("a worker directory");
 		std::fs::write(home.join("key"), ContentId([seed; 32]).to_hex()).expect("the key");
 		let metrics: std::net::SocketAddr =
 			format!("127.0.0.1:{}", free_port()).parse().expect("an address");
-		let log = std::fs::File::create(home.join("worker.log")).expect("a log file");
+		// Appended to, so a worker started again on the same directory keeps both logs.
+		let log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(home.join("worker.log"))
+			.expect("a log file");
 		let mut command = Command::new(binary("ccgsc-worker"));
 		command
 			.arg("--chain")

@@ -1,6 +1,7 @@
 //! Verification on the real chain: a checker (`ccgsc-verifier`) catches a lying worker in a
 //! dispute; adaptive replication lets trusted workers run tasks once while audits catch a
-//! planted wrong single result; the audit rate in force is the configured one.
+//! planted wrong single result; the audit rate in force is the configured one; a checker
+//! killed between its attestation and its reveal reveals when started again.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! verification`.
@@ -10,15 +11,19 @@ use std::time::Duration;
 use ccgsc_chain::{
 	api::{
 		self,
-		runtime_types::pallet_jobs::types::{JobStatus, Phase, ReplicaState, ReviewKind},
+		runtime_types::{
+			pallet_attestations::Attestation,
+			pallet_jobs::types::{JobStatus, Phase, ReplicaState, ReviewKind},
+		},
 	},
-	convert, dev, Chain,
+	convert, dev, Chain, Ed25519Signer, UNIT,
 };
-use ccgsc_primitives::{ContentId, Outcome};
+use ccgsc_primitives::{ContentId, Outcome, PlatformClass};
 use ccgsc_tasks::primes;
 use ccgsc_tests::{
 	market::{
-		ended, fund, job, logs, primes_content, registered_checker, start_checker, start_worker,
+		account, ended, fund, job, logs, primes_content, registered_checker, start_checker,
+		start_worker,
 	},
 	Node,
 };
@@ -278,5 +283,69 @@ async fn the_audit_rate_in_force_is_the_configured_one_over_many_draws() {
 	for worker in workers {
 		worker.stop().await;
 	}
+	checker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_checker_killed_between_attesting_and_revealing_reveals_when_started_again() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	let (p2p, module, inputs, root) = primes_content(dir.path(), [(0, 50_000)]).await;
+	let bootstrap = p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[51, 52, 58, 59]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	// Two checkers: one runs `ccgsc-verifier`, the other registers and then never attests, so
+	// the reveals of a review wait for the commit window to close, about twenty seconds.
+	let checker = start_checker(&node, dir.path(), 59, bootstrap.clone()).await;
+	registered_checker(&chain, &checker.account).await;
+	let platform = PlatformClass::native().unwrap();
+	chain
+		.register_checker(
+			&Ed25519Signer::from_seed([58; 32]),
+			200 * UNIT,
+			platform,
+			ccgsc_executor::VERSION,
+		)
+		.await
+		.unwrap();
+	let liar = start_worker(&node, dir.path(), 51, bootstrap.clone(), true).await;
+	let honest = start_worker(&node, dir.path(), 52, bootstrap.clone(), false).await;
+	let now = chain.finalized_number().await.unwrap();
+	let id =
+		chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap();
+
+	// The replicas disagree, the review opens, and the checker attests; then it is killed.
+	let started = std::time::Instant::now();
+	loop {
+		let attested =
+			chain.review(id, 0).await.unwrap().is_some_and(|review| {
+				review.checkers.0.iter().any(|(who, a)| {
+					*who == checker.account && matches!(a, Attestation::Committed(_))
+				})
+			});
+		if attested {
+			break;
+		}
+		assert!(started.elapsed() < Duration::from_secs(120), "the checker never attested");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+	drop(checker);
+
+	// Started again on the same directory, it reveals what it attested once reveals open.
+	let checker = start_checker(&node, dir.path(), 59, bootstrap).await;
+	ended(&chain, &node, id, Duration::from_secs(180)).await;
+	outputs_are_correct(&chain, &p2p, id, &inputs).await;
+	let record = chain.worker(&liar.account).await.unwrap().unwrap();
+	assert!(record.slashed > 0, "the liar was slashed");
+	let judge = chain.checker(&checker.account).await.unwrap().unwrap();
+	assert_eq!((judge.upheld, judge.slashed), (1, 0), "its reveal decided the dispute");
+	assert!(judge.earned > 0, "and it was paid for it");
+	let silent = chain.checker(&account(58)).await.unwrap().unwrap();
+	assert!(silent.slashed > 0, "the checker that never attested was slashed");
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
+	honest.stop().await;
+	liar.stop().await;
 	checker.stop().await;
 }

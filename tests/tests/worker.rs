@@ -1,6 +1,7 @@
 //! Workers on the real chain: a primes job posted, claimed, fetched over libp2p, run in the
 //! sandbox, committed, revealed, settled and paid; a module that never ends; a worker killed
-//! mid-task; a task that outlasts its lease.
+//! mid-task; a task that outlasts its lease; a worker killed between its commit and its
+//! reveal.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-worker && cargo test --release -p
 //! ccgsc-tests --test worker`.
@@ -305,4 +306,68 @@ async fn a_worker_renews_the_lease_of_a_task_that_outlasts_it() {
 	assert_eq!(chain.worker(&worker.account).await.unwrap().unwrap().earned, UNIT);
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
 	worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_between_commit_and_reveal_reveals_when_started_again() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	let (poster_p2p, module, inputs, inputs_root) =
+		primes_content(dir.path(), [(0, 100_000)]).await;
+	let bootstrap = poster_p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[41, 42]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+
+	// One task, two replicas: the first worker's commit waits for the second replica.
+	let mut first = WorkerProcess::start(&node, dir.path(), 41, &bootstrap);
+	let now = chain.finalized_number().await.unwrap();
+	let spec = JobSpec {
+		args: vec!["--count".into()],
+		..job(module, inputs_root, 1, 2, 2_000_000_000, now)
+	};
+	let id = chain.post_job(&dev::dave(), &spec).await.unwrap();
+	let started = Instant::now();
+	loop {
+		let task = chain.task(id, 0).await.unwrap();
+		let committed = task.is_some_and(|t| {
+			t.replicas
+				.0
+				.iter()
+				.any(|r| r.worker == account(41) && matches!(r.state, ReplicaState::Committed(_)))
+		});
+		if committed {
+			break;
+		}
+		assert!(started.elapsed() < Duration::from_secs(120), "the first worker never committed");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+	// Killed at once, with its commit on chain and its salt nowhere but on its disk.
+	first.kill();
+
+	// Started again on the same directory; then a second worker runs the other replica, the
+	// reveals open, and the first reveals what it committed before it was killed.
+	let _first = WorkerProcess::start(&node, dir.path(), 41, &bootstrap);
+	let second = start_worker(&node, dir.path(), 42, bootstrap, false).await;
+	ended(&chain, &node, id, Duration::from_secs(120)).await;
+
+	let task = chain.task(id, 0).await.unwrap().unwrap();
+	assert_eq!(task.phase, Phase::Done);
+	let input = poster_p2p.client().get(inputs[0]).await.unwrap();
+	let expected = ContentId::of(&primes::run(&input, &["--count".into()]).unwrap());
+	assert_eq!(task.result.expect("settled").output.0, expected.0);
+	for replica in &task.replicas.0 {
+		let ReplicaState::Revealed(result) = &replica.state else {
+			panic!("{:?} did not reveal", replica.worker)
+		};
+		assert_eq!(result.output.0, expected.0);
+	}
+	let info = chain.job(id).await.unwrap().unwrap();
+	assert_eq!((info.status, info.spent, info.escrow), (JobStatus::Done, 2 * UNIT, 0));
+	for worker in [account(41), second.account] {
+		assert_eq!(chain.worker(&worker).await.unwrap().unwrap().earned, UNIT, "{worker:?} paid");
+	}
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
+	second.stop().await;
 }

@@ -22,8 +22,10 @@
 //! cores, and submits concurrently through one client whose nonces never collide. A review
 //! it cannot re-execute (its wall-clock guard fired) is left unrevealed and counted as
 //! failed: it will be slashed for that, which is the rule for a checker that cannot check.
-//! Salts live in memory only: a verifier restarted between its commit and its reveal cannot
-//! reveal that review.
+//! Each result and salt is written to `dir/attested` (a [`Ledger`], flushed to disk) before
+//! its attestation is sent, and dropped once revealed or moot, so a verifier killed or
+//! restarted between its commit and its reveal reveals when it starts again (its output is
+//! in its content store), instead of being slashed for silence.
 #![deny(missing_docs)]
 
 use std::{
@@ -43,7 +45,7 @@ use ccgsc_primitives::{
 	chunk_count, chunk_range, commitment, draw, ChunkTree, Hash, JobId, Outcome, PlatformClass,
 	TaskIndex, TaskRef, TaskResult,
 };
-use ccgsc_worker::{metric, Metrics, Ran, Runner, TaskSpec};
+use ccgsc_worker::{metric, Ledger, Metrics, Ran, Runner, TaskSpec};
 use tokio::sync::{watch, Semaphore};
 
 /// Work units of the probe run at start to measure this machine's speed (which sets the
@@ -63,6 +65,9 @@ pub enum Error {
 	/// The sandbox could not be set up.
 	#[error(transparent)]
 	Executor(#[from] ccgsc_executor::Error),
+	/// The ledger of attested results (`dir/attested`) cannot be read.
+	#[error("cannot read the attested results: {0} (an attestation never revealed is slashed; move the file aside only if no review of it is open)")]
+	Ledger(std::io::Error),
 	/// This CPU architecture has no platform class (x86-64 and aarch64 do).
 	#[error("no platform class for this CPU architecture")]
 	UnsupportedPlatform,
@@ -209,6 +214,8 @@ pub struct Verifier {
 	stats: Arc<Stats>,
 	/// The result it revealed (or will reveal), by review.
 	mine: Mutex<HashMap<(JobId, TaskIndex), TaskResult>>,
+	/// Results attested and not yet revealed, with their salts, mirrored in `dir/attested`.
+	attested: Mutex<Ledger>,
 }
 
 impl Verifier {
@@ -238,6 +245,7 @@ impl Verifier {
 				.with_speed(speed),
 		)?;
 		let runner = Runner::new(p2p.client().clone(), executor);
+		let attested = Ledger::open(config.dir.join("attested")).map_err(Error::Ledger)?;
 		Ok(Self {
 			config,
 			signer,
@@ -247,6 +255,7 @@ impl Verifier {
 			runner,
 			stats: Arc::default(),
 			mine: Mutex::default(),
+			attested: Mutex::new(attested),
 		})
 	}
 
@@ -278,6 +287,8 @@ impl Verifier {
 		let slots = Arc::new(Semaphore::new(this.config.cores as usize));
 		let (chain_tx, chain_rx) = watch::channel(chain);
 		let mut reviews = tokio::task::JoinSet::new();
+		// Reviews taken up from the ledger, so a reconnection does not take one up twice.
+		let mut resumed = std::collections::HashSet::new();
 		tokio::pin!(shutdown);
 		'outer: loop {
 			let chain = chain_tx.borrow().clone();
@@ -289,6 +300,19 @@ impl Verifier {
 					continue;
 				},
 			};
+			// Attestations a previous run (or this one, before the node went away) left
+			// unrevealed are revealed now, or as soon as their reveals open.
+			for (job, task) in this.attested.lock().expect("not poisoned qed").tasks() {
+				if resumed.insert((job, task)) {
+					let (this, chain) = (this.clone(), chain_rx.clone());
+					reviews.spawn(async move {
+						if let Err(e) = this.resume(&chain, job, task).await {
+							this.stats.failed.fetch_add(1, Ordering::Relaxed);
+							tracing::warn!(job, task, error = %e, "cannot reveal an attestation");
+						}
+					});
+				}
+			}
 			loop {
 				let block = tokio::select! {
 					_ = &mut shutdown => break 'outer,
@@ -396,7 +420,6 @@ impl Verifier {
 			},
 			Ran::CannotRun(e) => return Err(ReviewError::CannotRun(e)),
 		};
-		let tree = ChunkTree::new(&output);
 		if result.outcome == Outcome::Success {
 			if let Err(e) = self.p2p.client().add(output.clone()).await {
 				tracing::warn!(job, task, error = %e, "cannot store the output");
@@ -404,10 +427,71 @@ impl Verifier {
 		}
 		let salt = ccgsc_worker::salt();
 		let hash = commitment(&result, &salt, &self.account, &TaskRef { job, index: task });
-		current.attest(&self.signer, job, task, hash).await?;
+		// On disk before the chain sees the commitment: a restart must be able to reveal it.
+		self.attested
+			.lock()
+			.expect("not poisoned qed")
+			.insert(job, task, result, salt)
+			.map_err(ReviewError::Ledger)?;
+		if let Err(e) = current.attest(&self.signer, job, task, hash).await {
+			self.attested.lock().expect("not poisoned qed").remove(job, task);
+			return Err(e.into());
+		}
 		self.stats.attested.fetch_add(1, Ordering::Relaxed);
-		self.mine.lock().expect("not poisoned qed").insert((job, task), result);
+		let revealed = self.reveal(chain, job, task, result, salt, &output).await;
+		self.attested.lock().expect("not poisoned qed").remove(job, task);
+		revealed
+	}
 
+	/// Takes up a review attested before (the ledger's entry for `task` of `job`): reveals it
+	/// once reveals open, if this checker's commitment is still waiting for its reveal, with
+	/// the output from the content store. Forgets the entry either way.
+	async fn resume(
+		&self,
+		chain: &watch::Receiver<Chain>,
+		job: JobId,
+		task: TaskIndex,
+	) -> Result<(), ReviewError> {
+		use api::runtime_types::pallet_attestations::Attestation;
+		let pending = self.attested.lock().expect("not poisoned qed").get_mut(job, task).copied();
+		let Some(pending) = pending else { return Ok(()) };
+		let current = chain.borrow().clone();
+		let waiting = current.review(job, task).await?.is_some_and(|review| {
+			review
+				.checkers
+				.0
+				.iter()
+				.any(|(who, a)| *who == self.account && matches!(a, Attestation::Committed(_)))
+		});
+		let revealed = if waiting {
+			let result = pending.result;
+			let output = if result.output_len == 0 {
+				Vec::new()
+			} else {
+				self.p2p.client().get(result.output).await.map_err(ReviewError::Output)?
+			};
+			tracing::info!(job, task, "revealing an attestation made before");
+			self.reveal(chain, job, task, result, pending.salt, &output).await
+		} else {
+			Ok(())
+		};
+		self.attested.lock().expect("not poisoned qed").remove(job, task);
+		revealed
+	}
+
+	/// Waits for reveals to open on the review of `task` of `job`, then reveals `result` with
+	/// the chunk of `output` the chain draws and its proof.
+	async fn reveal(
+		&self,
+		chain: &watch::Receiver<Chain>,
+		job: JobId,
+		task: TaskIndex,
+		result: TaskResult,
+		salt: Hash,
+		output: &[u8],
+	) -> Result<(), ReviewError> {
+		self.mine.lock().expect("not poisoned qed").insert((job, task), result);
+		let hash = commitment(&result, &salt, &self.account, &TaskRef { job, index: task });
 		// Reveals open once every selected checker has committed, or the commit window closed.
 		let nonce = loop {
 			let current = chain.borrow().clone();
@@ -426,7 +510,7 @@ impl Verifier {
 		let index = challenge_index(&nonce, &self.account, &hash, result.output_len);
 		let range = chunk_range(result.output_len, index).unwrap_or(0..0);
 		let chunk = output[range.start as usize..range.end as usize].to_vec();
-		let proof = tree.proof(index).ok_or(ReviewError::NoProof)?;
+		let proof = ChunkTree::new(output).proof(index).ok_or(ReviewError::NoProof)?;
 		let current = chain.borrow().clone();
 		current
 			.reveal_attestation(
@@ -489,6 +573,10 @@ enum ReviewError {
 	Gone,
 	#[error("no proof for the drawn chunk")]
 	NoProof,
+	#[error("cannot record the attestation on disk: {0}")]
+	Ledger(std::io::Error),
+	#[error("the output attested to is not in the content store: {0}")]
+	Output(ccgsc_p2p::Error),
 }
 
 /// One line saying who the checker is and where to look, for its logs.

@@ -37,11 +37,18 @@
 //! - **Stopping.** On shutdown it stops claiming, gives back leases it has not started,
 //!   finishes and commits what is running, and keeps revealing for a grace period, so no
 //!   committed result is stranded.
+//! - **Crashes strand nothing either.** Each result and its salt are written to
+//!   `dir/committed` (flushed to disk) before the commit is sent, and dropped once revealed.
+//!   A worker started again on the same directory, after a crash, a kill or an upgrade, reads
+//!   them back and reveals those whose window is open, or waits for it (see [`ledger`]). It does the same on every reconnection to the node, for reveals that opened
+//!   while it was cut off. Leases it held are not taken up again: they run out and their
+//!   tasks go back to the pool.
 //!
 //! The test-only [`Config::corrupt_output`] flag makes a worker lie (it flips a byte of every
 //! output before committing), so tests can show that lies are caught and slashed.
 #![deny(missing_docs)]
 
+pub mod ledger;
 mod metrics;
 pub mod task;
 
@@ -64,6 +71,7 @@ use ccgsc_primitives::{
 };
 use tokio::sync::{mpsc, watch, Semaphore};
 
+pub use ledger::{Ledger, Pending};
 pub use metrics::{metric, serve_metrics, Metrics};
 pub use task::{Fetched, Ran, Runner, TaskSpec};
 
@@ -90,6 +98,9 @@ pub enum Error {
 	/// The sandbox could not be set up.
 	#[error(transparent)]
 	Executor(#[from] ccgsc_executor::Error),
+	/// The ledger of committed results (`dir/committed`) cannot be read.
+	#[error("cannot read the committed results: {0} (a result committed but never revealed is slashed; move the file aside only if no commit of it is pending)")]
+	Ledger(std::io::Error),
 	/// This CPU architecture has no platform class (x86-64 and aarch64 do).
 	#[error("no platform class for this CPU architecture")]
 	UnsupportedPlatform,
@@ -246,18 +257,6 @@ struct Held {
 /// Leases held, by task.
 type Leases = HashMap<(JobId, TaskIndex), Held>;
 
-/// A result committed and not yet revealed (as far as finalized blocks tell).
-#[derive(Clone, Copy)]
-struct Pending {
-	result: TaskResult,
-	salt: Hash,
-	/// Its reveal has been sent (on a best block's `RevealOpened`).
-	reveal_sent: bool,
-}
-
-/// Results committed and not yet revealed, by task.
-type Committed = HashMap<(JobId, TaskIndex), Pending>;
-
 /// The worker's room for leases and the way back to its submitter.
 #[derive(Clone)]
 struct Slots {
@@ -283,8 +282,8 @@ pub struct Worker {
 	runner: Runner,
 	score: u64,
 	stats: Arc<Stats>,
-	/// Results committed and not yet revealed, by task.
-	committed: Arc<Mutex<Committed>>,
+	/// Results committed and not yet revealed, by task, mirrored in `dir/committed`.
+	committed: Arc<Mutex<Ledger>>,
 	/// Leases held, by task: renewed before they run out.
 	leases: Arc<Mutex<Leases>>,
 }
@@ -306,6 +305,13 @@ impl Worker {
 				.with_bootstrap(config.bootstrap.clone()),
 		)
 		.await?;
+		let committed = Ledger::open(config.dir.join("committed")).map_err(Error::Ledger)?;
+		if !committed.is_empty() {
+			tracing::info!(
+				results = committed.len(),
+				"results committed by an earlier run and not yet revealed"
+			);
+		}
 		let cache = config.dir.join("wasm-cache");
 		let score = tokio::task::spawn_blocking(move || {
 			Executor::new(ccgsc_executor::Config::default())?.probe(PROBE_WORK)
@@ -325,7 +331,7 @@ impl Worker {
 			runner,
 			score,
 			stats: Arc::default(),
-			committed: Arc::default(),
+			committed: Arc::new(Mutex::new(committed)),
 			leases: Arc::default(),
 		})
 	}
@@ -389,6 +395,9 @@ impl Worker {
 					continue;
 				},
 			};
+			// Reveals that opened while this worker was away (stopped, or cut off from the
+			// node) are sent now; the blocks followed from here on bring the rest.
+			this.resume(&chain, &actions).await;
 			let mut last_best = None;
 			loop {
 				let (next, is_best) = tokio::select! {
@@ -523,6 +532,53 @@ impl Worker {
 		self.leases.lock().expect("not poisoned qed").remove(&(job, task));
 	}
 
+	/// Takes up the results committed and not revealed yet, as the chain now sees them: sends
+	/// the reveal of each whose reveal window is open (unless this run sent it already), keeps
+	/// those whose task still waits for replicas or for its draw (their `RevealOpened` is to
+	/// come), and forgets the rest (revealed, settled, past their window, or never committed:
+	/// a crash can come between the record and the commit).
+	async fn resume(&self, chain: &Chain, actions: &mpsc::Sender<Action>) {
+		use api::runtime_types::pallet_jobs::types::{Phase, ReplicaState};
+		let tasks = self.committed.lock().expect("not poisoned qed").tasks();
+		let me = self.account();
+		for (job, task) in tasks {
+			let info = match chain.task(job, task).await {
+				Ok(info) => info,
+				Err(e) => {
+					tracing::warn!(job, task, error = %e, "cannot read a committed task");
+					continue;
+				},
+			};
+			let committed = info.as_ref().is_some_and(|info| {
+				info.replicas
+					.0
+					.iter()
+					.any(|r| r.worker == me && matches!(r.state, ReplicaState::Committed(_)))
+			});
+			let phase = info.map(|info| info.phase);
+			let pending = {
+				let mut ledger = self.committed.lock().expect("not poisoned qed");
+				match phase {
+					Some(Phase::Open | Phase::Drawing) if committed => None,
+					Some(Phase::Revealing(_)) if committed => {
+						ledger.get_mut(job, task).filter(|p| !p.reveal_sent).map(|pending| {
+							pending.reveal_sent = true;
+							*pending
+						})
+					},
+					_ => {
+						ledger.remove(job, task);
+						None
+					},
+				}
+			};
+			if let Some(Pending { result, salt, .. }) = pending {
+				tracing::info!(job, task, "revealing a result committed before");
+				let _ = actions.send(Action::Reveal { job, task, result, salt }).await;
+			}
+		}
+	}
+
 	/// Queues the reveals that `events` open for results this worker committed. With
 	/// `again` (best blocks), even a reveal sent before: a block of a new fork may open it
 	/// again. Without it (finalized blocks), only those not sent yet: that catches a reveal
@@ -536,7 +592,7 @@ impl Worker {
 		for opened in events.find::<api::jobs::events::RevealOpened>().flatten() {
 			let pending = {
 				let mut committed = self.committed.lock().expect("not poisoned qed");
-				committed.get_mut(&(opened.job, opened.task)).and_then(|pending| {
+				committed.get_mut(opened.job, opened.task).and_then(|pending| {
 					if pending.reveal_sent && !again {
 						return None;
 					}
@@ -567,7 +623,7 @@ impl Worker {
 				self.committed
 					.lock()
 					.expect("not poisoned qed")
-					.remove(&(revealed.job, revealed.task));
+					.remove(revealed.job, revealed.task);
 				self.stats.revealed.fetch_add(1, Ordering::Relaxed);
 			}
 		}
@@ -730,7 +786,7 @@ async fn submit_loop(
 					tracing::warn!(job, ?tasks, error = %e, "commit refused");
 					let mut committed = worker.committed.lock().expect("not poisoned qed");
 					for task in tasks {
-						committed.remove(&(job, task));
+						committed.remove(job, task);
 					}
 				}
 			});
@@ -859,12 +915,23 @@ async fn claim_round(
 						let salt = salt();
 						let task = TaskRef { job: info.job, index: lease.task };
 						let hash = commitment(&result, &salt, &worker.account, &task);
-						worker.committed.lock().expect("not poisoned qed").insert(
-							(info.job, lease.task),
-							Pending { result, salt, reveal_sent: false },
-						);
-						worker.stats.tasks_done.fetch_add(1, Ordering::Relaxed);
+						let kept = worker
+							.committed
+							.lock()
+							.expect("not poisoned qed")
+							.insert(info.job, lease.task, result, salt);
 						worker.let_go(info.job, lease.task);
+						if let Err(e) = kept {
+							// A commit whose salt could be lost must not be made.
+							tracing::error!(job = info.job, task = lease.task, error = %e,
+								"cannot record the result on disk; giving the lease back");
+							worker.stats.abandoned.fetch_add(1, Ordering::Relaxed);
+							let _ = actions
+								.send(Action::Abandon { job: info.job, task: lease.task })
+								.await;
+							return;
+						}
+						worker.stats.tasks_done.fetch_add(1, Ordering::Relaxed);
 						let _ = actions
 							.send(Action::Commit { job: info.job, task: lease.task, hash })
 							.await;

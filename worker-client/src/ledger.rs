@@ -1,0 +1,213 @@
+//! Results committed and not yet revealed, kept on disk.
+//!
+//! A commit is a promise the worker's stake stands behind: once it is on chain, the worker
+//! must reveal the result and the salt behind it when the chain asks, or its replica goes
+//! unpaid and the task to a dispute. The salt is random and kept nowhere else, so a worker
+//! killed, crashed or restarted for an upgrade between a commit and its reveal could never
+//! keep that promise. The [`Ledger`] writes each result to its file before the commit is
+//! sent (to a temporary file, flushed to disk, then renamed over the old one, so the file is
+//! always one whole version), and a worker that starts again reads it back and reveals.
+//!
+//! The file holds a format byte, then the SCALE encoding of
+//! `Vec<(JobId, TaskIndex, TaskResult, Hash)>`. Entries whose task no longer waits for this
+//! worker's reveal are dropped when the worker looks them up at start, so a stale one costs
+//! nothing.
+
+use std::{
+	collections::HashMap,
+	fs, io,
+	path::{Path, PathBuf},
+};
+
+use ccgsc_primitives::{Hash, JobId, TaskIndex, TaskResult};
+use codec::{DecodeAll, Encode};
+
+/// The file's format byte.
+const FORMAT: u8 = 1;
+
+/// A result committed and not yet revealed (as far as finalized blocks tell).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pending {
+	/// What was committed to.
+	pub result: TaskResult,
+	/// The commitment's salt.
+	pub salt: Hash,
+	/// Its reveal has been sent (in this run).
+	pub reveal_sent: bool,
+}
+
+/// Results committed and not yet revealed, by task, mirrored in a file.
+#[derive(Debug)]
+pub struct Ledger {
+	path: PathBuf,
+	pending: HashMap<(JobId, TaskIndex), Pending>,
+}
+
+impl Ledger {
+	/// The ledger kept in `path`, with what an earlier run left there (nothing if there is no
+	/// such file).
+	///
+	/// # Errors
+	/// If the file cannot be read, or holds something else (`InvalidData`).
+	pub fn open(path: impl Into<PathBuf>) -> io::Result<Self> {
+		let path = path.into();
+		let mut pending = HashMap::new();
+		match fs::read(&path) {
+			Ok(bytes) => {
+				let entries = match bytes.split_first() {
+					Some((&FORMAT, mut rest)) => {
+						<Vec<(JobId, TaskIndex, TaskResult, Hash)>>::decode_all(&mut rest).ok()
+					},
+					_ => None,
+				};
+				let entries = entries.ok_or_else(|| {
+					io::Error::new(
+						io::ErrorKind::InvalidData,
+						format!("{} is not a ledger of committed results", path.display()),
+					)
+				})?;
+				for (job, task, result, salt) in entries {
+					pending.insert((job, task), Pending { result, salt, reveal_sent: false });
+				}
+			},
+			Err(e) if e.kind() == io::ErrorKind::NotFound => {},
+			Err(e) => return Err(e),
+		}
+		Ok(Self { path, pending })
+	}
+
+	/// Records `result` and `salt` for `task` of `job`, on disk before it returns.
+	///
+	/// # Errors
+	/// If the file cannot be written; the entry is then not kept, and its commit must not be
+	/// sent.
+	pub fn insert(
+		&mut self,
+		job: JobId,
+		task: TaskIndex,
+		result: TaskResult,
+		salt: Hash,
+	) -> io::Result<()> {
+		let before = self.pending.insert((job, task), Pending { result, salt, reveal_sent: false });
+		self.save().inspect_err(|_| {
+			match before {
+				Some(before) => self.pending.insert((job, task), before),
+				None => self.pending.remove(&(job, task)),
+			};
+		})
+	}
+
+	/// Forgets `task` of `job` (revealed, refused, or no longer waiting for a reveal).
+	pub fn remove(&mut self, job: JobId, task: TaskIndex) {
+		if self.pending.remove(&(job, task)).is_some() {
+			if let Err(e) = self.save() {
+				// Harmless: the next start finds the entry stale and drops it.
+				tracing::warn!(path = %self.path.display(), error = %e, "cannot update the ledger");
+			}
+		}
+	}
+
+	/// The entry for `task` of `job`.
+	pub fn get_mut(&mut self, job: JobId, task: TaskIndex) -> Option<&mut Pending> {
+		self.pending.get_mut(&(job, task))
+	}
+
+	/// The tasks with an entry.
+	pub fn tasks(&self) -> Vec<(JobId, TaskIndex)> {
+		self.pending.keys().copied().collect()
+	}
+
+	/// How many entries there are.
+	pub fn len(&self) -> usize {
+		self.pending.len()
+	}
+
+	/// Whether there are none.
+	pub fn is_empty(&self) -> bool {
+		self.pending.is_empty()
+	}
+
+	fn save(&self) -> io::Result<()> {
+		let entries: Vec<(JobId, TaskIndex, TaskResult, Hash)> =
+			self.pending.iter().map(|((job, task), p)| (*job, *task, p.result, p.salt)).collect();
+		let mut bytes = vec![FORMAT];
+		entries.encode_to(&mut bytes);
+		write_durably(&self.path, &bytes)
+	}
+}
+
+/// Writes `bytes` to `path` so that the file is either its old or its new whole self, and the
+/// new one is on disk when this returns.
+fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+	use std::io::Write;
+	let mut tmp = path.as_os_str().to_owned();
+	tmp.push(".tmp");
+	let tmp = PathBuf::from(tmp);
+	let mut file = fs::File::create(&tmp)?;
+	file.write_all(bytes)?;
+	file.sync_all()?;
+	fs::rename(&tmp, path)?;
+	if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+		fs::File::open(dir)?.sync_all()?;
+	}
+	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use ccgsc_primitives::{ContentId, Outcome};
+
+	use super::*;
+
+	fn result(byte: u8) -> TaskResult {
+		TaskResult {
+			outcome: Outcome::Success,
+			output_len: u64::from(byte),
+			output: ContentId([byte; 32]),
+		}
+	}
+
+	#[test]
+	fn what_was_recorded_is_there_after_a_restart() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("committed");
+		let mut ledger = Ledger::open(&path).unwrap();
+		assert!(ledger.is_empty(), "a first start has nothing");
+		ledger.insert(1, 0, result(1), [7; 32]).unwrap();
+		ledger.insert(1, 1, result(2), [8; 32]).unwrap();
+		ledger.insert(2, 0, result(3), [9; 32]).unwrap();
+		ledger.remove(1, 1);
+		ledger.get_mut(1, 0).unwrap().reveal_sent = true;
+		drop(ledger);
+
+		let mut again = Ledger::open(&path).unwrap();
+		let mut tasks = again.tasks();
+		tasks.sort();
+		assert_eq!(tasks, vec![(1, 0), (2, 0)]);
+		assert_eq!(
+			again.get_mut(2, 0).copied(),
+			Some(Pending { result: result(3), salt: [9; 32], reveal_sent: false })
+		);
+		assert!(!again.get_mut(1, 0).unwrap().reveal_sent, "a new run has sent nothing yet");
+	}
+
+	#[test]
+	fn a_file_that_is_not_a_ledger_is_refused() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("committed");
+		for bytes in [&b""[..], b"\x01\x04", b"\x01\x00\x00", b"\x02\x00", b"hello"] {
+			fs::write(&path, bytes).unwrap();
+			let e = Ledger::open(&path).unwrap_err();
+			assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{bytes:?}");
+			assert!(e.to_string().contains("not a ledger"), "{e}");
+		}
+	}
+
+	#[test]
+	fn an_entry_that_cannot_be_written_is_not_kept() {
+		let dir = tempfile::tempdir().unwrap();
+		let mut ledger = Ledger::open(dir.path().join("gone").join("committed")).unwrap();
+		assert!(ledger.insert(1, 0, result(1), [7; 32]).is_err());
+		assert!(ledger.is_empty(), "only what is on disk is promised");
+	}
+}
