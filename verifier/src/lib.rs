@@ -434,7 +434,11 @@ impl Verifier {
 			.insert(job, task, result, salt)
 			.map_err(ReviewError::Ledger)?;
 		if let Err(e) = current.attest(&self.signer, job, task, hash).await {
-			self.attested.lock().expect("not poisoned qed").remove(job, task);
+			// A refusal is final; any other failure may hide an attestation that landed, which
+			// the ledger then lets a reconnection or a restart reveal.
+			if matches!(e, ccgsc_chain::Error::Dispatch(_)) {
+				self.attested.lock().expect("not poisoned qed").remove(job, task);
+			}
 			return Err(e.into());
 		}
 		self.stats.attested.fetch_add(1, Ordering::Relaxed);

@@ -784,9 +784,13 @@ async fn submit_loop(
 				if let Err(e) = chain.commit(&worker.signer, job, batch).await {
 					worker.stats.refused.fetch_add(1, Ordering::Relaxed);
 					tracing::warn!(job, ?tasks, error = %e, "commit refused");
-					let mut committed = worker.committed.lock().expect("not poisoned qed");
-					for task in tasks {
-						committed.remove(job, task);
+					// A refusal is final; any other failure may hide a commit that landed,
+					// which the ledger then lets a reconnection or a restart reveal.
+					if matches!(e, ccgsc_chain::Error::Dispatch(_)) {
+						let mut committed = worker.committed.lock().expect("not poisoned qed");
+						for task in tasks {
+							committed.remove(job, task);
+						}
 					}
 				}
 			});
