@@ -1,7 +1,7 @@
 //! Workers on the real chain: a primes job posted, claimed, fetched over libp2p, run in the
 //! sandbox, committed, revealed, settled and paid; a module that never ends; a worker killed
-//! mid-task; a task that outlasts its lease; a worker killed between its commit and its
-//! reveal.
+//! mid-task, and one killed mid-task and started again; a task that outlasts its lease; a
+//! worker killed between its commit and its reveal.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-worker && cargo test --release -p
 //! ccgsc-tests --test worker`.
@@ -370,4 +370,88 @@ async fn a_worker_killed_between_commit_and_reveal_reveals_when_started_again() 
 	}
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
 	second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_mid_task_and_started_again_gives_its_leases_back_at_once() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	// Two tasks of about three seconds each, with a work limit (and so leases) far longer.
+	let (poster_p2p, module, inputs, inputs_root) =
+		primes_content(dir.path(), [(0, 450_000_000), (450_000_000, 900_000_000)]).await;
+	let bootstrap = poster_p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[23]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+
+	let mut first = WorkerProcess::start(&node, dir.path(), 23, &bootstrap);
+	let posted_at = chain.finalized_number().await.unwrap();
+	let spec = JobSpec {
+		args: vec!["--count".into()],
+		..job(module, inputs_root, 2, 1, 600_000_000_000, posted_at)
+	};
+	let id = chain.post_job(&dev::dave(), &spec).await.expect("the job is posted");
+	let started = Instant::now();
+	while first.metric("ccgsc_worker_running").await.unwrap_or(0) == 0 {
+		assert!(started.elapsed() < Duration::from_secs(120), "the worker never started a task");
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	first.kill();
+	// The leases it held when it died, and when they would run out, as finality shows them.
+	let held_until = || async {
+		let mut until = Vec::new();
+		for index in 0..2 {
+			if let Some(task) = chain.task(id, index).await.unwrap() {
+				until.extend(
+					task.replicas
+						.0
+						.iter()
+						.filter(|r| r.worker == account(23) && r.state == ReplicaState::Leased)
+						.map(|r| r.lease_until),
+				);
+			}
+		}
+		until
+	};
+	let started = Instant::now();
+	let mut until = held_until().await;
+	while until.is_empty() && started.elapsed() < Duration::from_secs(15) {
+		tokio::time::sleep(Duration::from_millis(250)).await;
+		until = held_until().await;
+	}
+	let first_to_run_out = *until.iter().min().expect("the killed worker held a lease");
+
+	// Started again on the same directory, it gives those leases back and claims the tasks
+	// anew: the job is done before the old leases would have run out.
+	let again = WorkerProcess::start(&node, dir.path(), 23, &bootstrap);
+	ended(&chain, &node, id, Duration::from_secs(300)).await;
+	let ended_at = chain.finalized_number().await.unwrap();
+	assert!(
+		ended_at < first_to_run_out,
+		"done at block {ended_at}, before the old leases ran out at {first_to_run_out}"
+	);
+	let (mut given_back, mut expired) = (0, 0);
+	for number in posted_at..=ended_at {
+		let events = chain.events_at(number).await.unwrap();
+		given_back += events
+			.find::<api::jobs::events::LeaseAbandoned>()
+			.flatten()
+			.filter(|e| e.worker == account(23))
+			.count();
+		expired += events.find::<api::jobs::events::LeaseExpired>().flatten().count();
+	}
+	assert_eq!(given_back, until.len(), "every lease held at the kill was given back");
+	assert_eq!(expired, 0);
+	for (index, input) in inputs.iter().enumerate() {
+		let task = chain.task(id, index as u32).await.unwrap().unwrap();
+		let input = poster_p2p.client().get(*input).await.unwrap();
+		let expected = primes::run(&input, &["--count".into()]).unwrap();
+		assert_eq!(task.result.expect("settled").output.0, ContentId::of(&expected).0);
+	}
+	let info = chain.job(id).await.unwrap().unwrap();
+	assert_eq!((info.status, info.spent, info.escrow), (JobStatus::Done, 2 * UNIT, 0));
+	assert_eq!(chain.worker(&account(23)).await.unwrap().unwrap().earned, 2 * UNIT);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
+	drop(again);
 }

@@ -40,14 +40,16 @@
 //! - **Crashes strand nothing either.** Each result and its salt are written to
 //!   `dir/committed` (flushed to disk) before the commit is sent, and dropped once revealed.
 //!   A worker started again on the same directory, after a crash, a kill or an upgrade, reads
-//!   them back and reveals those whose window is open, or waits for it (see [`ledger`]). It does the same on every reconnection to the node, for reveals that opened
-//!   while it was cut off. Leases it held are not taken up again: they run out and their
-//!   tasks go back to the pool.
+//!   them back and reveals those whose window is open, or waits for it (see [`ledger`]). It
+//!   does the same on every reconnection to the node, for reveals that opened while it was
+//!   cut off. The leases it held are listed in `dir/leases`, and it gives them back before
+//!   claiming again, so their tasks need not wait for the leases to run out.
 //!
 //! The test-only [`Config::corrupt_output`] flag makes a worker lie (it flips a byte of every
 //! output before committing), so tests can show that lies are caught and slashed.
 #![deny(missing_docs)]
 
+mod held;
 pub mod ledger;
 mod metrics;
 pub mod task;
@@ -71,6 +73,7 @@ use ccgsc_primitives::{
 };
 use tokio::sync::{mpsc, watch, Semaphore};
 
+use held::{Held, Leases};
 pub use ledger::{Ledger, Pending};
 pub use metrics::{metric, serve_metrics, Metrics};
 pub use task::{Fetched, Ran, Runner, TaskSpec};
@@ -245,18 +248,6 @@ enum Action {
 	Renew { job: JobId, task: TaskIndex },
 }
 
-/// A lease the worker holds: claimed, and not yet committed or given back.
-#[derive(Clone, Copy)]
-struct Held {
-	/// Its last block, as the chain last said.
-	until: u32,
-	/// A renewal of it is on its way to the chain.
-	renewing: bool,
-}
-
-/// Leases held, by task.
-type Leases = HashMap<(JobId, TaskIndex), Held>;
-
 /// The worker's room for leases and the way back to its submitter.
 #[derive(Clone)]
 struct Slots {
@@ -284,8 +275,10 @@ pub struct Worker {
 	stats: Arc<Stats>,
 	/// Results committed and not yet revealed, by task, mirrored in `dir/committed`.
 	committed: Arc<Mutex<Ledger>>,
-	/// Leases held, by task: renewed before they run out.
+	/// Leases held, by task (renewed before they run out), listed in `dir/leases`.
 	leases: Arc<Mutex<Leases>>,
+	/// Leases an earlier run listed and may still hold: given back at start.
+	left_over: Vec<(JobId, TaskIndex)>,
 }
 
 impl Worker {
@@ -312,6 +305,7 @@ impl Worker {
 				"results committed by an earlier run and not yet revealed"
 			);
 		}
+		let (leases, left_over) = Leases::open(config.dir.join("leases"));
 		let cache = config.dir.join("wasm-cache");
 		let score = tokio::task::spawn_blocking(move || {
 			Executor::new(ccgsc_executor::Config::default())?.probe(PROBE_WORK)
@@ -332,7 +326,8 @@ impl Worker {
 			score,
 			stats: Arc::default(),
 			committed: Arc::new(Mutex::new(committed)),
-			leases: Arc::default(),
+			leases: Arc::new(Mutex::new(leases)),
+			left_over,
 		})
 	}
 
@@ -364,6 +359,7 @@ impl Worker {
 	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
 		let chain = connect(&self.config.chain_url).await;
 		self.register(&chain).await?;
+		self.give_back_left_over(&chain).await;
 		let this = Arc::new(self);
 		let (chain_tx, chain_rx) = watch::channel(chain);
 		let (actions, action_rx) = mpsc::channel(4096);
@@ -455,6 +451,20 @@ impl Worker {
 		Ok(())
 	}
 
+	/// Gives back, before claiming anything, the leases an earlier run listed and may still
+	/// hold (it was killed or crashed): their tasks go back to the pool now, not when the
+	/// leases run out. One call per lease, as any of them may be gone already (run out,
+	/// committed just before the end, or the job over), which the chain refuses.
+	async fn give_back_left_over(&self, chain: &Chain) {
+		for &(job, task) in &self.left_over {
+			match chain.abandon(&self.signer, job, vec![task]).await {
+				Ok(()) => tracing::info!(job, task, "gave back a lease held before a restart"),
+				Err(e) => tracing::debug!(job, task, error = %e, "a lease from before is gone"),
+			}
+		}
+		self.leases.lock().expect("not poisoned qed").save();
+	}
+
 	async fn register(&self, chain: &Chain) -> Result<(), Error> {
 		let account = self.account();
 		if chain.worker(&account).await?.is_some() {
@@ -529,7 +539,7 @@ impl Worker {
 
 	/// Stops renewing the lease on `task` of `job` (it is being committed or given back).
 	fn let_go(&self, job: JobId, task: TaskIndex) {
-		self.leases.lock().expect("not poisoned qed").remove(&(job, task));
+		self.leases.lock().expect("not poisoned qed").remove(job, task);
 	}
 
 	/// Takes up the results committed and not revealed yet, as the chain now sees them: sends
@@ -820,7 +830,7 @@ async fn renew(worker: &Worker, chain: &Chain, job: JobId, tasks: Vec<TaskIndex>
 		Ok(renewed) => {
 			worker.stats.renewed.fetch_add(renewed.len() as u64, Ordering::Relaxed);
 			for lease in renewed {
-				if let Some(held) = leases.get_mut(&(job, lease.task)) {
+				if let Some(held) = leases.get_mut(job, lease.task) {
 					*held = Held { until: lease.until, renewing: false };
 				}
 			}
@@ -828,7 +838,7 @@ async fn renew(worker: &Worker, chain: &Chain, job: JobId, tasks: Vec<TaskIndex>
 		Err(e) => {
 			tracing::warn!(job, ?tasks, error = %e, "renewal refused");
 			for task in tasks {
-				if let Some(held) = leases.get_mut(&(job, task)) {
+				if let Some(held) = leases.get_mut(job, task) {
 					held.renewing = false;
 				}
 			}
@@ -881,9 +891,7 @@ async fn claim_round(
 		match chain.claim(&worker.signer, id, room.num_permits() as u32).await {
 			Ok(leases) => {
 				let info = TaskSpec::from_chain(id, &job);
-				worker.leases.lock().expect("not poisoned qed").extend(
-					leases.iter().map(|l| ((id, l.task), Held { until: l.until, renewing: false })),
-				);
+				worker.leases.lock().expect("not poisoned qed").claimed(id, &leases);
 				for lease in leases {
 					let permit = room.split(1).expect("one permit per lease claimed qed");
 					let (worker, actions, exec, info, stopping) = (
