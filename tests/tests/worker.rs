@@ -29,6 +29,63 @@ use ccgsc_tests::{
 
 const START: Duration = Duration::from_secs(60);
 
+/// A job [`post_and_kill_mid_task`] posted.
+struct Killed {
+	job: u64,
+	posted_at: u32,
+	/// When the leases the worker held at its death run out (at least one).
+	lease_ends: Vec<u32>,
+}
+
+/// Starts `ccgsc-worker` with key `[seed; 32]`, posts a job of two primes tasks of about three
+/// seconds each (`module` over the inputs of `inputs_root`, one replica each, work limit
+/// `work`), and kills the worker while it runs one of them, holding its lease.
+async fn post_and_kill_mid_task(
+	node: &Node,
+	dir: &std::path::Path,
+	seed: u8,
+	(module, inputs_root): (ContentId, ccgsc_primitives::Hash),
+	bootstrap: &[ccgsc_p2p::Multiaddr],
+	work: u64,
+) -> Killed {
+	let chain = node.client(START).await;
+	let mut worker = WorkerProcess::start(node, dir, seed, bootstrap);
+	let posted_at = chain.finalized_number().await.unwrap();
+	let spec =
+		JobSpec { args: vec!["--count".into()], ..job(module, inputs_root, 2, 1, work, posted_at) };
+	let id = chain.post_job(&dev::dave(), &spec).await.expect("the job is posted");
+	let started = Instant::now();
+	while worker.metric("ccgsc_worker_running").await.unwrap_or(0) == 0 {
+		assert!(started.elapsed() < Duration::from_secs(120), "the worker never started a task");
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	worker.kill();
+	// Its claim was confirmed at a best block; wait for finality to show the leases.
+	let lease_ends = || async {
+		let mut ends = Vec::new();
+		for index in 0..2 {
+			if let Some(task) = chain.task(id, index).await.unwrap() {
+				ends.extend(
+					task.replicas
+						.0
+						.iter()
+						.filter(|r| r.worker == account(seed) && r.state == ReplicaState::Leased)
+						.map(|r| r.lease_until),
+				);
+			}
+		}
+		ends
+	};
+	let started = Instant::now();
+	let mut ends = lease_ends().await;
+	while ends.is_empty() && started.elapsed() < Duration::from_secs(15) {
+		tokio::time::sleep(Duration::from_millis(250)).await;
+		ends = lease_ends().await;
+	}
+	assert!(!ends.is_empty(), "the killed worker held a lease");
+	Killed { job: id, posted_at, lease_ends: ends }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_honest_primes_job_completes_and_everyone_is_paid_exactly() {
 	logs();
@@ -175,44 +232,11 @@ async fn a_worker_killed_mid_task_loses_its_lease_and_another_worker_completes_t
 	fund(&chain, &[21, 22]).await;
 	let issuance = chain.total_issuance().await.unwrap();
 
-	// The real worker binary, as an operator runs it.
-	let mut doomed = WorkerProcess::start(&node, dir.path(), 21, &bootstrap);
-	let now = chain.finalized_number().await.unwrap();
-	let spec = JobSpec {
-		args: vec!["--count".into()],
-		..job(module, inputs_root, 2, 1, 60_000_000_000, now)
-	};
-	let id = chain.post_job(&dev::dave(), &spec).await.expect("the job is posted");
-
-	// Kill it while it is executing a task it holds a lease on.
-	let started = Instant::now();
-	while doomed.metric("ccgsc_worker_running").await.unwrap_or(0) == 0 {
-		assert!(started.elapsed() < Duration::from_secs(120), "the worker never started a task");
-		tokio::time::sleep(Duration::from_millis(100)).await;
-	}
-	doomed.kill();
-	// Its claim was confirmed at a best block; wait for finality to show the lease.
-	let leased = || async {
-		let mut leased = 0;
-		for index in 0..2 {
-			if let Some(task) = chain.task(id, index).await.unwrap() {
-				leased += task
-					.replicas
-					.0
-					.iter()
-					.filter(|r| r.worker == account(21) && r.state == ReplicaState::Leased)
-					.count();
-			}
-		}
-		leased
-	};
-	let started = Instant::now();
-	let mut held = leased().await;
-	while held == 0 && started.elapsed() < Duration::from_secs(15) {
-		tokio::time::sleep(Duration::from_millis(250)).await;
-		held = leased().await;
-	}
-	assert!(held >= 1, "the killed worker held a lease");
+	// The real worker binary, as an operator runs it, killed mid-task.
+	let content = (module, inputs_root);
+	let killed =
+		post_and_kill_mid_task(&node, dir.path(), 21, content, &bootstrap, 60_000_000_000).await;
+	let id = killed.job;
 
 	// Another worker takes over once the leases expire; the job finishes.
 	let rescuer = start_worker(&node, dir.path(), 22, bootstrap, false).await;
@@ -385,42 +409,11 @@ async fn a_worker_killed_mid_task_and_started_again_gives_its_leases_back_at_onc
 	fund(&chain, &[23]).await;
 	let issuance = chain.total_issuance().await.unwrap();
 
-	let mut first = WorkerProcess::start(&node, dir.path(), 23, &bootstrap);
-	let posted_at = chain.finalized_number().await.unwrap();
-	let spec = JobSpec {
-		args: vec!["--count".into()],
-		..job(module, inputs_root, 2, 1, 600_000_000_000, posted_at)
-	};
-	let id = chain.post_job(&dev::dave(), &spec).await.expect("the job is posted");
-	let started = Instant::now();
-	while first.metric("ccgsc_worker_running").await.unwrap_or(0) == 0 {
-		assert!(started.elapsed() < Duration::from_secs(120), "the worker never started a task");
-		tokio::time::sleep(Duration::from_millis(100)).await;
-	}
-	first.kill();
-	// The leases it held when it died, and when they would run out, as finality shows them.
-	let held_until = || async {
-		let mut until = Vec::new();
-		for index in 0..2 {
-			if let Some(task) = chain.task(id, index).await.unwrap() {
-				until.extend(
-					task.replicas
-						.0
-						.iter()
-						.filter(|r| r.worker == account(23) && r.state == ReplicaState::Leased)
-						.map(|r| r.lease_until),
-				);
-			}
-		}
-		until
-	};
-	let started = Instant::now();
-	let mut until = held_until().await;
-	while until.is_empty() && started.elapsed() < Duration::from_secs(15) {
-		tokio::time::sleep(Duration::from_millis(250)).await;
-		until = held_until().await;
-	}
-	let first_to_run_out = *until.iter().min().expect("the killed worker held a lease");
+	let content = (module, inputs_root);
+	let killed =
+		post_and_kill_mid_task(&node, dir.path(), 23, content, &bootstrap, 600_000_000_000).await;
+	let (id, posted_at, until) = (killed.job, killed.posted_at, killed.lease_ends);
+	let first_to_run_out = *until.iter().min().expect("at least one qed");
 
 	// Started again on the same directory, it gives those leases back and claims the tasks
 	// anew: the job is done before the old leases would have run out.

@@ -287,8 +287,6 @@ impl Verifier {
 		let slots = Arc::new(Semaphore::new(this.config.cores as usize));
 		let (chain_tx, chain_rx) = watch::channel(chain);
 		let mut reviews = tokio::task::JoinSet::new();
-		// Reviews taken up from the ledger, so a reconnection does not take one up twice.
-		let mut resumed = std::collections::HashSet::new();
 		tokio::pin!(shutdown);
 		'outer: loop {
 			let chain = chain_tx.borrow().clone();
@@ -301,17 +299,17 @@ impl Verifier {
 				},
 			};
 			// Attestations a previous run (or this one, before the node went away) left
-			// unrevealed are revealed now, or as soon as their reveals open.
-			for (job, task) in this.attested.lock().expect("not poisoned qed").tasks() {
-				if resumed.insert((job, task)) {
-					let (this, chain) = (this.clone(), chain_rx.clone());
-					reviews.spawn(async move {
-						if let Err(e) = this.resume(&chain, job, task).await {
-							this.stats.failed.fetch_add(1, Ordering::Relaxed);
-							tracing::warn!(job, task, error = %e, "cannot reveal an attestation");
-						}
-					});
-				}
+			// unrevealed, and no review of this run has in hand, are revealed now, or as soon
+			// as their reveals open.
+			let unsent = this.attested.lock().expect("not poisoned qed").take_unsent();
+			for (job, task) in unsent {
+				let (this, chain) = (this.clone(), chain_rx.clone());
+				reviews.spawn(async move {
+					if let Err(e) = this.resume(&chain, job, task).await {
+						this.stats.failed.fetch_add(1, Ordering::Relaxed);
+						tracing::warn!(job, task, error = %e, "cannot reveal an attestation");
+					}
+				});
 			}
 			loop {
 				let block = tokio::select! {
@@ -428,11 +426,14 @@ impl Verifier {
 		let salt = ccgsc_worker::salt();
 		let hash = commitment(&result, &salt, &self.account, &TaskRef { job, index: task });
 		// On disk before the chain sees the commitment: a restart must be able to reveal it.
-		self.attested
-			.lock()
-			.expect("not poisoned qed")
-			.insert(job, task, result, salt)
-			.map_err(ReviewError::Ledger)?;
+		{
+			let mut attested = self.attested.lock().expect("not poisoned qed");
+			attested.insert(job, task, result, salt).map_err(ReviewError::Ledger)?;
+			// This review reveals it: a reconnection meanwhile must not take it up too.
+			if let Some(pending) = attested.get_mut(job, task) {
+				pending.reveal_sent = true;
+			}
+		}
 		if let Err(e) = current.attest(&self.signer, job, task, hash).await {
 			// A refusal is final; any other failure may hide an attestation that landed, which
 			// the ledger then lets a reconnection or a restart reveal.
@@ -443,14 +444,43 @@ impl Verifier {
 		}
 		self.stats.attested.fetch_add(1, Ordering::Relaxed);
 		let revealed = self.reveal(chain, job, task, result, salt, &output).await;
-		self.attested.lock().expect("not poisoned qed").remove(job, task);
+		self.settle_entry(job, task, &revealed);
 		revealed
+	}
+
+	/// Forgets the ledger's entry for `task` of `job` once its reveal is done or can never
+	/// be (`outcome` is success or a final refusal); after any other failure leaves it for
+	/// the next reconnection or start to try again.
+	fn settle_entry(&self, job: JobId, task: TaskIndex, outcome: &Result<(), ReviewError>) {
+		let mut attested = self.attested.lock().expect("not poisoned qed");
+		match outcome {
+			Ok(())
+			| Err(ReviewError::Gone | ReviewError::NoProof)
+			| Err(ReviewError::Chain(ccgsc_chain::Error::Dispatch(_))) => attested.remove(job, task),
+			Err(_) => {
+				if let Some(pending) = attested.get_mut(job, task) {
+					pending.reveal_sent = false;
+				}
+			},
+		}
 	}
 
 	/// Takes up a review attested before (the ledger's entry for `task` of `job`): reveals it
 	/// once reveals open, if this checker's commitment is still waiting for its reveal, with
-	/// the output from the content store. Forgets the entry either way.
+	/// the output from the content store (see [`Verifier::settle_entry`] for what becomes of
+	/// the entry).
 	async fn resume(
+		&self,
+		chain: &watch::Receiver<Chain>,
+		job: JobId,
+		task: TaskIndex,
+	) -> Result<(), ReviewError> {
+		let resumed = self.resume_reveal(chain, job, task).await;
+		self.settle_entry(job, task, &resumed);
+		resumed
+	}
+
+	async fn resume_reveal(
 		&self,
 		chain: &watch::Receiver<Chain>,
 		job: JobId,
@@ -467,20 +497,17 @@ impl Verifier {
 				.iter()
 				.any(|(who, a)| *who == self.account && matches!(a, Attestation::Committed(_)))
 		});
-		let revealed = if waiting {
-			let result = pending.result;
-			let output = if result.output_len == 0 {
-				Vec::new()
-			} else {
-				self.p2p.client().get(result.output).await.map_err(ReviewError::Output)?
-			};
-			tracing::info!(job, task, "revealing an attestation made before");
-			self.reveal(chain, job, task, result, pending.salt, &output).await
+		if !waiting {
+			return Ok(());
+		}
+		let result = pending.result;
+		let output = if result.output_len == 0 {
+			Vec::new()
 		} else {
-			Ok(())
+			self.p2p.client().get(result.output).await.map_err(ReviewError::Output)?
 		};
-		self.attested.lock().expect("not poisoned qed").remove(job, task);
-		revealed
+		tracing::info!(job, task, "revealing an attestation made before");
+		self.reveal(chain, job, task, result, pending.salt, &output).await
 	}
 
 	/// Waits for reveals to open on the review of `task` of `job`, then reveals `result` with

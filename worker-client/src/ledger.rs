@@ -32,7 +32,7 @@ pub struct Pending {
 	pub result: TaskResult,
 	/// The commitment's salt.
 	pub salt: Hash,
-	/// Its reveal has been sent (in this run).
+	/// Its reveal has been sent, or is in hand, in this run.
 	pub reveal_sent: bool,
 }
 
@@ -117,6 +117,18 @@ impl Ledger {
 		self.pending.keys().copied().collect()
 	}
 
+	/// The tasks whose reveal is neither sent nor in hand in this run, marked as in hand.
+	pub fn take_unsent(&mut self) -> Vec<(JobId, TaskIndex)> {
+		self.pending
+			.iter_mut()
+			.filter(|(_, p)| !p.reveal_sent)
+			.map(|(key, p)| {
+				p.reveal_sent = true;
+				*key
+			})
+			.collect()
+	}
+
 	/// How many entries there are.
 	pub fn len(&self) -> usize {
 		self.pending.len()
@@ -177,7 +189,10 @@ mod tests {
 		ledger.insert(1, 1, result(2), [8; 32]).unwrap();
 		ledger.insert(2, 0, result(3), [9; 32]).unwrap();
 		ledger.remove(1, 1);
-		ledger.get_mut(1, 0).unwrap().reveal_sent = true;
+		let mut taken = ledger.take_unsent();
+		taken.sort();
+		assert_eq!(taken, vec![(1, 0), (2, 0)]);
+		assert!(ledger.take_unsent().is_empty(), "each is taken in hand once in a run");
 		drop(ledger);
 
 		let mut again = Ledger::open(&path).unwrap();
