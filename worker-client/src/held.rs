@@ -7,19 +7,16 @@
 //! are kept in a file, and a worker started again on the same directory gives the ones listed
 //! there back before it claims anything (see [`Leases::open`]).
 //!
-//! The file is a format byte, then the SCALE encoding of `Vec<(JobId, TaskIndex)>`. It is
-//! rewritten whole (a temporary file renamed over it) on every change, but not flushed to
-//! disk: a list lost in a power cut costs only the wait for those leases to run out.
+//! The file is one of the [`state_file`]s, holding `Vec<(JobId, TaskIndex)>`. It is rewritten
+//! on every change but not flushed to disk: a list lost in a power cut costs only the wait for
+//! those leases to run out.
 
-use std::{
-	collections::HashMap,
-	fs, io,
-	path::{Path, PathBuf},
-};
+use std::{collections::HashMap, path::PathBuf};
 
 use ccgsc_chain::Lease;
 use ccgsc_primitives::{JobId, TaskIndex};
-use codec::{DecodeAll, Encode};
+
+use crate::state_file;
 
 /// The file's format byte.
 const FORMAT: u8 = 1;
@@ -46,23 +43,11 @@ impl Leases {
 	/// ignored, as it costs only a wait).
 	pub fn open(path: impl Into<PathBuf>) -> (Self, Vec<(JobId, TaskIndex)>) {
 		let path = path.into();
-		let left = match fs::read(&path) {
-			Ok(bytes) => match bytes.split_first() {
-				Some((&FORMAT, mut rest)) => <Vec<(JobId, TaskIndex)>>::decode_all(&mut rest).ok(),
-				_ => None,
-			}
-			.unwrap_or_else(|| {
-				tracing::warn!(path = %path.display(), "not a list of leases; ignored");
-				Vec::new()
-			}),
-			Err(e) => {
-				if e.kind() != io::ErrorKind::NotFound {
-					tracing::warn!(path = %path.display(), error = %e, "cannot read the leases");
-				}
-				Vec::new()
-			},
-		};
-		(Self { path, held: HashMap::new() }, left)
+		let left = state_file::read(&path, FORMAT).unwrap_or_else(|e| {
+			tracing::warn!(path = %path.display(), error = %e, "cannot read the leases; ignored");
+			None
+		});
+		(Self { path, held: HashMap::new() }, left.unwrap_or_default())
 	}
 
 	/// Notes `leases` claimed on `job`.
@@ -93,24 +78,16 @@ impl Leases {
 	/// Writes the list (the file says nothing of renewals: only which leases to give back).
 	pub fn save(&self) {
 		let tasks: Vec<(JobId, TaskIndex)> = self.held.keys().copied().collect();
-		let mut bytes = vec![FORMAT];
-		tasks.encode_to(&mut bytes);
-		if let Err(e) = write_whole(&self.path, &bytes) {
+		if let Err(e) = state_file::write(&self.path, FORMAT, &tasks, false) {
 			tracing::warn!(path = %self.path.display(), error = %e, "cannot list the leases");
 		}
 	}
 }
 
-/// Writes `bytes` to `path` so that the file is either its old or its new whole self.
-fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
-	let mut tmp = path.as_os_str().to_owned();
-	tmp.push(".tmp");
-	fs::write(&tmp, bytes)?;
-	fs::rename(&tmp, path)
-}
-
 #[cfg(test)]
 mod tests {
+	use std::fs;
+
 	use super::*;
 
 	#[test]

@@ -1,26 +1,22 @@
 //! Results committed and not yet revealed, kept on disk.
 //!
 //! A commit is a promise the worker's stake stands behind: once it is on chain, the worker
-//! must reveal the result and the salt behind it when the chain asks, or its replica goes
-//! unpaid and the task to a dispute. The salt is random and kept nowhere else, so a worker
+//! must reveal the result and the salt behind it when the chain asks, or the task goes to a
+//! dispute and the worker is slashed as if it had lied. The salt is random and kept nowhere else, so a worker
 //! killed, crashed or restarted for an upgrade between a commit and its reveal could never
-//! keep that promise. The [`Ledger`] writes each result to its file before the commit is
-//! sent (to a temporary file, flushed to disk, then renamed over the old one, so the file is
-//! always one whole version), and a worker that starts again reads it back and reveals.
+//! keep that promise. The [`Ledger`] writes each result to its file, flushed to disk, before
+//! the commit is sent, and a worker that starts again reads it back and reveals.
 //!
-//! The file holds a format byte, then the SCALE encoding of
+//! The file is one of the worker's state files (a format byte, then SCALE), holding
 //! `Vec<(JobId, TaskIndex, TaskResult, Hash)>`. Entries whose task no longer waits for this
 //! worker's reveal are dropped when the worker looks them up at start, so a stale one costs
 //! nothing.
 
-use std::{
-	collections::HashMap,
-	fs, io,
-	path::{Path, PathBuf},
-};
+use std::{collections::HashMap, io, path::PathBuf};
 
 use ccgsc_primitives::{Hash, JobId, TaskIndex, TaskResult};
-use codec::{DecodeAll, Encode};
+
+use crate::state_file;
 
 /// The file's format byte.
 const FORMAT: u8 = 1;
@@ -51,28 +47,21 @@ impl Ledger {
 	/// If the file cannot be read, or holds something else (`InvalidData`).
 	pub fn open(path: impl Into<PathBuf>) -> io::Result<Self> {
 		let path = path.into();
-		let mut pending = HashMap::new();
-		match fs::read(&path) {
-			Ok(bytes) => {
-				let entries = match bytes.split_first() {
-					Some((&FORMAT, mut rest)) => {
-						<Vec<(JobId, TaskIndex, TaskResult, Hash)>>::decode_all(&mut rest).ok()
-					},
-					_ => None,
-				};
-				let entries = entries.ok_or_else(|| {
-					io::Error::new(
-						io::ErrorKind::InvalidData,
-						format!("{} is not a ledger of committed results", path.display()),
-					)
-				})?;
-				for (job, task, result, salt) in entries {
-					pending.insert((job, task), Pending { result, salt, reveal_sent: false });
-				}
-			},
-			Err(e) if e.kind() == io::ErrorKind::NotFound => {},
-			Err(e) => return Err(e),
-		}
+		let entries: Vec<(JobId, TaskIndex, TaskResult, Hash)> = state_file::read(&path, FORMAT)
+			.map_err(|e| match e.kind() {
+				io::ErrorKind::InvalidData => io::Error::new(
+					e.kind(),
+					format!("{} is not a ledger of committed results", path.display()),
+				),
+				_ => e,
+			})?
+			.unwrap_or_default();
+		let pending = entries
+			.into_iter()
+			.map(|(job, task, result, salt)| {
+				((job, task), Pending { result, salt, reveal_sent: false })
+			})
+			.collect();
 		Ok(Self { path, pending })
 	}
 
@@ -142,31 +131,14 @@ impl Ledger {
 	fn save(&self) -> io::Result<()> {
 		let entries: Vec<(JobId, TaskIndex, TaskResult, Hash)> =
 			self.pending.iter().map(|((job, task), p)| (*job, *task, p.result, p.salt)).collect();
-		let mut bytes = vec![FORMAT];
-		entries.encode_to(&mut bytes);
-		write_durably(&self.path, &bytes)
+		state_file::write(&self.path, FORMAT, &entries, true)
 	}
-}
-
-/// Writes `bytes` to `path` so that the file is either its old or its new whole self, and the
-/// new one is on disk when this returns.
-fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
-	use std::io::Write;
-	let mut tmp = path.as_os_str().to_owned();
-	tmp.push(".tmp");
-	let tmp = PathBuf::from(tmp);
-	let mut file = fs::File::create(&tmp)?;
-	file.write_all(bytes)?;
-	file.sync_all()?;
-	fs::rename(&tmp, path)?;
-	if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-		fs::File::open(dir)?.sync_all()?;
-	}
-	Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+	use std::fs;
+
 	use ccgsc_primitives::{ContentId, Outcome};
 
 	use super::*;

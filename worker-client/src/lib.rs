@@ -52,6 +52,7 @@
 mod held;
 pub mod ledger;
 mod metrics;
+mod state_file;
 pub mod task;
 
 use std::{
@@ -836,6 +837,7 @@ async fn renew(worker: &Worker, chain: &Chain, job: JobId, tasks: Vec<TaskIndex>
 			}
 		},
 		Err(e) => {
+			worker.stats.refused.fetch_add(1, Ordering::Relaxed);
 			tracing::warn!(job, ?tasks, error = %e, "renewal refused");
 			for task in tasks {
 				if let Some(held) = leases.get_mut(job, task) {
