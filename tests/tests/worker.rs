@@ -29,27 +29,41 @@ use ccgsc_tests::{
 
 const START: Duration = Duration::from_secs(60);
 
-/// A job [`post_and_kill_mid_task`] posted.
+/// A job [`post_and_kill_mid_task`] posted, and the worker it killed.
 struct Killed {
 	job: u64,
 	posted_at: u32,
 	/// When the leases the worker held at its death run out (at least one).
 	lease_ends: Vec<u32>,
+	/// The poster's content node, serving the module and the inputs.
+	poster: ccgsc_p2p::Node,
+	inputs: Vec<ContentId>,
+	/// The poster's addresses, for the workers that follow.
+	bootstrap: Vec<ccgsc_p2p::Multiaddr>,
 }
 
-/// Starts `ccgsc-worker` with key `[seed; 32]`, posts a job of two primes tasks of about three
-/// seconds each (`module` over the inputs of `inputs_root`, one replica each, work limit
-/// `work`), and kills the worker while it runs one of them, holding its lease.
-async fn post_and_kill_mid_task(
-	node: &Node,
-	dir: &std::path::Path,
-	seed: u8,
-	(module, inputs_root): (ContentId, ccgsc_primitives::Hash),
-	bootstrap: &[ccgsc_p2p::Multiaddr],
-	work: u64,
-) -> Killed {
+impl Killed {
+	/// Asserts that every task settled with the prime count of its input.
+	async fn assert_outputs_counted(&self, chain: &ccgsc_chain::Chain) {
+		for (index, input) in self.inputs.iter().enumerate() {
+			let task = chain.task(self.job, index as u32).await.unwrap().unwrap();
+			let input = self.poster.client().get(*input).await.unwrap();
+			let expected = primes::run(&input, &["--count".into()]).unwrap();
+			let result = task.result.expect("settled");
+			assert_eq!(result.output.0, ContentId::of(&expected).0, "task {index}");
+		}
+	}
+}
+
+/// Starts `ccgsc-worker` with key `[seed; 32]` (its account funded), posts a job of two primes
+/// tasks of about three seconds each (counted up to 9·10⁸ in two halves, one replica each,
+/// work limit `work`), and kills the worker while it runs one of them, holding its lease.
+async fn post_and_kill_mid_task(node: &Node, dir: &std::path::Path, seed: u8, work: u64) -> Killed {
+	let (poster, module, inputs, inputs_root) =
+		primes_content(dir, [(0, 450_000_000), (450_000_000, 900_000_000)]).await;
+	let bootstrap = poster.client().listen_addrs().await.unwrap();
 	let chain = node.client(START).await;
-	let mut worker = WorkerProcess::start(node, dir, seed, bootstrap);
+	let mut worker = WorkerProcess::start(node, dir, seed, &bootstrap);
 	let posted_at = chain.finalized_number().await.unwrap();
 	let spec =
 		JobSpec { args: vec!["--count".into()], ..job(module, inputs_root, 2, 1, work, posted_at) };
@@ -83,7 +97,7 @@ async fn post_and_kill_mid_task(
 		ends = lease_ends().await;
 	}
 	assert!(!ends.is_empty(), "the killed worker held a lease");
-	Killed { job: id, posted_at, lease_ends: ends }
+	Killed { job: id, posted_at, lease_ends: ends, poster, inputs, bootstrap }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -225,31 +239,22 @@ async fn a_worker_killed_mid_task_loses_its_lease_and_another_worker_completes_t
 	let node = Node::dev();
 	let chain = node.client(START).await;
 	let dir = tempfile::tempdir().unwrap();
-	// Two tasks of about three seconds each: primes counted up to 9·10⁸ in two halves.
-	let (poster_p2p, module, inputs, inputs_root) =
-		primes_content(dir.path(), [(0, 450_000_000), (450_000_000, 900_000_000)]).await;
-	let bootstrap = poster_p2p.client().listen_addrs().await.unwrap();
 	fund(&chain, &[21, 22]).await;
 	let issuance = chain.total_issuance().await.unwrap();
 
 	// The real worker binary, as an operator runs it, killed mid-task.
-	let content = (module, inputs_root);
-	let killed =
-		post_and_kill_mid_task(&node, dir.path(), 21, content, &bootstrap, 60_000_000_000).await;
+	let killed = post_and_kill_mid_task(&node, dir.path(), 21, 60_000_000_000).await;
 	let id = killed.job;
 
 	// Another worker takes over once the leases expire; the job finishes.
-	let rescuer = start_worker(&node, dir.path(), 22, bootstrap, false).await;
+	let rescuer = start_worker(&node, dir.path(), 22, killed.bootstrap.clone(), false).await;
 	ended(&chain, &node, id, Duration::from_secs(300)).await;
-	for (index, input) in inputs.iter().enumerate() {
-		let task = chain.task(id, index as u32).await.unwrap().unwrap();
+	killed.assert_outputs_counted(&chain).await;
+	for index in 0..2 {
+		let task = chain.task(id, index).await.unwrap().unwrap();
 		assert_eq!(task.phase, Phase::Done);
 		let workers: Vec<AccountId32> = task.replicas.0.iter().map(|r| r.worker).collect();
 		assert_eq!(workers, vec![rescuer.account], "task {index} was done by the other worker");
-		let input = poster_p2p.client().get(*input).await.unwrap();
-		let expected = primes::run(&input, &["--count".into()]).unwrap();
-		let result = task.result.expect("settled");
-		assert_eq!(result.output.0, ContentId::of(&expected).0, "task {index}");
 	}
 	let info = chain.job(id).await.unwrap().unwrap();
 	assert_eq!((info.status, info.spent, info.escrow), (JobStatus::Done, 2 * UNIT, 0));
@@ -402,22 +407,17 @@ async fn a_worker_killed_mid_task_and_started_again_gives_its_leases_back_at_onc
 	let node = Node::dev();
 	let chain = node.client(START).await;
 	let dir = tempfile::tempdir().unwrap();
-	// Two tasks of about three seconds each, with a work limit (and so leases) far longer.
-	let (poster_p2p, module, inputs, inputs_root) =
-		primes_content(dir.path(), [(0, 450_000_000), (450_000_000, 900_000_000)]).await;
-	let bootstrap = poster_p2p.client().listen_addrs().await.unwrap();
 	fund(&chain, &[23]).await;
 	let issuance = chain.total_issuance().await.unwrap();
 
-	let content = (module, inputs_root);
-	let killed =
-		post_and_kill_mid_task(&node, dir.path(), 23, content, &bootstrap, 600_000_000_000).await;
-	let (id, posted_at, until) = (killed.job, killed.posted_at, killed.lease_ends);
+	// Tasks of about three seconds, with a work limit (and so leases) far longer.
+	let killed = post_and_kill_mid_task(&node, dir.path(), 23, 600_000_000_000).await;
+	let (id, posted_at, until) = (killed.job, killed.posted_at, &killed.lease_ends);
 	let first_to_run_out = *until.iter().min().expect("at least one qed");
 
 	// Started again on the same directory, it gives those leases back and claims the tasks
 	// anew: the job is done before the old leases would have run out.
-	let again = WorkerProcess::start(&node, dir.path(), 23, &bootstrap);
+	let again = WorkerProcess::start(&node, dir.path(), 23, &killed.bootstrap);
 	ended(&chain, &node, id, Duration::from_secs(300)).await;
 	let ended_at = chain.finalized_number().await.unwrap();
 	assert!(
@@ -436,12 +436,7 @@ async fn a_worker_killed_mid_task_and_started_again_gives_its_leases_back_at_onc
 	}
 	assert_eq!(given_back, until.len(), "every lease held at the kill was given back");
 	assert_eq!(expired, 0);
-	for (index, input) in inputs.iter().enumerate() {
-		let task = chain.task(id, index as u32).await.unwrap().unwrap();
-		let input = poster_p2p.client().get(*input).await.unwrap();
-		let expected = primes::run(&input, &["--count".into()]).unwrap();
-		assert_eq!(task.result.expect("settled").output.0, ContentId::of(&expected).0);
-	}
+	killed.assert_outputs_counted(&chain).await;
 	let info = chain.job(id).await.unwrap().unwrap();
 	assert_eq!((info.status, info.spent, info.escrow), (JobStatus::Done, 2 * UNIT, 0));
 	assert_eq!(chain.worker(&account(23)).await.unwrap().unwrap().earned, 2 * UNIT);

@@ -2,9 +2,9 @@
 //!
 //! A commit is a promise the worker's stake stands behind: once it is on chain, the worker
 //! must reveal the result and the salt behind it when the chain asks, or the task goes to a
-//! dispute and the worker is slashed as if it had lied. The salt is random and kept nowhere else, so a worker
-//! killed, crashed or restarted for an upgrade between a commit and its reveal could never
-//! keep that promise. The [`Ledger`] writes each result to its file, flushed to disk, before
+//! dispute and the worker is slashed as if it had lied. The salt is random and kept nowhere
+//! else, so a worker killed, crashed or restarted for an upgrade between a commit and its
+//! reveal could never keep that promise. The [`Ledger`] writes each result to its file, flushed to disk, before
 //! the commit is sent, and a worker that starts again reads it back and reveals.
 //!
 //! The file is one of the worker's state files (a format byte, then SCALE), holding

@@ -463,6 +463,7 @@ impl Worker {
 				Err(e) => tracing::debug!(job, task, error = %e, "a lease from before is gone"),
 			}
 		}
+		// Nothing is held now: the list says so, so the next start does not try again.
 		self.leases.lock().expect("not poisoned qed").save();
 	}
 
