@@ -27,8 +27,8 @@ const RAW_PIECE: usize = 1 << 20;
 /// Sends `data` over a fresh loopback connection and returns how long until the receiver had
 /// every byte. Plain blocking sockets on two threads with 1 MiB writes and reads: no runtime,
 /// no copy besides the kernel's, the fastest way to move these bytes over TCP that we found on
-/// this machine (it prints 2.0–3.1 GiB/s here, where iperf3 gives 18.7–20.4 Gbit/s), so the
-/// ratio is taken against the strongest baseline.
+/// this machine, so the ratio is taken against the strongest baseline. From one session to
+/// the next it has printed 2.0–4.7 GiB/s here, where iperf3 gave 18.7–31.9 Gbit/s.
 fn raw_tcp(data: &[u8]) -> Duration {
 	let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
 	let addr = listener.local_addr().unwrap();
