@@ -151,6 +151,8 @@ pub async fn registered_checker(chain: &Chain, who: &AccountId32) {
 /// A `ccgsc-worker` process (the real binary), killed on drop.
 pub struct WorkerProcess {
 	child: Child,
+	/// Its directory (key, state and `worker.log`).
+	home: std::path::PathBuf,
 	/// Where its `/metrics` are served.
 	pub metrics: std::net::SocketAddr,
 }
@@ -182,7 +184,50 @@ impl WorkerProcess {
 			command.arg("--bootstrap").arg(addr.to_string());
 		}
 		let child = command.stdout(Stdio::null()).stderr(log).spawn().expect("ccgsc-worker starts");
-		Self { child, metrics }
+		Self { child, home, metrics }
+	}
+
+	/// Everything it has logged so far (from every start on its directory).
+	pub fn log(&self) -> String {
+		std::fs::read_to_string(self.home.join("worker.log")).unwrap_or_default()
+	}
+
+	/// Waits until its `/metrics` serve `name` at `value`, up to `timeout`.
+	///
+	/// # Panics
+	/// If they do not, with its log.
+	pub async fn wait_for_metric(&self, name: &str, value: u64, timeout: Duration) {
+		let started = Instant::now();
+		while self.metric(name).await != Some(value) {
+			assert!(
+				started.elapsed() < timeout,
+				"{name} is not {value} after {timeout:?}\n{}",
+				self.log()
+			);
+			tokio::time::sleep(Duration::from_millis(200)).await;
+		}
+	}
+
+	/// Sends it SIGINT (Ctrl-C) and waits up to `timeout` for it to exit; its exit status, or
+	/// `None` if it still runs.
+	pub async fn interrupt(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+		let pid = self.child.id().to_string();
+		Command::new("kill").args(["-INT", &pid]).status().expect("kill runs");
+		let started = Instant::now();
+		loop {
+			if let Some(status) = self.child.try_wait().expect("its status") {
+				return Some(status);
+			}
+			if started.elapsed() > timeout {
+				return None;
+			}
+			tokio::time::sleep(Duration::from_millis(100)).await;
+		}
+	}
+
+	/// Whether it still runs.
+	pub fn is_running(&mut self) -> bool {
+		self.child.try_wait().expect("its status").is_none()
 	}
 
 	/// The value of the gauge or counter `name` on its `/metrics`, once it serves them.

@@ -1,7 +1,7 @@
 //! Workers on the real chain: a primes job posted, claimed, fetched over libp2p, run in the
 //! sandbox, committed, revealed, settled and paid; a module that never ends; a worker killed
 //! mid-task, and one killed mid-task and started again; a task that outlasts its lease; a
-//! worker killed between its commit and its reveal.
+//! worker killed between its commit and its reveal; a worker whose node goes away.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-worker && cargo test --release -p
 //! ccgsc-tests --test worker`.
@@ -45,13 +45,24 @@ struct Killed {
 impl Killed {
 	/// Asserts that every task settled with the prime count of its input.
 	async fn assert_outputs_counted(&self, chain: &ccgsc_chain::Chain) {
-		for (index, input) in self.inputs.iter().enumerate() {
-			let task = chain.task(self.job, index as u32).await.unwrap().unwrap();
-			let input = self.poster.client().get(*input).await.unwrap();
-			let expected = primes::run(&input, &["--count".into()]).unwrap();
-			let result = task.result.expect("settled");
-			assert_eq!(result.output.0, ContentId::of(&expected).0, "task {index}");
-		}
+		assert_outputs_counted(chain, &self.poster, self.job, &self.inputs).await;
+	}
+}
+
+/// Asserts that every task of `job` (a `--count` primes job over `inputs`, which `poster`
+/// serves) settled with the prime count of its input.
+async fn assert_outputs_counted(
+	chain: &ccgsc_chain::Chain,
+	poster: &ccgsc_p2p::Node,
+	job: u64,
+	inputs: &[ContentId],
+) {
+	for (index, input) in inputs.iter().enumerate() {
+		let task = chain.task(job, index as u32).await.unwrap().unwrap();
+		let input = poster.client().get(*input).await.unwrap();
+		let expected = primes::run(&input, &["--count".into()]).unwrap();
+		let result = task.result.expect("settled");
+		assert_eq!(result.output.0, ContentId::of(&expected).0, "job {job} task {index}");
 	}
 }
 
@@ -442,4 +453,88 @@ async fn a_worker_killed_mid_task_and_started_again_gives_its_leases_back_at_onc
 	assert_eq!(chain.worker(&account(23)).await.unwrap().unwrap().earned, 2 * UNIT);
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
 	drop(again);
+}
+
+/// Waits until the checker of `stats` does (`true`) or does not follow its node's blocks.
+async fn checker_connected(stats: &ccgsc_verifier::Stats, connected: bool) {
+	let started = Instant::now();
+	while stats.connected.load(Ordering::Relaxed) != connected {
+		assert!(started.elapsed() < START, "the checker is not connected = {connected}");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+}
+
+/// A worker started while its node is down says so and keeps trying; it works once the node
+/// is up, rides out the node going away and coming back (as does a checker), and Ctrl-C stops
+/// it cleanly while the node is gone (as it does the checker).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_waits_out_its_node_and_stops_on_ctrl_c_even_without_it() {
+	logs();
+	let mut node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	fund(&chain, &[6, 9]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	let (poster, module, inputs, inputs_root) =
+		primes_content(dir.path(), (0..4u64).map(|i| (i * 50_000, (i + 1) * 50_000))).await;
+	let bootstrap = poster.client().listen_addrs().await.unwrap();
+	let post = |chain: ccgsc_chain::Chain| async move {
+		let now = chain.finalized_number().await.unwrap();
+		let spec = JobSpec {
+			args: vec!["--count".into()],
+			..job(module, inputs_root, 4, 1, 2_000_000_000, now)
+		};
+		chain.post_job(&dev::dave(), &spec).await.expect("the job is posted")
+	};
+	let connected = "ccgsc_worker_chain_connected";
+
+	// Started while its node is down: it says which node it cannot reach, and keeps trying.
+	node.kill();
+	let mut worker = WorkerProcess::start(&node, dir.path(), 6, &bootstrap);
+	worker.wait_for_metric(connected, 0, START).await;
+	let started = Instant::now();
+	while worker.log().matches("node unreachable").count() < 2 {
+		assert!(started.elapsed() < START, "the worker says it retries\n{}", worker.log());
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	assert!(worker.log().contains(&node.ws_url()), "it names the node\n{}", worker.log());
+	assert!(worker.is_running(), "it waits for the node\n{}", worker.log());
+
+	// The node comes up: the worker registers and works.
+	node.restart();
+	let chain = node.client(START).await;
+	worker.wait_for_metric(connected, 1, START).await;
+	let checker = start_checker(&node, dir.path(), 9, bootstrap.clone()).await;
+	registered_checker(&chain, &checker.account).await;
+	checker_connected(&checker.stats, true).await;
+	let first = post(chain.clone()).await;
+	ended(&chain, &node, first, Duration::from_secs(180)).await;
+	assert_outputs_counted(&chain, &poster, first, &inputs).await;
+
+	// The node goes away under it and comes back: the worker notices, reconnects, works on.
+	node.kill();
+	worker.wait_for_metric(connected, 0, START).await;
+	checker_connected(&checker.stats, false).await;
+	node.restart();
+	let chain = node.client(START).await;
+	worker.wait_for_metric(connected, 1, START).await;
+	checker_connected(&checker.stats, true).await;
+	let second = post(chain.clone()).await;
+	ended(&chain, &node, second, Duration::from_secs(180)).await;
+	assert_outputs_counted(&chain, &poster, second, &inputs).await;
+	assert_eq!(worker.metric("ccgsc_worker_tasks_total").await, Some(8), "{}", worker.log());
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
+
+	// Ctrl-C while the node is gone: holding nothing, it stops at once, and cleanly; so does
+	// the checker.
+	node.kill();
+	worker.wait_for_metric(connected, 0, START).await;
+	let status = worker.interrupt(Duration::from_secs(20)).await;
+	assert!(
+		status.is_some_and(|s| s.success()),
+		"the worker stops on Ctrl-C without its node: {status:?}\n{}",
+		worker.log()
+	);
+	checker_connected(&checker.stats, false).await;
+	checker.stop().await;
 }

@@ -32,7 +32,7 @@ use std::{
 	collections::HashMap,
 	path::PathBuf,
 	sync::{
-		atomic::{AtomicU64, Ordering},
+		atomic::{AtomicBool, AtomicU64, Ordering},
 		Arc, Mutex,
 	},
 	time::Duration,
@@ -161,13 +161,18 @@ pub struct Stats {
 	pub earned: AtomicU64,
 	/// Stake slashed, in the smallest unit.
 	pub slashed: AtomicU64,
+	/// Whether the verifier follows its node's blocks now (false until it first does, and
+	/// while it reconnects).
+	pub connected: AtomicBool,
 }
 
 impl Stats {
-	/// The one-line status.
+	/// The one-line status; it starts with `node unreachable, retrying` while the verifier
+	/// cannot follow its node's blocks.
 	pub fn line(&self) -> String {
 		format!(
-			"reviews assigned {} · revealed {} · upheld {} · overruled {} · failed {} · earned {:.3} credits · slashed {:.3}",
+			"{}reviews assigned {} · revealed {} · upheld {} · overruled {} · failed {} · earned {:.3} credits · slashed {:.3}",
+			ccgsc_worker::unreachable_prefix(&self.connected),
 			self.assigned.load(Ordering::Relaxed),
 			self.revealed.load(Ordering::Relaxed),
 			self.upheld.load(Ordering::Relaxed),
@@ -199,6 +204,13 @@ impl Metrics for Stats {
 		for (name, help, value) in counters {
 			metric(&mut out, "counter", name, help, value.load(Ordering::Relaxed));
 		}
+		metric(
+			&mut out,
+			"gauge",
+			"ccgsc_verifier_chain_connected",
+			"1 while the verifier follows its node's blocks, 0 while it cannot reach the node.",
+			u64::from(self.connected.load(Ordering::Relaxed)),
+		);
 		out
 	}
 }
@@ -277,27 +289,47 @@ impl Verifier {
 	/// Registers as a checker (if needed) and checks until `shutdown` resolves; reviews under
 	/// way are then finished (revealed) before it returns.
 	///
+	/// While the node cannot be reached the verifier keeps trying (and says so in its status
+	/// line and its `ccgsc_verifier_chain_connected` gauge); `shutdown` still stops it then.
+	///
 	/// # Errors
 	/// [`Error::Unfunded`] if the account cannot cover the stake; [`Error::Chain`] if the
 	/// registration fails. A node that goes away later is waited for, not an error.
 	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
-		let chain = ccgsc_worker::connect(&self.config.chain_url).await;
+		tokio::pin!(shutdown);
+		let chain = tokio::select! {
+			chain = ccgsc_worker::connect(&self.config.chain_url) => chain,
+			_ = &mut shutdown => {
+				tracing::info!("stopped before the node could be reached");
+				return Ok(());
+			},
+		};
 		self.register(&chain).await?;
 		let this = Arc::new(self);
 		let slots = Arc::new(Semaphore::new(this.config.cores as usize));
 		let (chain_tx, chain_rx) = watch::channel(chain);
 		let mut reviews = tokio::task::JoinSet::new();
-		tokio::pin!(shutdown);
+		let mut reconnect = false;
 		'outer: loop {
+			if std::mem::take(&mut reconnect) {
+				this.stats.connected.store(false, Ordering::Relaxed);
+				tokio::select! {
+					chain = ccgsc_worker::connect(&this.config.chain_url) => {
+						chain_tx.send_replace(chain);
+					},
+					_ = &mut shutdown => break 'outer,
+				}
+			}
 			let chain = chain_tx.borrow().clone();
 			let mut blocks = match chain.client().stream_blocks().await {
 				Ok(blocks) => blocks,
 				Err(e) => {
 					tracing::warn!(error = %e, "cannot follow blocks; reconnecting");
-					chain_tx.send_replace(ccgsc_worker::connect(&this.config.chain_url).await);
+					reconnect = true;
 					continue;
 				},
 			};
+			this.stats.connected.store(true, Ordering::Relaxed);
 			// Attestations a previous run (or this one, before the node went away) left
 			// unrevealed, and no review of this run has in hand, are revealed now, or as soon
 			// as their reveals open.
@@ -319,12 +351,12 @@ impl Verifier {
 						Some(Ok(block)) => block,
 						Some(Err(e)) => {
 							tracing::warn!(error = %e, "block stream failed; reconnecting");
-							chain_tx.send_replace(ccgsc_worker::connect(&this.config.chain_url).await);
+							reconnect = true;
 							continue 'outer;
 						},
 						None => {
 							tracing::warn!("node closed the block stream; reconnecting");
-							chain_tx.send_replace(ccgsc_worker::connect(&this.config.chain_url).await);
+							reconnect = true;
 							continue 'outer;
 						},
 					},
@@ -360,6 +392,7 @@ impl Verifier {
 				this.note_outcomes(&events);
 			}
 		}
+		this.stats.connected.store(false, Ordering::Relaxed);
 		if !reviews.is_empty() {
 			tracing::info!(open = reviews.len(), "stopping: finishing the reviews under way");
 			while reviews.join_next().await.is_some() {}

@@ -80,9 +80,6 @@ async fn main() -> anyhow::Result<()> {
 			tracing::info!("{}", stats.line());
 		}
 	});
-	let shutdown = async {
-		let _ = tokio::signal::ctrl_c().await;
-	};
-	verifier.run(shutdown).await.context("the verifier stopped")?;
+	verifier.run(ccgsc_worker::interrupted()).await.context("the verifier stopped")?;
 	Ok(())
 }

@@ -60,7 +60,7 @@ use std::{
 	net::SocketAddr,
 	path::PathBuf,
 	sync::{
-		atomic::{AtomicU64, Ordering},
+		atomic::{AtomicBool, AtomicU64, Ordering},
 		Arc, Mutex,
 	},
 	time::Duration,
@@ -224,19 +224,34 @@ pub struct Stats {
 	pub renewed: AtomicU64,
 	/// Transactions the chain refused.
 	pub refused: AtomicU64,
+	/// Whether the worker follows its node's blocks now (false until it first does, and while
+	/// it reconnects).
+	pub connected: AtomicBool,
 }
 
 impl Stats {
-	/// The one-line status.
+	/// The one-line status; it starts with `node unreachable, retrying` while the worker
+	/// cannot follow its node's blocks.
 	pub fn line(&self) -> String {
 		format!(
-			"tasks done {} · running {} · revealed {} · earned {:.3} credits · slashed {:.3}",
+			"{}tasks done {} · running {} · revealed {} · earned {:.3} credits · slashed {:.3}",
+			unreachable_prefix(&self.connected),
 			self.tasks_done.load(Ordering::Relaxed),
 			self.running.load(Ordering::Relaxed),
 			self.revealed.load(Ordering::Relaxed),
 			self.earned.load(Ordering::Relaxed) as f64 / ccgsc_chain::UNIT as f64,
 			self.slashed.load(Ordering::Relaxed) as f64 / ccgsc_chain::UNIT as f64,
 		)
+	}
+}
+
+/// What a status line starts with: nothing while `connected` holds, else that the node cannot
+/// be reached (the worker's and the checker's lines say it alike).
+pub fn unreachable_prefix(connected: &AtomicBool) -> &'static str {
+	if connected.load(Ordering::Relaxed) {
+		""
+	} else {
+		"node unreachable, retrying · "
 	}
 }
 
@@ -259,7 +274,7 @@ struct Slots {
 	/// Tasks running: `cores`.
 	exec: Arc<Semaphore>,
 	/// Set on shutdown: no new claims, unstarted leases go back.
-	stopping: Arc<std::sync::atomic::AtomicBool>,
+	stopping: Arc<AtomicBool>,
 	/// The latest best block: claims read the open jobs there.
 	best: watch::Receiver<Option<ccgsc_chain::Block>>,
 }
@@ -352,13 +367,27 @@ impl Worker {
 		self.stats.clone()
 	}
 
-	/// Registers (if needed) and works until `shutdown` resolves, then stops gracefully.
+	/// Registers (if needed) and works until `shutdown` resolves, then stops gracefully: no
+	/// new claims; what runs is finished, committed and revealed, for up to a minute.
+	///
+	/// While the node cannot be reached the worker keeps trying (and says so in its status
+	/// line and its `ccgsc_worker_chain_connected` gauge); `shutdown` still stops it then: at
+	/// once if it holds nothing, else once the node is back and what runs is revealed, or when
+	/// the minute is up. Leases it could not give back run out on chain; results it committed
+	/// stay in its ledger for the next start to reveal.
 	///
 	/// # Errors
 	/// [`Error::Unfunded`] if the account cannot cover the stake; [`Error::Chain`] if the
 	/// registration fails. A node that goes away later is waited for, not an error.
 	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
-		let chain = connect(&self.config.chain_url).await;
+		tokio::pin!(shutdown);
+		let chain = tokio::select! {
+			chain = connect(&self.config.chain_url) => chain,
+			_ = &mut shutdown => {
+				tracing::info!("stopped before the node could be reached");
+				return Ok(());
+			},
+		};
 		self.register(&chain).await?;
 		self.give_back_left_over(&chain).await;
 		let this = Arc::new(self);
@@ -374,10 +403,38 @@ impl Worker {
 		};
 		let (held, stopping) = (slots.held.clone(), slots.stopping.clone());
 		let submitter = tokio::spawn(submit_loop(this.clone(), chain_rx, action_rx, slots));
+		// Nothing held and nothing left to reveal: a stopping worker is done.
+		let done = || {
+			held.available_permits() == 2 * this.config.cores as usize
+				&& this.committed.lock().expect("not poisoned qed").is_empty()
+		};
 
-		tokio::pin!(shutdown);
 		let mut grace: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+		let start_stopping = |grace: &mut Option<_>| {
+			tracing::info!("stopping: no new claims; finishing and revealing what is running");
+			stopping.store(true, Ordering::SeqCst);
+			*grace = Some(Box::pin(tokio::time::sleep(REVEAL_GRACE)));
+		};
+		let mut reconnect = false;
 		'outer: loop {
+			if std::mem::take(&mut reconnect) {
+				this.stats.connected.store(false, Ordering::Relaxed);
+				tokio::select! {
+					chain = connect(&this.config.chain_url) => {
+						chain_tx.send_replace(chain);
+					},
+					_ = &mut shutdown, if grace.is_none() => {
+						if done() {
+							tracing::info!("stopping while the node is unreachable; nothing is held");
+							break 'outer;
+						}
+						start_stopping(&mut grace);
+						reconnect = true;
+						continue 'outer;
+					},
+					_ = async { grace.as_mut().expect("guarded").await }, if grace.is_some() => break 'outer,
+				}
+			}
 			let chain = chain_tx.borrow().clone();
 			let streams = async {
 				let best = chain.client().stream_best_blocks().await.map_err(|e| e.to_string())?;
@@ -388,10 +445,11 @@ impl Worker {
 				Ok(streams) => streams,
 				Err(e) => {
 					tracing::warn!(error = %e, "cannot follow blocks; reconnecting");
-					chain_tx.send_replace(connect(&this.config.chain_url).await);
+					reconnect = true;
 					continue;
 				},
 			};
+			this.stats.connected.store(true, Ordering::Relaxed);
 			// Reveals that opened while this worker was away (stopped, or cut off from the
 			// node) are sent now; the blocks followed from here on bring the rest.
 			this.resume(&chain, &actions).await;
@@ -399,9 +457,7 @@ impl Worker {
 			loop {
 				let (next, is_best) = tokio::select! {
 					_ = &mut shutdown, if grace.is_none() => {
-						tracing::info!("stopping: no new claims; finishing and revealing what is running");
-						stopping.store(true, Ordering::SeqCst);
-						grace = Some(Box::pin(tokio::time::sleep(REVEAL_GRACE)));
+						start_stopping(&mut grace);
 						continue;
 					},
 					_ = async { grace.as_mut().expect("guarded").await }, if grace.is_some() => break 'outer,
@@ -412,12 +468,12 @@ impl Worker {
 					Some(Ok(block)) => block,
 					Some(Err(e)) => {
 						tracing::warn!(error = %e, "block stream failed; reconnecting");
-						chain_tx.send_replace(connect(&this.config.chain_url).await);
+						reconnect = true;
 						continue 'outer;
 					},
 					None => {
 						tracing::warn!("node closed the block stream; reconnecting");
-						chain_tx.send_replace(connect(&this.config.chain_url).await);
+						reconnect = true;
 						continue 'outer;
 					},
 				};
@@ -436,18 +492,20 @@ impl Worker {
 				if let Err(e) = this.on_finalized_block(&block, &actions).await {
 					tracing::warn!(error = %e, "cannot read block events");
 				}
-				let idle = held.available_permits() == 2 * this.config.cores as usize;
-				let nothing_to_reveal = this.committed.lock().expect("not poisoned qed").is_empty();
-				if stopping.load(Ordering::SeqCst) && idle && nothing_to_reveal {
+				if stopping.load(Ordering::SeqCst) && done() {
 					break 'outer;
 				}
 			}
 		}
+		this.stats.connected.store(false, Ordering::Relaxed);
 		drop(actions);
 		submitter.abort();
 		let left = this.committed.lock().expect("not poisoned qed").len();
 		if left > 0 {
-			tracing::warn!(left, "stopped with results committed but never revealed");
+			tracing::warn!(
+				left,
+				"stopped with results committed but not revealed; a restart reveals them"
+			);
 		}
 		Ok(())
 	}
@@ -705,6 +763,19 @@ impl Worker {
 		}
 		Some(result)
 	}
+}
+
+/// Resolves at the first Ctrl-C, the signal to stop gracefully; from then on a second Ctrl-C
+/// ends the process at once (exit status 130), for an operator who will not wait.
+pub async fn interrupted() {
+	let _ = tokio::signal::ctrl_c().await;
+	tracing::info!("Ctrl-C: stopping gracefully (Ctrl-C again stops at once)");
+	tokio::spawn(async {
+		if tokio::signal::ctrl_c().await.is_ok() {
+			tracing::warn!("second Ctrl-C: stopping at once");
+			std::process::exit(130);
+		}
+	});
 }
 
 /// Connects to the node at `url`, retrying every few seconds (with a warning) while it is

@@ -82,9 +82,6 @@ async fn main() -> anyhow::Result<()> {
 			tracing::info!("{}", stats.line());
 		}
 	});
-	let shutdown = async {
-		let _ = tokio::signal::ctrl_c().await;
-	};
-	worker.run(shutdown).await.context("the worker stopped")?;
+	worker.run(ccgsc_worker::interrupted()).await.context("the worker stopped")?;
 	Ok(())
 }

@@ -45,6 +45,13 @@ impl Metrics for Stats {
 			"Tasks running now.",
 			self.running.load(Ordering::Relaxed),
 		);
+		metric(
+			&mut out,
+			"gauge",
+			"ccgsc_worker_chain_connected",
+			"1 while the worker follows its node's blocks, 0 while it cannot reach the node.",
+			u64::from(self.connected.load(Ordering::Relaxed)),
+		);
 		out
 	}
 }
@@ -71,4 +78,19 @@ pub async fn serve_metrics<M: Metrics>(
 		}
 	});
 	Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_status_line_and_the_gauge_say_whether_the_node_is_reached() {
+		let stats = Stats::default();
+		assert!(stats.line().starts_with("node unreachable, retrying · tasks done 0 "));
+		assert!(stats.render().contains("\nccgsc_worker_chain_connected 0\n"));
+		stats.connected.store(true, Ordering::Relaxed);
+		assert!(stats.line().starts_with("tasks done 0 "));
+		assert!(stats.render().contains("\nccgsc_worker_chain_connected 1\n"));
+	}
 }
