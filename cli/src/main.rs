@@ -9,11 +9,13 @@
 //!
 //! `post` stores the module and every file of the inputs folder (one task per file, in file
 //! name order) in a local content store under `--dir`, provides them over libp2p, posts the job,
-//! follows it with a progress bar, and writes each accepted output to `--out` as
-//! `<task>-<input file name>.out`, checked against the content id the chain accepted. It keeps
-//! serving the inputs while the job runs: stop it and workers cannot fetch them (run the portal
-//! for content that outlives the terminal). `fetch` gets the outputs of a finished job again,
-//! from whoever provides them.
+//! follows it with a progress bar until it ends, and (with `--out`) writes each accepted output
+//! to `--out` as `<task>-<input file name>.out`, checked against the content id the chain
+//! accepted. It serves the inputs for as long as the job runs, so it waits for the end even
+//! without `--out`: stop it and workers cannot fetch them (run the portal for content that
+//! outlives the terminal). A node that goes away meanwhile is waited for: the progress line
+//! says so, and `post` goes on once the node is back. `fetch` gets the outputs of a finished
+//! job again, from whoever provides them.
 //!
 //! Keys: `--dev <name>` signs with a dev account (dev chains only); otherwise the ed25519 key in
 //! `<dir>/key` (made on first use; fund its account first: `ccgsc account` prints it).
@@ -89,7 +91,8 @@ struct Post {
 	/// A folder with one input file per task.
 	#[arg(long)]
 	inputs: PathBuf,
-	/// Where to write the outputs once the job ends (without it, `post` returns once posted).
+	/// Where to write the outputs once the job ends (without it, `post` still follows the job
+	/// to its end, serving the inputs, and writes nothing).
 	#[arg(long)]
 	out: Option<PathBuf>,
 	/// An argument every task gets (repeat for more).
@@ -264,15 +267,36 @@ async fn run_post(
 	for addr in p2p.client().listen_addrs().await.unwrap_or_default() {
 		eprintln!("serving its content at {addr}");
 	}
-	let Some(out) = &post.out else { return Ok(()) };
-	follow(chain, job).await?;
-	fetch(chain, p2p, job, out, &files).await
+	let chain = follow(&cli.chain, chain.clone(), job).await?;
+	match &post.out {
+		Some(out) => fetch(&chain, p2p, job, out, &files).await,
+		None => {
+			println!("outputs: ccgsc fetch {job} --out <folder>");
+			Ok(())
+		},
+	}
 }
 
-/// Draws a progress bar on stderr until `job` ends.
-async fn follow(chain: &Chain, job: u64) -> anyhow::Result<()> {
+/// Draws a progress bar on stderr until `job` ends. A node that cannot be reached is waited
+/// for (reconnecting to `url`); returns the connection in use at the end.
+///
+/// # Errors
+/// If there is no such job, or a query fails again right after a reconnection (the node
+/// answers, but not as this CLI expects).
+async fn follow(url: &str, mut chain: Chain, job: u64) -> anyhow::Result<Chain> {
+	let mut reconnected = false;
 	loop {
-		let info = chain.job(job).await?.with_context(|| format!("no job {job}"))?;
+		let info = match chain.job(job).await {
+			Ok(info) => info.with_context(|| format!("no job {job}"))?,
+			Err(e) if !reconnected => {
+				eprintln!("\nnode unreachable ({e}); retrying");
+				chain = ccgsc_worker::connect(url).await;
+				reconnected = true;
+				continue;
+			},
+			Err(e) => return Err(e.into()),
+		};
+		reconnected = false;
 		let (done, total) = (info.settled, info.spec.task_count);
 		let width = 40;
 		let filled = (done as usize * width).checked_div(total as usize).unwrap_or(width);
@@ -284,7 +308,7 @@ async fn follow(chain: &Chain, job: u64) -> anyhow::Result<()> {
 		);
 		if info.status != JobStatus::Open && info.in_flight == 0 {
 			eprintln!(" · {:?}", info.status);
-			return Ok(());
+			return Ok(chain);
 		}
 		tokio::time::sleep(Duration::from_secs(1)).await;
 	}

@@ -1,18 +1,37 @@
 //! The `ccgsc` CLI against the real chain and two workers: post a module and a folder of
 //! inputs, follow the job, get the verified outputs in a folder; refuse a folder with no
-//! inputs.
+//! inputs; follow a job to its end without `--out`, through a node restart.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-cli && cargo test --release -p
 //! ccgsc-tests --test cli`.
 
 use std::{path::Path, process::Output, time::Duration};
 
+use ccgsc_chain::api::runtime_types::pallet_jobs::types::JobStatus;
+use ccgsc_primitives::ContentId;
 use ccgsc_tasks::primes;
 use ccgsc_tests::{
 	binary,
-	market::{fund, logs, start_worker},
+	market::{fund, logs, start_worker, Running},
 	Node,
 };
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+
+/// Two workers with keys `seeds`, dialled to each other; returns them and the first one's
+/// address, for the CLI to join the network through.
+async fn two_workers(
+	node: &Node,
+	dir: &Path,
+	seeds: [u8; 2],
+) -> ([Running<ccgsc_worker::Stats>; 2], ccgsc_p2p::Multiaddr) {
+	let workers = [
+		start_worker(node, dir, seeds[0], vec![], false).await,
+		start_worker(node, dir, seeds[1], vec![], false).await,
+	];
+	let addr = workers[0].p2p.listen_addrs().await.unwrap().remove(0);
+	workers[1].p2p.dial(addr.clone()).await.expect("the workers connect");
+	(workers, addr)
+}
 
 async fn ccgsc(node: &Node, dir: &Path, args: &[&str]) -> Output {
 	let run = tokio::process::Command::new(binary("ccgsc"))
@@ -45,13 +64,7 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	std::fs::write(&module, ccgsc_task_modules::PRIMES).unwrap();
 
 	fund(&chain, &[61, 62]).await;
-	let workers = [
-		start_worker(&node, dir.path(), 61, vec![], false).await,
-		start_worker(&node, dir.path(), 62, vec![], false).await,
-	];
-	// The CLI joins the network through a worker; the other worker is dialled the same way.
-	let addr = workers[0].p2p.listen_addrs().await.unwrap().remove(0);
-	workers[1].p2p.dial(addr.clone()).await.expect("the workers connect");
+	let (workers, addr) = two_workers(&node, dir.path(), [61, 62]).await;
 
 	let out = dir.path().join("out");
 	let posted = ccgsc(
@@ -117,6 +130,88 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	assert!(String::from_utf8_lossy(&refused.stderr).contains("has no input files"));
 	assert!(chain.job(job + 1).await.unwrap().is_none(), "no second job was posted");
 
+	for worker in workers {
+		worker.stop().await;
+	}
+}
+
+/// Without `--out`, `ccgsc post` still follows the job to its end, as it alone serves the
+/// inputs; and a node that goes away meanwhile is waited for, not an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
+	logs();
+	let mut node = Node::dev();
+	let chain = node.client(Duration::from_secs(60)).await;
+	let dir = tempfile::tempdir().unwrap();
+	let inputs = dir.path().join("inputs");
+	std::fs::create_dir_all(&inputs).unwrap();
+	// Counting primes up to 6·10⁸ in three parts: a second or two each.
+	let ranges = [(0, 200_000_000), (200_000_000, 400_000_000), (400_000_000, 600_000_000)];
+	for (i, (lo, hi)) in ranges.iter().enumerate() {
+		std::fs::write(inputs.join(format!("range-{i}.bin")), primes::input(*lo, *hi)).unwrap();
+	}
+	let module = dir.path().join("primes.wasm");
+	std::fs::write(&module, ccgsc_task_modules::PRIMES).unwrap();
+	fund(&chain, &[63, 64]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	let (workers, addr) = two_workers(&node, dir.path(), [63, 64]).await;
+
+	let mut post = tokio::process::Command::new(binary("ccgsc"))
+		.arg("--chain")
+		.arg(node.ws_url())
+		.arg("--dir")
+		.arg(dir.path().join("cli"))
+		.args(["--bootstrap", &addr.to_string(), "post", "--dev", "dave", "--module"])
+		.arg(&module)
+		.arg("--inputs")
+		.arg(&inputs)
+		.args(["--arg", "--count", "--work", "60000000000"])
+		.stdout(std::process::Stdio::piped())
+		.stderr(std::process::Stdio::piped())
+		.kill_on_drop(true)
+		.spawn()
+		.expect("ccgsc runs");
+	let mut stdout = tokio::io::BufReader::new(post.stdout.take().unwrap());
+	let mut first = String::new();
+	tokio::time::timeout(Duration::from_secs(120), stdout.read_line(&mut first))
+		.await
+		.expect("ccgsc posts in time")
+		.unwrap();
+	let job = first
+		.strip_prefix("job ")
+		.and_then(|rest| rest.split_whitespace().next())
+		.and_then(|id| id.parse::<u64>().ok())
+		.unwrap_or_else(|| panic!("`job <id> posted` on stdout, not {first:?}"));
+
+	// The node goes away while the job runs, and comes back.
+	node.kill();
+	tokio::time::sleep(Duration::from_secs(3)).await;
+	node.restart();
+
+	let ended = tokio::time::timeout(Duration::from_secs(300), post.wait())
+		.await
+		.expect("ccgsc post ends with its job")
+		.unwrap();
+	let mut rest = String::new();
+	stdout.read_to_string(&mut rest).await.unwrap();
+	let mut stderr = String::new();
+	post.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
+	assert!(ended.success(), "ccgsc post failed:\n{first}{rest}\n{stderr}");
+	assert!(stderr.contains("node unreachable"), "it said the node was gone:\n{stderr}");
+	assert!(rest.contains(&format!("ccgsc fetch {job} --out")), "{rest}");
+
+	// It returned only once the job was over, every task settled with the right count.
+	let chain = node.client(Duration::from_secs(60)).await;
+	let info = chain.job(job).await.unwrap().expect("the job exists");
+	assert_eq!(info.status, JobStatus::Done, "{stderr}");
+	assert_eq!(info.in_flight, 0);
+	for (index, (lo, hi)) in ranges.iter().enumerate() {
+		let task = chain.task(job, index as u32).await.unwrap().expect("claimed");
+		let expected = primes::run(&primes::input(*lo, *hi), &["--count".into()]).unwrap();
+		let result = task.result.expect("settled");
+		assert_eq!(result.output.0, ContentId::of(&expected).0, "task {index}: {result:?}");
+	}
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
 	for worker in workers {
 		worker.stop().await;
 	}
