@@ -772,6 +772,26 @@ impl Chain {
 		}
 	}
 
+	/// Every open review at the latest finalized block, with its job and task.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn open_reviews(
+		&self,
+	) -> Result<Vec<(JobId, TaskIndex, rt::pallet_attestations::Review<AccountId32, u32>)>, Error>
+	{
+		let at = self.client.at_current_block().await.chain()?;
+		let mut entries =
+			at.storage().iter(api::storage().attestations().open_reviews(), ()).await.chain()?;
+		let mut reviews = Vec::new();
+		while let Some(entry) = entries.next().await {
+			let entry = entry.chain()?;
+			let (job, task) = entry.key().chain()?.decode().chain()?;
+			reviews.push((job, task, entry.value().decode().chain()?));
+		}
+		Ok(reviews)
+	}
+
 	/// The checker record of `who` at the latest finalized block, if it registered.
 	///
 	/// # Errors

@@ -1,7 +1,8 @@
 //! Verification on the real chain: a checker (`ccgsc-verifier`) catches a lying worker in a
 //! dispute; adaptive replication lets trusted workers run tasks once while audits catch a
 //! planted wrong single result; the audit rate in force is the configured one; a checker
-//! killed between its attestation and its reveal reveals when started again.
+//! killed between its attestation and its reveal reveals when started again; a checker away
+//! when a review selects it takes the review up when it is back.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! verification`.
@@ -344,6 +345,69 @@ async fn a_checker_killed_between_attesting_and_revealing_reveals_when_started_a
 	assert!(judge.earned > 0, "and it was paid for it");
 	let silent = chain.checker(&account(58)).await.unwrap().unwrap();
 	assert!(silent.slashed > 0, "the checker that never attested was slashed");
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
+	honest.stop().await;
+	liar.stop().await;
+	checker.stop().await;
+}
+
+/// A checker that is not running when a review selects it (stopped for an upgrade, or cut off
+/// from its node) takes the review up once it is back within the commit window, instead of
+/// missing the block that assigned it and being slashed for its silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_checker_away_when_a_review_selects_it_takes_the_review_up_when_back() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	let (p2p, module, inputs, root) = primes_content(dir.path(), [(0, 50_000)]).await;
+	let bootstrap = p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[53, 54, 57]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	// The checker registers, then stops: it stays selectable.
+	let checker = start_checker(&node, dir.path(), 57, bootstrap.clone()).await;
+	registered_checker(&chain, &checker.account).await;
+	checker.stop().await;
+	let liar = start_worker(&node, dir.path(), 53, bootstrap.clone(), true).await;
+	let honest = start_worker(&node, dir.path(), 54, bootstrap.clone(), false).await;
+	let now = chain.finalized_number().await.unwrap();
+	let id =
+		chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap();
+
+	// The replicas disagree, and the review selects the checker while it is away.
+	let started = std::time::Instant::now();
+	let review = loop {
+		let review = chain.review(id, 0).await.unwrap().filter(|review| {
+			review
+				.checkers
+				.0
+				.iter()
+				.any(|(who, a)| *who == account(57) && matches!(a, Attestation::Pending))
+		});
+		if let Some(review) = review {
+			break review;
+		}
+		assert!(started.elapsed() < Duration::from_secs(120), "no review selected the checker");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	};
+	// A client that starts following the chain is shown the last 16 finalized blocks first
+	// (chainHead_v1_follow's initial event): the checker comes back once the block that
+	// assigned the review is older than that, with the last 4 blocks of the 20-block commit
+	// window left.
+	while chain.finalized_number().await.unwrap() < review.commit_until - 4 {
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+
+	// Started again, it finds the review, re-executes, attests and reveals, and decides it.
+	let checker = start_checker(&node, dir.path(), 57, bootstrap).await;
+	ended(&chain, &node, id, Duration::from_secs(180)).await;
+	outputs_are_correct(&chain, &p2p, id, &inputs).await;
+	let record = chain.worker(&liar.account).await.unwrap().unwrap();
+	assert!(record.slashed > 0, "the liar was slashed");
+	let judge = chain.checker(&checker.account).await.unwrap().unwrap();
+	assert_eq!((judge.upheld, judge.slashed), (1, 0), "its attestation decided the dispute");
+	assert!(judge.earned > 0, "and it was paid for it");
+	assert_eq!(checker.stats.assigned.load(std::sync::atomic::Ordering::Relaxed), 1);
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
 	honest.stop().await;
 	liar.stop().await;

@@ -29,7 +29,7 @@
 #![deny(missing_docs)]
 
 use std::{
-	collections::HashMap,
+	collections::{HashMap, HashSet},
 	path::PathBuf,
 	sync::{
 		atomic::{AtomicBool, AtomicU64, Ordering},
@@ -228,6 +228,9 @@ pub struct Verifier {
 	mine: Mutex<HashMap<(JobId, TaskIndex), TaskResult>>,
 	/// Results attested and not yet revealed, with their salts, mirrored in `dir/attested`.
 	attested: Mutex<Ledger>,
+	/// The reviews this run is working on (so one found twice, in an event and in the open
+	/// reviews read at a reconnection, runs once).
+	in_hand: Mutex<HashSet<(JobId, TaskIndex)>>,
 }
 
 impl Verifier {
@@ -267,6 +270,7 @@ impl Verifier {
 			runner,
 			stats: Arc::default(),
 			mine: Mutex::default(),
+			in_hand: Mutex::default(),
 			attested: Mutex::new(attested),
 		})
 	}
@@ -343,6 +347,18 @@ impl Verifier {
 					}
 				});
 			}
+			// Reviews it was selected for while it was away (stopped, or cut off from the node)
+			// are taken up now, if their commit windows are still open: the blocks that
+			// assigned them are past, and a selected checker that stays silent is slashed.
+			match this.missed_reviews(&chain).await {
+				Ok(missed) => {
+					for (job, task) in missed {
+						tracing::info!(job, task, "selected for a review while away");
+						this.start_review(&mut reviews, &chain_rx, &slots, job, task);
+					}
+				},
+				Err(e) => tracing::warn!(error = %e, "cannot read the open reviews"),
+			}
 			loop {
 				let block = tokio::select! {
 					_ = &mut shutdown => break 'outer,
@@ -373,21 +389,9 @@ impl Verifier {
 					if !assigned.checkers.contains(&this.account) {
 						continue;
 					}
-					this.stats.assigned.fetch_add(1, Ordering::Relaxed);
-					tracing::info!(
-						job = assigned.job,
-						task = assigned.task,
-						kind = ?assigned.kind,
-						"selected for a review"
-					);
-					let (this, chain, slots) = (this.clone(), chain_rx.clone(), slots.clone());
-					reviews.spawn(async move {
-						let (job, task) = (assigned.job, assigned.task);
-						if let Err(e) = this.review(&chain, &slots, job, task).await {
-							this.stats.failed.fetch_add(1, Ordering::Relaxed);
-							tracing::warn!(job, task, error = %e, "review failed");
-						}
-					});
+					let (job, task) = (assigned.job, assigned.task);
+					tracing::info!(job, task, kind = ?assigned.kind, "selected for a review");
+					this.start_review(&mut reviews, &chain_rx, &slots, job, task);
 				}
 				this.note_outcomes(&events);
 			}
@@ -398,6 +402,48 @@ impl Verifier {
 			while reviews.join_next().await.is_some() {}
 		}
 		Ok(())
+	}
+
+	/// Starts the review of `task` of `job` on `reviews`, unless this run has it in hand.
+	fn start_review(
+		self: &Arc<Self>,
+		reviews: &mut tokio::task::JoinSet<()>,
+		chain: &watch::Receiver<Chain>,
+		slots: &Arc<Semaphore>,
+		job: JobId,
+		task: TaskIndex,
+	) {
+		if !self.in_hand.lock().expect("not poisoned qed").insert((job, task)) {
+			return;
+		}
+		self.stats.assigned.fetch_add(1, Ordering::Relaxed);
+		let (this, chain, slots) = (self.clone(), chain.clone(), slots.clone());
+		reviews.spawn(async move {
+			if let Err(e) = this.review(&chain, &slots, job, task).await {
+				this.stats.failed.fetch_add(1, Ordering::Relaxed);
+				tracing::warn!(job, task, error = %e, "review failed");
+			}
+			this.in_hand.lock().expect("not poisoned qed").remove(&(job, task));
+		});
+	}
+
+	/// The open reviews that selected this checker and still wait for its commitment, while
+	/// their commit windows are open.
+	async fn missed_reviews(&self, chain: &Chain) -> Result<Vec<(JobId, TaskIndex)>, Error> {
+		use api::runtime_types::pallet_attestations::Attestation;
+		let now = chain.finalized_number().await?;
+		Ok(chain
+			.open_reviews()
+			.await?
+			.into_iter()
+			.filter(|(_, _, review)| {
+				now <= review.commit_until
+					&& review.checkers.0.iter().any(|(who, attestation)| {
+						*who == self.account && matches!(attestation, Attestation::Pending)
+					})
+			})
+			.map(|(job, task, _)| (job, task))
+			.collect())
 	}
 
 	async fn register(&self, chain: &Chain) -> Result<(), Error> {
