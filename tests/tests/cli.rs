@@ -33,15 +33,16 @@ async fn two_workers(
 	(workers, addr)
 }
 
+/// `ccgsc` on `node`, its state in `dir/cli`, killed if dropped.
+fn command(node: &Node, dir: &Path) -> tokio::process::Command {
+	let mut command = tokio::process::Command::new(binary("ccgsc"));
+	command.arg("--chain").arg(node.ws_url()).arg("--dir").arg(dir.join("cli")).kill_on_drop(true);
+	command
+}
+
+/// Runs `ccgsc` with `args` to its end (up to five minutes).
 async fn ccgsc(node: &Node, dir: &Path, args: &[&str]) -> Output {
-	let run = tokio::process::Command::new(binary("ccgsc"))
-		.arg("--chain")
-		.arg(node.ws_url())
-		.arg("--dir")
-		.arg(dir.join("cli"))
-		.args(args)
-		.kill_on_drop(true)
-		.output();
+	let run = command(node, dir).args(args).output();
 	tokio::time::timeout(Duration::from_secs(300), run)
 		.await
 		.expect("ccgsc finishes in time")
@@ -136,7 +137,8 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 }
 
 /// Without `--out`, `ccgsc post` still follows the job to its end, as it alone serves the
-/// inputs; and a node that goes away meanwhile is waited for, not an error.
+/// inputs; and a node that goes away meanwhile is waited for, not an error. (The node often
+/// goes away while a worker is still registering: the worker registers once it is back.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
 	logs();
@@ -156,11 +158,7 @@ async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
 	let issuance = chain.total_issuance().await.unwrap();
 	let (workers, addr) = two_workers(&node, dir.path(), [63, 64]).await;
 
-	let mut post = tokio::process::Command::new(binary("ccgsc"))
-		.arg("--chain")
-		.arg(node.ws_url())
-		.arg("--dir")
-		.arg(dir.path().join("cli"))
+	let mut post = command(&node, dir.path())
 		.args(["--bootstrap", &addr.to_string(), "post", "--dev", "dave", "--module"])
 		.arg(&module)
 		.arg("--inputs")
@@ -168,7 +166,6 @@ async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
 		.args(["--arg", "--count", "--work", "60000000000"])
 		.stdout(std::process::Stdio::piped())
 		.stderr(std::process::Stdio::piped())
-		.kill_on_drop(true)
 		.spawn()
 		.expect("ccgsc runs");
 	let mut stdout = tokio::io::BufReader::new(post.stdout.take().unwrap());

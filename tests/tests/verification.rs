@@ -13,11 +13,11 @@ use ccgsc_chain::{
 	api::{
 		self,
 		runtime_types::{
-			pallet_attestations::Attestation,
+			pallet_attestations::{Attestation, Review},
 			pallet_jobs::types::{JobStatus, Phase, ReplicaState, ReviewKind},
 		},
 	},
-	convert, dev, Chain, Ed25519Signer, UNIT,
+	convert, dev, AccountId32, Chain, Ed25519Signer, UNIT,
 };
 use ccgsc_primitives::{ContentId, Outcome, PlatformClass};
 use ccgsc_tasks::primes;
@@ -41,6 +41,41 @@ async fn outputs_are_correct(chain: &Chain, p2p: &ccgsc_p2p::Node, id: u64, inpu
 		let expected = primes::run(&p2p.client().get(*input).await.unwrap(), &[]).unwrap();
 		assert_eq!(result.output.0, ContentId::of(&expected).0, "task {index}: accepted output");
 	}
+}
+
+/// Waits (up to two minutes) until the open review of task 0 of job `id` shows `checker` in a
+/// state that `state` accepts, and returns the review.
+async fn review_showing(
+	chain: &Chain,
+	id: u64,
+	checker: &AccountId32,
+	state: impl Fn(&Attestation) -> bool,
+) -> Review<AccountId32, u32> {
+	let started = std::time::Instant::now();
+	loop {
+		let review =
+			chain.review(id, 0).await.unwrap().filter(|review| {
+				review.checkers.0.iter().any(|(who, a)| who == checker && state(a))
+			});
+		if let Some(review) = review {
+			return review;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(120),
+			"the review of job {id} never showed the checker so"
+		);
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+}
+
+/// Asserts that `judge`'s attestation decided the dispute over a task of `liar`: the liar
+/// slashed, the judge upheld once, never slashed, and paid.
+async fn assert_decided_by(chain: &Chain, liar: &AccountId32, judge: &AccountId32) {
+	let record = chain.worker(liar).await.unwrap().unwrap();
+	assert!(record.slashed > 0, "the liar was slashed");
+	let judge = chain.checker(judge).await.unwrap().unwrap();
+	assert_eq!((judge.upheld, judge.slashed), (1, 0), "its attestation decided the dispute");
+	assert!(judge.earned > 0, "and it was paid for it");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -318,31 +353,14 @@ async fn a_checker_killed_between_attesting_and_revealing_reveals_when_started_a
 		chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap();
 
 	// The replicas disagree, the review opens, and the checker attests; then it is killed.
-	let started = std::time::Instant::now();
-	loop {
-		let attested =
-			chain.review(id, 0).await.unwrap().is_some_and(|review| {
-				review.checkers.0.iter().any(|(who, a)| {
-					*who == checker.account && matches!(a, Attestation::Committed(_))
-				})
-			});
-		if attested {
-			break;
-		}
-		assert!(started.elapsed() < Duration::from_secs(120), "the checker never attested");
-		tokio::time::sleep(Duration::from_millis(250)).await;
-	}
+	review_showing(&chain, id, &checker.account, |a| matches!(a, Attestation::Committed(_))).await;
 	drop(checker);
 
 	// Started again on the same directory, it reveals what it attested once reveals open.
 	let checker = start_checker(&node, dir.path(), 59, bootstrap).await;
 	ended(&chain, &node, id, Duration::from_secs(180)).await;
 	outputs_are_correct(&chain, &p2p, id, &inputs).await;
-	let record = chain.worker(&liar.account).await.unwrap().unwrap();
-	assert!(record.slashed > 0, "the liar was slashed");
-	let judge = chain.checker(&checker.account).await.unwrap().unwrap();
-	assert_eq!((judge.upheld, judge.slashed), (1, 0), "its reveal decided the dispute");
-	assert!(judge.earned > 0, "and it was paid for it");
+	assert_decided_by(&chain, &liar.account, &checker.account).await;
 	let silent = chain.checker(&account(58)).await.unwrap().unwrap();
 	assert!(silent.slashed > 0, "the checker that never attested was slashed");
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
@@ -375,21 +393,8 @@ async fn a_checker_away_when_a_review_selects_it_takes_the_review_up_when_back()
 		chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap();
 
 	// The replicas disagree, and the review selects the checker while it is away.
-	let started = std::time::Instant::now();
-	let review = loop {
-		let review = chain.review(id, 0).await.unwrap().filter(|review| {
-			review
-				.checkers
-				.0
-				.iter()
-				.any(|(who, a)| *who == account(57) && matches!(a, Attestation::Pending))
-		});
-		if let Some(review) = review {
-			break review;
-		}
-		assert!(started.elapsed() < Duration::from_secs(120), "no review selected the checker");
-		tokio::time::sleep(Duration::from_millis(250)).await;
-	};
+	let review =
+		review_showing(&chain, id, &account(57), |a| matches!(a, Attestation::Pending)).await;
 	// A client that starts following the chain is shown the last 16 finalized blocks first
 	// (chainHead_v1_follow's initial event): the checker comes back once the block that
 	// assigned the review is older than that, with the last 4 blocks of the 20-block commit
@@ -402,11 +407,7 @@ async fn a_checker_away_when_a_review_selects_it_takes_the_review_up_when_back()
 	let checker = start_checker(&node, dir.path(), 57, bootstrap).await;
 	ended(&chain, &node, id, Duration::from_secs(180)).await;
 	outputs_are_correct(&chain, &p2p, id, &inputs).await;
-	let record = chain.worker(&liar.account).await.unwrap().unwrap();
-	assert!(record.slashed > 0, "the liar was slashed");
-	let judge = chain.checker(&checker.account).await.unwrap().unwrap();
-	assert_eq!((judge.upheld, judge.slashed), (1, 0), "its attestation decided the dispute");
-	assert!(judge.earned > 0, "and it was paid for it");
+	assert_decided_by(&chain, &liar.account, &checker.account).await;
 	assert_eq!(checker.stats.assigned.load(std::sync::atomic::Ordering::Relaxed), 1);
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
 	honest.stop().await;

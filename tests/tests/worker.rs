@@ -1,7 +1,8 @@
 //! Workers on the real chain: a primes job posted, claimed, fetched over libp2p, run in the
 //! sandbox, committed, revealed, settled and paid; a module that never ends; a worker killed
 //! mid-task, and one killed mid-task and started again; a task that outlasts its lease; a
-//! worker killed between its commit and its reveal; a worker whose node goes away.
+//! worker killed between its commit and its reveal; a worker whose node goes away, and one
+//! whose node goes away while it registers.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-worker && cargo test --release -p
 //! ccgsc-tests --test worker`.
@@ -537,4 +538,29 @@ async fn a_worker_waits_out_its_node_and_stops_on_ctrl_c_even_without_it() {
 	);
 	checker_connected(&checker.stats, false).await;
 	checker.stop().await;
+}
+
+/// A worker whose node goes away while it registers waits for the node and registers once it
+/// is back, instead of stopping with the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_whose_node_goes_away_while_it_registers_registers_when_it_is_back() {
+	logs();
+	let mut node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	fund(&chain, &[5]).await;
+	let worker = start_worker(&node, dir.path(), 5, vec![], false).await;
+	// Its registration takes a block or so: the node goes away in the middle of it.
+	tokio::time::sleep(Duration::from_millis(300)).await;
+	node.kill();
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	node.restart();
+	let chain = node.client(START).await;
+	let started = Instant::now();
+	while chain.worker(&worker.account).await.unwrap().is_none() {
+		assert!(started.elapsed() < START, "the worker never registered");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+	// Still running: it stops gracefully, without an error.
+	worker.stop().await;
 }

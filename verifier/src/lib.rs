@@ -38,7 +38,13 @@ use std::{
 	time::Duration,
 };
 
-use ccgsc_chain::{api, AccountId32, Balance, Chain, Ed25519Signer};
+use ccgsc_chain::{
+	api::{
+		self,
+		runtime_types::pallet_attestations::{Attestation, Review},
+	},
+	AccountId32, Balance, Chain, Ed25519Signer,
+};
 use ccgsc_executor::Executor;
 use ccgsc_p2p::{Multiaddr, Node};
 use ccgsc_primitives::{
@@ -298,17 +304,25 @@ impl Verifier {
 	///
 	/// # Errors
 	/// [`Error::Unfunded`] if the account cannot cover the stake; [`Error::Chain`] if the
-	/// registration fails. A node that goes away later is waited for, not an error.
+	/// registration fails on a node that stays reachable (see [`ccgsc_worker::connect_then`]).
+	/// A node that goes away, even while the checker registers, is waited for, not an error.
 	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
 		tokio::pin!(shutdown);
-		let chain = tokio::select! {
-			chain = ccgsc_worker::connect(&self.config.chain_url) => chain,
-			_ = &mut shutdown => {
-				tracing::info!("stopped before the node could be reached");
-				return Ok(());
+		let url = self.config.chain_url.clone();
+		let registered = ccgsc_worker::connect_then(
+			&url,
+			shutdown.as_mut(),
+			|chain| {
+				let this = &self;
+				async move { this.register(&chain).await }
 			},
+			|e| matches!(e, Error::Chain(_)),
+		)
+		.await?;
+		let Some((chain, ())) = registered else {
+			tracing::info!("stopped before registering");
+			return Ok(());
 		};
-		self.register(&chain).await?;
 		let this = Arc::new(self);
 		let slots = Arc::new(Semaphore::new(this.config.cores as usize));
 		let (chain_tx, chain_rx) = watch::channel(chain);
@@ -339,12 +353,16 @@ impl Verifier {
 			// as their reveals open.
 			let unsent = this.attested.lock().expect("not poisoned qed").take_unsent();
 			for (job, task) in unsent {
+				if !this.in_hand.lock().expect("not poisoned qed").insert((job, task)) {
+					continue;
+				}
 				let (this, chain) = (this.clone(), chain_rx.clone());
 				reviews.spawn(async move {
 					if let Err(e) = this.resume(&chain, job, task).await {
 						this.stats.failed.fetch_add(1, Ordering::Relaxed);
 						tracing::warn!(job, task, error = %e, "cannot reveal an attestation");
 					}
+					this.in_hand.lock().expect("not poisoned qed").remove(&(job, task));
 				});
 			}
 			// Reviews it was selected for while it was away (stopped, or cut off from the node)
@@ -353,7 +371,6 @@ impl Verifier {
 			match this.missed_reviews(&chain).await {
 				Ok(missed) => {
 					for (job, task) in missed {
-						tracing::info!(job, task, "selected for a review while away");
 						this.start_review(&mut reviews, &chain_rx, &slots, job, task);
 					}
 				},
@@ -389,9 +406,7 @@ impl Verifier {
 					if !assigned.checkers.contains(&this.account) {
 						continue;
 					}
-					let (job, task) = (assigned.job, assigned.task);
-					tracing::info!(job, task, kind = ?assigned.kind, "selected for a review");
-					this.start_review(&mut reviews, &chain_rx, &slots, job, task);
+					this.start_review(&mut reviews, &chain_rx, &slots, assigned.job, assigned.task);
 				}
 				this.note_outcomes(&events);
 			}
@@ -404,7 +419,8 @@ impl Verifier {
 		Ok(())
 	}
 
-	/// Starts the review of `task` of `job` on `reviews`, unless this run has it in hand.
+	/// Starts the review of `task` of `job` on `reviews`, unless this run has it in hand (an
+	/// attestation it is revealing counts too).
 	fn start_review(
 		self: &Arc<Self>,
 		reviews: &mut tokio::task::JoinSet<()>,
@@ -416,7 +432,6 @@ impl Verifier {
 		if !self.in_hand.lock().expect("not poisoned qed").insert((job, task)) {
 			return;
 		}
-		self.stats.assigned.fetch_add(1, Ordering::Relaxed);
 		let (this, chain, slots) = (self.clone(), chain.clone(), slots.clone());
 		reviews.spawn(async move {
 			if let Err(e) = this.review(&chain, &slots, job, task).await {
@@ -430,20 +445,21 @@ impl Verifier {
 	/// The open reviews that selected this checker and still wait for its commitment, while
 	/// their commit windows are open.
 	async fn missed_reviews(&self, chain: &Chain) -> Result<Vec<(JobId, TaskIndex)>, Error> {
-		use api::runtime_types::pallet_attestations::Attestation;
 		let now = chain.finalized_number().await?;
 		Ok(chain
 			.open_reviews()
 			.await?
 			.into_iter()
-			.filter(|(_, _, review)| {
-				now <= review.commit_until
-					&& review.checkers.0.iter().any(|(who, attestation)| {
-						*who == self.account && matches!(attestation, Attestation::Pending)
-					})
-			})
+			.filter(|(_, _, review)| now <= review.commit_until && self.awaited_by(review))
 			.map(|(job, task, _)| (job, task))
 			.collect())
+	}
+
+	/// Whether `review` selected this checker and still waits for its commitment.
+	fn awaited_by(&self, review: &Review<AccountId32, u32>) -> bool {
+		review.checkers.0.iter().any(|(who, attestation)| {
+			*who == self.account && matches!(attestation, Attestation::Pending)
+		})
 	}
 
 	async fn register(&self, chain: &Chain) -> Result<(), Error> {
@@ -480,6 +496,14 @@ impl Verifier {
 		task: TaskIndex,
 	) -> Result<(), ReviewError> {
 		let current = chain.borrow().clone();
+		// A review shown again (a reconnection replays the last blocks) that this checker has
+		// committed to already, or that is over, is not run again: its attestation is revealed,
+		// or in the ledger.
+		let Some(review) = current.review(job, task).await?.filter(|r| self.awaited_by(r)) else {
+			return Ok(());
+		};
+		self.stats.assigned.fetch_add(1, Ordering::Relaxed);
+		tracing::info!(job, task, kind = ?review.kind, "selected for a review");
 		let info = current.job(job).await?.ok_or(ReviewError::Gone)?;
 		let spec = TaskSpec::from_chain(job, &info);
 		let ran = {
@@ -565,7 +589,6 @@ impl Verifier {
 		job: JobId,
 		task: TaskIndex,
 	) -> Result<(), ReviewError> {
-		use api::runtime_types::pallet_attestations::Attestation;
 		let pending = self.attested.lock().expect("not poisoned qed").get_mut(job, task).copied();
 		let Some(pending) = pending else { return Ok(()) };
 		let current = chain.borrow().clone();
@@ -609,9 +632,8 @@ impl Verifier {
 				return Err(ReviewError::Gone);
 			};
 			let now = current.finalized_number().await?;
-			let all_committed = review.checkers.0.iter().all(|(_, a)| {
-				!matches!(a, api::runtime_types::pallet_attestations::Attestation::Pending)
-			});
+			let all_committed =
+				review.checkers.0.iter().all(|(_, a)| !matches!(a, Attestation::Pending));
 			if all_committed || now > review.commit_until {
 				break review.nonce;
 			}

@@ -378,17 +378,25 @@ impl Worker {
 	///
 	/// # Errors
 	/// [`Error::Unfunded`] if the account cannot cover the stake; [`Error::Chain`] if the
-	/// registration fails. A node that goes away later is waited for, not an error.
+	/// registration fails on a node that stays reachable (see [`connect_then`]). A node that
+	/// goes away, even while the worker registers, is waited for, not an error.
 	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
 		tokio::pin!(shutdown);
-		let chain = tokio::select! {
-			chain = connect(&self.config.chain_url) => chain,
-			_ = &mut shutdown => {
-				tracing::info!("stopped before the node could be reached");
-				return Ok(());
+		let url = self.config.chain_url.clone();
+		let registered = connect_then(
+			&url,
+			shutdown.as_mut(),
+			|chain| {
+				let this = &self;
+				async move { this.register(&chain).await }
 			},
+			|e| matches!(e, Error::Chain(_)),
+		)
+		.await?;
+		let Some((chain, ())) = registered else {
+			tracing::info!("stopped before registering");
+			return Ok(());
 		};
-		self.register(&chain).await?;
 		self.give_back_left_over(&chain).await;
 		let this = Arc::new(self);
 		let (chain_tx, chain_rx) = watch::channel(chain);
@@ -781,16 +789,65 @@ pub async fn interrupted() {
 /// Connects to the node at `url`, retrying every few seconds (with a warning) while it is
 /// unreachable; transactions are confirmed at best block.
 pub async fn connect(url: &str) -> Chain {
+	reach(url).await.0
+}
+
+/// [`connect`], and whether the node was unreachable at first.
+async fn reach(url: &str) -> (Chain, bool) {
 	let mut delay = Duration::from_millis(500);
+	let mut waited = false;
 	loop {
 		match Chain::connect(url).await {
-			Ok(chain) => return chain.confirming(ccgsc_chain::Confirmation::BestBlock),
+			Ok(chain) => return (chain.confirming(ccgsc_chain::Confirmation::BestBlock), waited),
 			Err(e) => {
 				tracing::warn!(%url, error = %e, "node unreachable; retrying in {delay:?}");
 				tokio::time::sleep(delay).await;
 				delay = (delay * 2).min(Duration::from_secs(5));
+				waited = true;
 			},
 		}
+	}
+}
+
+/// Connects to the node at `url` (as [`connect`] does) and runs `first`, a registration, on
+/// the connection; `None` if `shutdown` resolves first. When `first` fails on the chain
+/// (`on_chain` says which errors are the chain's), the node is reached anew and `first` runs
+/// again: a node that went away meanwhile (a restart, say) is waited for, like one not up
+/// yet. Any other failure is returned, as is one that repeats three times on a node that
+/// stayed reachable.
+pub async fn connect_then<T, E: std::fmt::Display, F>(
+	url: &str,
+	mut shutdown: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+	mut first: impl FnMut(Chain) -> F,
+	on_chain: impl Fn(&E) -> bool,
+) -> Result<Option<(Chain, T)>, E>
+where
+	F: std::future::Future<Output = Result<T, E>>,
+{
+	let mut chain = tokio::select! {
+		(chain, _) = reach(url) => chain,
+		_ = shutdown.as_mut() => return Ok(None),
+	};
+	let mut failures = 0;
+	loop {
+		let error = match first(chain.clone()).await {
+			Ok(value) => return Ok(Some((chain, value))),
+			Err(e) if on_chain(&e) => e,
+			Err(e) => return Err(e),
+		};
+		tracing::warn!(%error, "cannot register; trying again");
+		let (next, waited) = tokio::select! {
+			reached = reach(url) => reached,
+			_ = shutdown.as_mut() => return Ok(None),
+		};
+		failures = if waited { 0 } else { failures + 1 };
+		if failures == 3 {
+			return Err(error);
+		}
+		if !waited {
+			tokio::time::sleep(Duration::from_secs(1)).await;
+		}
+		chain = next;
 	}
 }
 
