@@ -137,8 +137,8 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 }
 
 /// Without `--out`, `ccgsc post` still follows the job to its end, as it alone serves the
-/// inputs; and a node that goes away meanwhile is waited for, not an error. (The node often
-/// goes away while a worker is still registering: the worker registers once it is back.)
+/// inputs; and a node that goes away meanwhile is waited for, not an error. (The node may
+/// go away while a worker is still registering: the worker registers once it is back.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
 	logs();
