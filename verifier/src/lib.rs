@@ -234,8 +234,7 @@ pub struct Verifier {
 	mine: Mutex<HashMap<(JobId, TaskIndex), TaskResult>>,
 	/// Results attested and not yet revealed, with their salts, mirrored in `dir/attested`.
 	attested: Mutex<Ledger>,
-	/// The reviews this run is working on (so one found twice, in an event and in the open
-	/// reviews read at a reconnection, runs once).
+	/// The reviews this run is working on (see [`Verifier::take_up`]).
 	in_hand: Mutex<HashSet<(JobId, TaskIndex)>>,
 }
 
@@ -308,14 +307,11 @@ impl Verifier {
 	/// A node that goes away, even while the checker registers, is waited for, not an error.
 	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
 		tokio::pin!(shutdown);
-		let url = self.config.chain_url.clone();
+		let this = &self;
 		let registered = ccgsc_worker::connect_then(
-			&url,
+			&self.config.chain_url,
 			shutdown.as_mut(),
-			|chain| {
-				let this = &self;
-				async move { this.register(&chain).await }
-			},
+			|chain| async move { this.register(&chain).await },
 			|e| matches!(e, Error::Chain(_)),
 		)
 		.await?;
@@ -353,17 +349,13 @@ impl Verifier {
 			// as their reveals open.
 			let unsent = this.attested.lock().expect("not poisoned qed").take_unsent();
 			for (job, task) in unsent {
-				if !this.in_hand.lock().expect("not poisoned qed").insert((job, task)) {
-					continue;
-				}
-				let (this, chain) = (this.clone(), chain_rx.clone());
-				reviews.spawn(async move {
-					if let Err(e) = this.resume(&chain, job, task).await {
-						this.stats.failed.fetch_add(1, Ordering::Relaxed);
-						tracing::warn!(job, task, error = %e, "cannot reveal an attestation");
-					}
-					this.in_hand.lock().expect("not poisoned qed").remove(&(job, task));
-				});
+				let (me, chain) = (this.clone(), chain_rx.clone());
+				this.take_up(
+					&mut reviews,
+					job,
+					task,
+					async move { me.resume(&chain, job, task).await },
+				);
 			}
 			// Reviews it was selected for while it was away (stopped, or cut off from the node)
 			// are taken up now, if their commit windows are still open: the blocks that
@@ -419,8 +411,7 @@ impl Verifier {
 		Ok(())
 	}
 
-	/// Starts the review of `task` of `job` on `reviews`, unless this run has it in hand (an
-	/// attestation it is revealing counts too).
+	/// Starts the review of `task` of `job` on `reviews` (see [`Verifier::take_up`]).
 	fn start_review(
 		self: &Arc<Self>,
 		reviews: &mut tokio::task::JoinSet<()>,
@@ -429,12 +420,27 @@ impl Verifier {
 		job: JobId,
 		task: TaskIndex,
 	) {
+		let (me, chain, slots) = (self.clone(), chain.clone(), slots.clone());
+		self.take_up(reviews, job, task, async move { me.review(&chain, &slots, job, task).await });
+	}
+
+	/// Runs `work` for `task` of `job` on `reviews` (a review, or the reveal of an attestation
+	/// made before), unless this run has that task in hand already: so a review found twice,
+	/// in an event and in the open reviews read at a reconnection, runs once, and never beside
+	/// the reveal of its own attestation.
+	fn take_up(
+		self: &Arc<Self>,
+		reviews: &mut tokio::task::JoinSet<()>,
+		job: JobId,
+		task: TaskIndex,
+		work: impl std::future::Future<Output = Result<(), ReviewError>> + Send + 'static,
+	) {
 		if !self.in_hand.lock().expect("not poisoned qed").insert((job, task)) {
 			return;
 		}
-		let (this, chain, slots) = (self.clone(), chain.clone(), slots.clone());
+		let this = self.clone();
 		reviews.spawn(async move {
-			if let Err(e) = this.review(&chain, &slots, job, task).await {
+			if let Err(e) = work.await {
 				this.stats.failed.fetch_add(1, Ordering::Relaxed);
 				tracing::warn!(job, task, error = %e, "review failed");
 			}

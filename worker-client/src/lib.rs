@@ -382,14 +382,11 @@ impl Worker {
 	/// goes away, even while the worker registers, is waited for, not an error.
 	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
 		tokio::pin!(shutdown);
-		let url = self.config.chain_url.clone();
+		let this = &self;
 		let registered = connect_then(
-			&url,
+			&self.config.chain_url,
 			shutdown.as_mut(),
-			|chain| {
-				let this = &self;
-				async move { this.register(&chain).await }
-			},
+			|chain| async move { this.register(&chain).await },
 			|e| matches!(e, Error::Chain(_)),
 		)
 		.await?;
