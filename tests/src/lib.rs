@@ -143,6 +143,66 @@ impl Drop for Node {
 	}
 }
 
+/// A TCP relay on loopback to a node's RPC port, which a test can cut as a network outage
+/// would: while cut, it closes every connection it relays and closes each new one at once.
+/// Clients that connect through it ([`Relay::ws_url`]) lose the node, and find it again once
+/// [`Relay::restore`] is called, while the node itself goes on. Stops when dropped.
+pub struct Relay {
+	port: u16,
+	cut: tokio::sync::watch::Sender<bool>,
+	task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+	/// Starts relaying from a free loopback port to `127.0.0.1:target`.
+	pub async fn to(target: u16) -> Self {
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+		let port = listener.local_addr().expect("a bound address").port();
+		let (cut, watching) = tokio::sync::watch::channel(false);
+		let task = tokio::spawn(async move {
+			while let Ok((mut client, _)) = listener.accept().await {
+				let mut watching = watching.clone();
+				if *watching.borrow() {
+					continue;
+				}
+				tokio::spawn(async move {
+					let Ok(mut node) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+					else {
+						return;
+					};
+					tokio::select! {
+						_ = tokio::io::copy_bidirectional(&mut client, &mut node) => {},
+						_ = watching.wait_for(|cut| *cut) => {},
+					}
+				});
+			}
+		});
+		Self { port, cut, task }
+	}
+
+	/// The node's WebSocket RPC address, through the relay.
+	pub fn ws_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.port)
+	}
+
+	/// Cuts the link: open connections are closed, new ones closed at once.
+	pub fn cut(&self) {
+		self.cut.send_replace(true);
+	}
+
+	/// Restores the link for new connections.
+	pub fn restore(&self) {
+		self.cut.send_replace(false);
+	}
+}
+
+impl Drop for Relay {
+	fn drop(&mut self) {
+		self.cut();
+		self.task.abort();
+	}
+}
+
 /// A plain HTTP/1.1 request to `127.0.0.1:port` (JSON body if any); the status and the body,
 /// or `None` if nothing answers there.
 pub async fn http(

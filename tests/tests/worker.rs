@@ -1,8 +1,8 @@
 //! Workers on the real chain: a primes job posted, claimed, fetched over libp2p, run in the
 //! sandbox, committed, revealed, settled and paid; a module that never ends; a worker killed
 //! mid-task, and one killed mid-task and started again; a task that outlasts its lease; a
-//! worker killed between its commit and its reveal; a worker whose node goes away, and one
-//! whose node goes away while it registers.
+//! worker killed between its commit and its reveal; a worker whose node goes away, one whose
+//! node goes away while it registers, and one cut off from its node while it is paid.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-worker && cargo test --release -p
 //! ccgsc-tests --test worker`.
@@ -25,7 +25,7 @@ use ccgsc_tests::{
 		account, ended, fund, job, logs, primes_content, registered_checker, start_checker,
 		start_worker, start_worker_with, WorkerProcess,
 	},
-	Node,
+	Node, Relay,
 };
 
 const START: Duration = Duration::from_secs(60);
@@ -465,9 +465,38 @@ async fn checker_connected(stats: &ccgsc_verifier::Stats, connected: bool) {
 	}
 }
 
+/// Waits until what the worker and the checker say they earned (`earned`) adds up to what
+/// `jobs` spent (every credit a job spends goes to a worker or a checker), and fails if it
+/// does not within a minute: so each payment is counted once, whatever reconnections came
+/// between, and none is missed.
+async fn earnings_add_up<F: std::future::Future<Output = (u64, u64)>>(
+	chain: &ccgsc_chain::Chain,
+	jobs: &[u64],
+	earned: impl Fn() -> F,
+) {
+	let started = Instant::now();
+	loop {
+		let mut spent = 0;
+		for job in jobs {
+			spent += chain.job(*job).await.unwrap().expect("the job exists").spent;
+		}
+		let (worker, checker) = earned().await;
+		if u128::from(worker) + u128::from(checker) == spent {
+			return;
+		}
+		assert!(
+			started.elapsed() < START,
+			"jobs {jobs:?} spent {spent}, but the worker counts {worker} earned and the checker \
+			 {checker}"
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
 /// A worker started while its node is down says so and keeps trying; it works once the node
 /// is up, rides out the node going away and coming back (as does a checker), and Ctrl-C stops
-/// it cleanly while the node is gone (as it does the checker).
+/// it cleanly while the node is gone (as it does the checker). The reconnection hands out the
+/// last finalized blocks again: the payments in them are not counted twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_worker_waits_out_its_node_and_stops_on_ctrl_c_even_without_it() {
 	logs();
@@ -511,8 +540,14 @@ async fn a_worker_waits_out_its_node_and_stops_on_ctrl_c_even_without_it() {
 	let first = post(chain.clone()).await;
 	ended(&chain, &node, first, Duration::from_secs(180)).await;
 	assert_outputs_counted(&chain, &poster, first, &inputs).await;
+	let earned = || async {
+		let worker = worker.metric("ccgsc_worker_earned_total").await.unwrap_or_default();
+		(worker, checker.stats.earned.load(Ordering::Relaxed))
+	};
+	earnings_add_up(&chain, &[first], earned).await;
 
-	// The node goes away under it and comes back: the worker notices, reconnects, works on.
+	// The node goes away under it, right after the payments, and comes back: the worker
+	// notices, reconnects, works on.
 	node.kill();
 	worker.wait_for_metric(connected, 0, START).await;
 	checker_connected(&checker.stats, false).await;
@@ -524,6 +559,7 @@ async fn a_worker_waits_out_its_node_and_stops_on_ctrl_c_even_without_it() {
 	ended(&chain, &node, second, Duration::from_secs(180)).await;
 	assert_outputs_counted(&chain, &poster, second, &inputs).await;
 	assert_eq!(worker.metric("ccgsc_worker_tasks_total").await, Some(8), "{}", worker.log());
+	earnings_add_up(&chain, &[first, second], earned).await;
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
 
 	// Ctrl-C while the node is gone: holding nothing, it stops at once, and cleanly; so does
@@ -563,4 +599,68 @@ async fn a_worker_whose_node_goes_away_while_it_registers_registers_when_it_is_b
 	}
 	// Still running: it stops gracefully, without an error.
 	worker.stop().await;
+}
+
+/// A worker cut off from its node for longer than a fresh follow of finalized blocks reaches
+/// back (16 blocks), while the node goes on and pays it, counts those payments once it is back:
+/// it reads the blocks it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_cut_off_from_its_node_counts_what_it_was_paid_meanwhile() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	fund(&chain, &[7, 10]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	let (poster, module, inputs, inputs_root) =
+		primes_content(dir.path(), (0..4u64).map(|i| (i * 50_000, (i + 1) * 50_000))).await;
+	let bootstrap = poster.client().listen_addrs().await.unwrap();
+	let checker = start_checker(&node, dir.path(), 10, bootstrap.clone()).await;
+	registered_checker(&chain, &checker.account).await;
+	let relay = Relay::to(node.rpc_port).await;
+	let worker = start_worker_with(
+		ccgsc_worker::Config::new(relay.ws_url(), dir.path().join("worker-7"), [7; 32])
+			.with_bootstrap(bootstrap),
+	)
+	.await;
+
+	// Replication 1: each result stands alone, and is paid when its audit window of 30 blocks
+	// (or its audit) is over.
+	let now = chain.finalized_number().await.unwrap();
+	let spec = JobSpec {
+		args: vec!["--count".into()],
+		..job(module, inputs_root, 4, 1, 2_000_000_000, now)
+	};
+	let id = chain.post_job(&dev::dave(), &spec).await.expect("the job is posted");
+	let started = Instant::now();
+	while worker.stats.revealed.load(Ordering::Relaxed) < 4 {
+		assert!(started.elapsed() < Duration::from_secs(120), "the worker reveals its results");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	assert_eq!(worker.stats.earned.load(Ordering::Relaxed), 0, "paid after the audit window");
+
+	// Cut off until the payments are more than 16 finalized blocks old.
+	relay.cut();
+	let started = Instant::now();
+	while worker.stats.connected.load(Ordering::Relaxed) {
+		assert!(started.elapsed() < START, "the worker notices the cut");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	ended(&chain, &node, id, Duration::from_secs(180)).await;
+	let paid_by = chain.finalized_number().await.unwrap();
+	while chain.finalized_number().await.unwrap() < paid_by + 20 {
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	assert_eq!(worker.stats.earned.load(Ordering::Relaxed), 0, "nothing counted while away");
+
+	relay.restore();
+	earnings_add_up(&chain, &[id], || async {
+		(worker.stats.earned.load(Ordering::Relaxed), checker.stats.earned.load(Ordering::Relaxed))
+	})
+	.await;
+	assert!(worker.stats.earned.load(Ordering::Relaxed) > 0, "the worker was paid");
+	assert_outputs_counted(&chain, &poster, id, &inputs).await;
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
+	worker.stop().await;
+	checker.stop().await;
 }

@@ -17,8 +17,9 @@
 //! others slashed (see `pallet-attestations`). The verifier keeps each output it computed in
 //! its content store and serves it, so an accepted output stays available.
 //!
-//! Decisions: the verifier follows finalized blocks for assignments and confirms its own
-//! transactions at best block (as workers do); it runs as many reviews at once as it has
+//! Decisions: the verifier follows finalized blocks for assignments (each block once, with
+//! those finalized while it was away read by number: [`ccgsc_worker::Finalized`]) and confirms
+//! its own transactions at best block (as workers do); it runs as many reviews at once as it has
 //! cores, and submits concurrently through one client whose nonces never collide. A review
 //! it cannot re-execute (its wall-clock guard fired) is left unrevealed and counted as
 //! failed: it will be slashed for that, which is the rule for a checker that cannot check.
@@ -319,6 +320,9 @@ impl Verifier {
 			tracing::info!("stopped before registering");
 			return Ok(());
 		};
+		// What blocks finalized from here on say is this run's to count, each block once.
+		let mut finalized_seen =
+			ccgsc_worker::Finalized::after(chain.finalized_number().await.ok().map(u64::from));
 		let this = Arc::new(self);
 		let slots = Arc::new(Semaphore::new(this.config.cores as usize));
 		let (chain_tx, chain_rx) = watch::channel(chain);
@@ -386,21 +390,17 @@ impl Verifier {
 						},
 					},
 				};
-				let events = match ccgsc_chain::block_events(&block).await {
-					Ok(events) => events,
-					Err(e) => {
-						tracing::warn!(error = %e, "cannot read block events");
-						continue;
-					},
-				};
-				for assigned in events.find::<api::attestations::events::ReviewAssigned>().flatten()
-				{
-					if !assigned.checkers.contains(&this.account) {
-						continue;
+				for events in finalized_seen.take_in(&chain, &block).await {
+					for assigned in
+						events.find::<api::attestations::events::ReviewAssigned>().flatten()
+					{
+						if assigned.checkers.contains(&this.account) {
+							let (job, task) = (assigned.job, assigned.task);
+							this.start_review(&mut reviews, &chain_rx, &slots, job, task);
+						}
 					}
-					this.start_review(&mut reviews, &chain_rx, &slots, assigned.job, assigned.task);
+					this.note_outcomes(&events);
 				}
-				this.note_outcomes(&events);
 			}
 		}
 		this.stats.connected.store(false, Ordering::Relaxed);

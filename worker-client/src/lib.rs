@@ -13,7 +13,8 @@
 //!   block a fork abandons fails harmlessly. Blocks the best-block stream skips are read by
 //!   number, and finalized blocks catch any reveal still missed. What it was paid and
 //!   whether it was slashed it counts from finalized blocks only, so a fork never counts
-//!   twice.
+//!   twice; and each finalized block once, though a reconnection hands out the last ones
+//!   again, and those finalized while it was away are read by number ([`Finalized`]).
 //! - **Claim ahead.** It holds up to `2 × cores` leases and runs `cores` of them at once. A
 //!   lease is fetched (input and module) as soon as it is claimed, and a core that finishes
 //!   asks for the next lease at once, not at the next block; so a core finds its next task
@@ -49,6 +50,7 @@
 //! output before committing), so tests can show that lies are caught and slashed.
 #![deny(missing_docs)]
 
+mod finalized;
 mod held;
 pub mod ledger;
 mod metrics;
@@ -74,6 +76,7 @@ use ccgsc_primitives::{
 };
 use tokio::sync::{mpsc, watch, Semaphore};
 
+pub use finalized::{Finalized, Step, CATCH_UP};
 use held::{Held, Leases};
 pub use ledger::{Ledger, Pending};
 pub use metrics::{metric, serve_metrics, Metrics};
@@ -395,6 +398,9 @@ impl Worker {
 			return Ok(());
 		};
 		self.give_back_left_over(&chain).await;
+		// What blocks finalized from here on say is this run's to count, each block once.
+		let mut finalized_seen =
+			Finalized::after(chain.finalized_number().await.ok().map(u64::from));
 		let this = Arc::new(self);
 		let (chain_tx, chain_rx) = watch::channel(chain);
 		let (actions, action_rx) = mpsc::channel(4096);
@@ -494,8 +500,8 @@ impl Worker {
 					}
 					continue;
 				}
-				if let Err(e) = this.on_finalized_block(&block, &actions).await {
-					tracing::warn!(error = %e, "cannot read block events");
+				for events in finalized_seen.take_in(&chain, &block).await {
+					this.on_finalized_events(&events, &actions).await;
 				}
 				if stopping.load(Ordering::SeqCst) && done() {
 					break 'outer;
@@ -683,15 +689,14 @@ impl Worker {
 		}
 	}
 
-	/// Counts a finalized block (reveals done, payments, slashes, expired leases) and sends
-	/// any reveal it opens that the best blocks missed.
-	async fn on_finalized_block(
+	/// Counts the events of a finalized block (reveals done, payments, slashes, expired
+	/// leases) and sends any reveal they open that the best blocks missed.
+	async fn on_finalized_events(
 		&self,
-		block: &ccgsc_chain::Block,
+		events: &ccgsc_chain::Events,
 		actions: &mpsc::Sender<Action>,
-	) -> Result<(), ccgsc_chain::Error> {
-		let events = ccgsc_chain::block_events(block).await?;
-		self.reveal_opened(&events, actions, false).await;
+	) {
+		self.reveal_opened(events, actions, false).await;
 		let me = ccgsc_chain::AccountId32(self.account);
 		for revealed in events.find::<api::jobs::events::Revealed>().flatten() {
 			if revealed.worker == me {
@@ -726,7 +731,6 @@ impl Worker {
 				);
 			}
 		}
-		Ok(())
 	}
 
 	/// Runs one fetched task (or records why it could not be fetched); returns what to
