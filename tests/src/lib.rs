@@ -146,38 +146,37 @@ impl Drop for Node {
 /// A TCP relay on loopback to a node's RPC port, which a test can cut as a network outage
 /// would: while cut, it closes every connection it relays and closes each new one at once.
 /// Clients that connect through it ([`Relay::ws_url`]) lose the node, and find it again once
-/// [`Relay::restore`] is called, while the node itself goes on. Stops when dropped.
+/// [`Relay::restore`] is called, while the node itself goes on. It can also cut itself at a
+/// chosen moment: when the node sends a given text ([`Relay::cut_when_node_sends`]). Stops
+/// when dropped.
 pub struct Relay {
 	port: u16,
-	cut: tokio::sync::watch::Sender<bool>,
+	cut: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+	trigger: Trigger,
 	task: tokio::task::JoinHandle<()>,
 }
+
+/// The text that cuts a [`Relay`] when the node sends it, if one is set.
+type Trigger = std::sync::Arc<std::sync::Mutex<Option<&'static str>>>;
 
 impl Relay {
 	/// Starts relaying from a free loopback port to `127.0.0.1:target`.
 	pub async fn to(target: u16) -> Self {
 		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
 		let port = listener.local_addr().expect("a bound address").port();
-		let (cut, watching) = tokio::sync::watch::channel(false);
-		let task = tokio::spawn(async move {
-			while let Ok((mut client, _)) = listener.accept().await {
-				let mut watching = watching.clone();
-				if *watching.borrow() {
-					continue;
-				}
-				tokio::spawn(async move {
-					let Ok(mut node) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
-					else {
-						return;
-					};
-					tokio::select! {
-						_ = tokio::io::copy_bidirectional(&mut client, &mut node) => {},
-						_ = watching.wait_for(|cut| *cut) => {},
+		let cut = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
+		let trigger = Trigger::default();
+		let task = {
+			let (cut, trigger) = (cut.clone(), trigger.clone());
+			tokio::spawn(async move {
+				while let Ok((client, _)) = listener.accept().await {
+					if !*cut.borrow() {
+						tokio::spawn(relay(client, target, cut.clone(), trigger.clone()));
 					}
-				});
-			}
-		});
-		Self { port, cut, task }
+				}
+			})
+		};
+		Self { port, cut, trigger, task }
 	}
 
 	/// The node's WebSocket RPC address, through the relay.
@@ -190,9 +189,64 @@ impl Relay {
 		self.cut.send_replace(true);
 	}
 
+	/// Cuts the link as soon as the node sends `text` (which is not passed on), once. A
+	/// server's WebSocket frames are not masked, so what the node answers can be told apart:
+	/// `transactionWatch_v1_watchEvent`, say, cuts a client off while its first transaction
+	/// is being included.
+	pub fn cut_when_node_sends(&self, text: &'static str) {
+		*self.trigger.lock().expect("not poisoned") = Some(text);
+	}
+
+	/// Whether the link is cut now.
+	pub fn is_cut(&self) -> bool {
+		*self.cut.borrow()
+	}
+
 	/// Restores the link for new connections.
 	pub fn restore(&self) {
 		self.cut.send_replace(false);
+	}
+}
+
+/// Relays one connection of a [`Relay`] until either side closes it or the link is cut.
+async fn relay(
+	client: tokio::net::TcpStream,
+	target: u16,
+	cut: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+	trigger: Trigger,
+) {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	let Ok(node) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else { return };
+	let ((mut from_client, mut to_client), (mut from_node, mut to_node)) =
+		(client.into_split(), node.into_split());
+	let mut watching = cut.subscribe();
+	let down = async {
+		let mut buf = vec![0u8; 64 << 10];
+		loop {
+			let n = from_node.read(&mut buf).await?;
+			if n == 0 {
+				return Ok::<_, std::io::Error>(());
+			}
+			let fired = {
+				let mut trigger = trigger.lock().expect("not poisoned");
+				let fired = trigger
+					.is_some_and(|text| buf[..n].windows(text.len()).any(|w| w == text.as_bytes()));
+				if fired {
+					*trigger = None;
+				}
+				fired
+			};
+			if fired {
+				cut.send_replace(true);
+				return Ok(());
+			}
+			to_client.write_all(&buf[..n]).await?;
+		}
+	};
+	tokio::select! {
+		_ = tokio::io::copy(&mut from_client, &mut to_node) => {},
+		_ = down => {},
+		_ = watching.wait_for(|cut| *cut) => {},
 	}
 }
 

@@ -576,25 +576,37 @@ async fn a_worker_waits_out_its_node_and_stops_on_ctrl_c_even_without_it() {
 	checker.stop().await;
 }
 
-/// A worker whose node goes away while it registers waits for the node and registers once it
-/// is back, instead of stopping with the error.
+/// A worker whose link to its node goes down while it registers (the registration is in the
+/// node's pool, not yet in a block) waits for the node and, once it is back, finds itself
+/// registered and works, instead of stopping with the error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_worker_whose_node_goes_away_while_it_registers_registers_when_it_is_back() {
 	logs();
-	let mut node = Node::dev();
+	let node = Node::dev();
 	let chain = node.client(START).await;
 	let dir = tempfile::tempdir().unwrap();
 	fund(&chain, &[5]).await;
-	let worker = start_worker(&node, dir.path(), 5, vec![], false).await;
-	// Its registration takes a block or so: the node goes away in the middle of it.
-	tokio::time::sleep(Duration::from_millis(300)).await;
-	node.kill();
-	tokio::time::sleep(Duration::from_secs(2)).await;
-	node.restart();
-	let chain = node.client(START).await;
+	let relay = Relay::to(node.rpc_port).await;
+	// The first word of the node about a transaction: the registration is under way.
+	relay.cut_when_node_sends("transactionWatch_v1_watchEvent");
+	let worker = start_worker_with(ccgsc_worker::Config::new(
+		relay.ws_url(),
+		dir.path().join("w5"),
+		[5; 32],
+	))
+	.await;
 	let started = Instant::now();
-	while chain.worker(&worker.account).await.unwrap().is_none() {
-		assert!(started.elapsed() < START, "the worker never registered");
+	while !relay.is_cut() {
+		assert!(started.elapsed() < START, "the worker never sent its registration");
+		tokio::time::sleep(Duration::from_millis(50)).await;
+	}
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	relay.restore();
+	let started = Instant::now();
+	while chain.worker(&worker.account).await.unwrap().is_none()
+		|| !worker.stats.connected.load(Ordering::Relaxed)
+	{
+		assert!(started.elapsed() < START, "the worker never registered and followed blocks");
 		tokio::time::sleep(Duration::from_millis(250)).await;
 	}
 	// Still running: it stops gracefully, without an error.
