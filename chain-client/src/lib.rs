@@ -601,6 +601,18 @@ impl Chain {
 		self.submit(&call, signer).await.map(|_| ())
 	}
 
+	/// Holds `amount` more of the signer's credits as its worker stake.
+	///
+	/// # Errors
+	/// As [`Chain::submit`].
+	pub async fn add_worker_stake<S: Signer>(
+		&self,
+		signer: &S,
+		amount: Balance,
+	) -> Result<(), Error> {
+		self.submit(&api::transactions().workers().add_stake(amount), signer).await.map(|_| ())
+	}
+
 	/// Claims up to `max` task replicas of `job`; returns the leases taken.
 	///
 	/// # Errors

@@ -2,12 +2,13 @@
 //! dispute; adaptive replication lets trusted workers run tasks once while audits catch a
 //! planted wrong single result; the audit rate in force is the configured one; a checker
 //! killed between its attestation and its reveal reveals when started again; a checker away
-//! when a review selects it takes the review up when it is back.
+//! when a review selects it takes the review up when it is back; a worker slashed below the
+//! minimum stake says so, and restakes when started again.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! verification`.
 
-use std::time::Duration;
+use std::{sync::atomic::Ordering, time::Duration};
 
 use ccgsc_chain::{
 	api::{
@@ -24,7 +25,7 @@ use ccgsc_tasks::primes;
 use ccgsc_tests::{
 	market::{
 		account, ended, fund, job, logs, primes_content, registered_checker, start_checker,
-		start_worker,
+		start_worker, start_worker_with,
 	},
 	Node,
 };
@@ -118,7 +119,7 @@ async fn a_lying_worker_is_caught_by_the_checker_and_slashed_and_the_honest_outp
 	assert!(caught >= 1, "the liar revealed at least one lie");
 	let record = chain.worker(&liar.account).await.unwrap().unwrap();
 	assert!(record.slashed > 0 && record.reputation.invalid >= 1, "the liar was slashed");
-	assert!(liar.stats.slashed.load(std::sync::atomic::Ordering::Relaxed) > 0);
+	assert!(liar.stats.slashed.load(Ordering::Relaxed) > 0);
 	for worker in &honest {
 		let record = chain.worker(&worker.account).await.unwrap().unwrap();
 		assert_eq!(record.slashed, 0, "honest workers are never slashed");
@@ -127,7 +128,7 @@ async fn a_lying_worker_is_caught_by_the_checker_and_slashed_and_the_honest_outp
 	let judge = chain.checker(&checker.account).await.unwrap().unwrap();
 	assert!(judge.upheld as usize >= caught, "the checker decided every dispute");
 	assert!(judge.earned > 0 && judge.slashed == 0, "and was paid for it");
-	let seen = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+	let seen = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
 	assert_eq!(seen(&checker.stats.overruled), 0);
 	assert!(seen(&checker.stats.upheld) >= caught as u64);
 	let info = chain.job(id).await.unwrap().unwrap();
@@ -407,9 +408,78 @@ async fn a_checker_away_when_a_review_selects_it_takes_the_review_up_when_back()
 	ended(&chain, &node, id, Duration::from_secs(180)).await;
 	outputs_are_correct(&chain, &p2p, id, &inputs).await;
 	assert_decided_by(&chain, &liar.account, &checker.account).await;
-	assert_eq!(checker.stats.assigned.load(std::sync::atomic::Ordering::Relaxed), 1);
+	assert_eq!(checker.stats.assigned.load(Ordering::Relaxed), 1);
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
 	honest.stop().await;
 	liar.stop().await;
+	checker.stop().await;
+}
+
+/// A worker whose stake a slash brings below the minimum says so (status line and
+/// `ccgsc_worker_active`) when the chain refuses its claims, instead of idling without a
+/// word; started again, it tops its stake back up to `--stake` and works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_slashed_below_the_minimum_says_so_and_restakes_when_started_again() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	let (p2p, module, inputs, root) =
+		primes_content(dir.path(), (0..4u64).map(|i| (i * 50_000, (i + 1) * 50_000))).await;
+	let bootstrap = p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[61, 62, 63]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	let checker = start_checker(&node, dir.path(), 63, bootstrap.clone()).await;
+	registered_checker(&chain, &checker.account).await;
+	// The minimum stake, 100 credits: one slash of half of it leaves the worker inactive.
+	let config = |lie| {
+		ccgsc_worker::Config::new(node.ws_url(), dir.path().join("worker-61"), [61; 32])
+			.with_bootstrap(bootstrap.clone())
+			.with_stake(100 * UNIT)
+			.with_corrupt_output(lie)
+	};
+	let liar = start_worker_with(config(true)).await;
+	let honest = start_worker(&node, dir.path(), 62, bootstrap.clone(), false).await;
+	let post = |tasks: u32, replication: u8| {
+		let chain = chain.clone();
+		async move {
+			let now = chain.finalized_number().await.unwrap();
+			let spec = job(module, root, tasks, replication, 2_000_000_000, now);
+			chain.post_job(&dev::dave(), &spec).await.expect("the job is posted")
+		}
+	};
+	let disputed = post(1, 2).await;
+	ended(&chain, &node, disputed, Duration::from_secs(180)).await;
+	assert_decided_by(&chain, &liar.account, &checker.account).await;
+	assert_eq!(chain.worker(&liar.account).await.unwrap().unwrap().stake, 50 * UNIT);
+	assert!(!liar.stats.inactive.load(Ordering::Relaxed), "nothing refused yet");
+
+	// The next job: the chain refuses the slashed worker's claims, and it says so.
+	let next = post(4, 1).await;
+	let started = std::time::Instant::now();
+	while !liar.stats.inactive.load(Ordering::Relaxed) {
+		assert!(started.elapsed() < START, "the slashed worker says it is inactive");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	assert!(liar.stats.line().contains("inactive"), "{}", liar.stats.line());
+	ended(&chain, &node, next, Duration::from_secs(180)).await;
+	liar.stop().await;
+	honest.stop().await;
+
+	// Started again, honest now, it adds the 50 credits back, and runs the last job alone.
+	let restarted = start_worker_with(config(false)).await;
+	let started = std::time::Instant::now();
+	while chain.worker(&restarted.account).await.unwrap().unwrap().stake < 100 * UNIT {
+		assert!(started.elapsed() < START, "the worker tops its stake up");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+	let last = post(4, 1).await;
+	ended(&chain, &node, last, Duration::from_secs(180)).await;
+	outputs_are_correct(&chain, &p2p, last, &inputs).await;
+	assert_eq!(restarted.stats.tasks_done.load(Ordering::Relaxed), 4);
+	assert!(!restarted.stats.inactive.load(Ordering::Relaxed));
+	assert_eq!(chain.worker(&restarted.account).await.unwrap().unwrap().stake, 100 * UNIT);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
+	restarted.stop().await;
 	checker.stop().await;
 }

@@ -118,7 +118,7 @@ pub enum Error {
 		account: String,
 		/// Its free balance.
 		free: Balance,
-		/// The stake asked for.
+		/// The stake asked for (or what is missing of it, for a top-up).
 		stake: Balance,
 	},
 }
@@ -136,7 +136,7 @@ pub struct Config {
 	pub cores: u32,
 	/// Memory offered, MiB.
 	pub memory_mib: u32,
-	/// Stake to register with (if not registered yet).
+	/// Stake to register with, or to top up to at start if slashes took part of it.
 	pub stake: Balance,
 	/// libp2p peers to dial at start.
 	pub bootstrap: Vec<Multiaddr>,
@@ -186,7 +186,7 @@ impl Config {
 		self
 	}
 
-	/// Stakes `stake` when registering.
+	/// Stakes `stake` when registering (and tops up to it at start).
 	pub fn with_stake(mut self, stake: Balance) -> Self {
 		self.stake = stake;
 		self
@@ -230,6 +230,10 @@ pub struct Stats {
 	/// Whether the worker follows its node's blocks now (false until it first does, and while
 	/// it reconnects).
 	pub connected: AtomicBool,
+	/// Whether the chain refused its last claim because it does not count it as an active
+	/// worker: its stake fell below the minimum (slashes), or its registration is gone (a dev
+	/// chain started over). A restart tops the stake up to `--stake`, or registers again.
+	pub inactive: AtomicBool,
 }
 
 impl Stats {
@@ -237,8 +241,13 @@ impl Stats {
 	/// cannot follow its node's blocks.
 	pub fn line(&self) -> String {
 		format!(
-			"{}tasks done {} · running {} · revealed {} · earned {:.3} credits · slashed {:.3}",
+			"{}{}tasks done {} · running {} · revealed {} · earned {:.3} credits · slashed {:.3}",
 			unreachable_prefix(&self.connected),
+			if self.inactive.load(Ordering::Relaxed) {
+				"inactive (stake below the minimum, or not registered): restart to restake · "
+			} else {
+				""
+			},
 			self.tasks_done.load(Ordering::Relaxed),
 			self.running.load(Ordering::Relaxed),
 			self.revealed.load(Ordering::Relaxed),
@@ -536,10 +545,23 @@ impl Worker {
 		self.leases.lock().expect("not poisoned qed").save();
 	}
 
+	/// Registers with `--stake`; a worker registered already whose stake slashes brought below
+	/// `--stake` adds the difference back (unless it is unbonding: its operator is taking the
+	/// stake out).
 	async fn register(&self, chain: &Chain) -> Result<(), Error> {
 		let account = self.account();
-		if chain.worker(&account).await?.is_some() {
-			tracing::info!(%account, "already registered");
+		if let Some(registered) = chain.worker(&account).await? {
+			let missing = self.config.stake.saturating_sub(registered.stake);
+			if missing == 0 || registered.unbonding.is_some() {
+				tracing::info!(%account, stake = registered.stake, "already registered");
+				return Ok(());
+			}
+			let free = chain.free_balance(&account).await?;
+			if free < missing {
+				return Err(Error::Unfunded { account: account.to_string(), free, stake: missing });
+			}
+			chain.add_worker_stake(&self.signer, missing).await?;
+			tracing::info!(%account, added = missing, stake = self.config.stake, "stake topped up");
 			return Ok(());
 		}
 		let free = chain.free_balance(&account).await?;
@@ -1022,6 +1044,7 @@ async fn claim_round(
 		let Ok(mut room) = held.clone().try_acquire_many_owned(room) else { return };
 		match chain.claim(&worker.signer, id, room.num_permits() as u32).await {
 			Ok(leases) => {
+				worker.stats.inactive.store(false, Ordering::Relaxed);
 				let info = TaskSpec::from_chain(id, &job);
 				worker.leases.lock().expect("not poisoned qed").claimed(id, &leases);
 				for lease in leases {
@@ -1086,7 +1109,17 @@ async fn claim_round(
 				}
 			},
 			Err(e) => {
-				tracing::debug!(job = id, error = %e, "nothing claimed");
+				let inactive = e.to_string().contains("NotAnActiveWorker");
+				if inactive && !worker.stats.inactive.swap(true, Ordering::Relaxed) {
+					tracing::error!(
+						"the chain no longer counts this worker as active: its stake fell below \
+						 the minimum (slashed), or its registration is gone (the chain started \
+						 over); it claims nothing until restarted, which tops the stake up to \
+						 --stake or registers again"
+					);
+				} else if !inactive {
+					tracing::debug!(job = id, error = %e, "nothing claimed");
+				}
 				backoff.insert(id, now + 3);
 			},
 		}

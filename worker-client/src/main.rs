@@ -22,7 +22,8 @@ struct Args {
 	/// Cores to offer.
 	#[arg(long, default_value_t = 1)]
 	cores: u32,
-	/// Stake to register with, in credits.
+	/// Stake to register with, in credits; at each start, what slashes took of it is added
+	/// back.
 	#[arg(long, default_value_t = 200)]
 	stake: u64,
 	/// libp2p bootstrap addresses (each ending in /p2p/<peer id>); the portal prints one.

@@ -52,6 +52,14 @@ impl Metrics for Stats {
 			"1 while the worker follows its node's blocks, 0 while it cannot reach the node.",
 			u64::from(self.connected.load(Ordering::Relaxed)),
 		);
+		metric(
+			&mut out,
+			"gauge",
+			"ccgsc_worker_active",
+			"0 once the chain refused a claim because the worker is not active (stake below the \
+			 minimum, or not registered), 1 otherwise.",
+			u64::from(!self.inactive.load(Ordering::Relaxed)),
+		);
 		out
 	}
 }
