@@ -320,9 +320,7 @@ impl Verifier {
 			tracing::info!("stopped before registering");
 			return Ok(());
 		};
-		// What blocks finalized from here on say is this run's to count, each block once.
-		let mut finalized_seen =
-			ccgsc_worker::Finalized::after(chain.finalized_number().await.ok().map(u64::from));
+		let mut finalized_seen = ccgsc_worker::Finalized::from_now(&chain).await;
 		let this = Arc::new(self);
 		let slots = Arc::new(Semaphore::new(this.config.cores as usize));
 		let (chain_tx, chain_rx) = watch::channel(chain);

@@ -56,6 +56,12 @@ impl Finalized {
 		Self { last, recent: VecDeque::new() }
 	}
 
+	/// Starts after the block `chain` has finalized now: what blocks finalized from here on
+	/// say is this run's to count. If the node cannot say, from the first block handed out.
+	pub async fn from_now(chain: &Chain) -> Self {
+		Self::after(chain.finalized_number().await.ok().map(u64::from))
+	}
+
 	/// What to do with finalized block `number` of hash `hash`, which is then taken in.
 	pub fn step(&mut self, number: u64, hash: [u8; 32]) -> Step {
 		let from = match self.last {

@@ -238,7 +238,8 @@ pub struct Stats {
 
 impl Stats {
 	/// The one-line status; it starts with `node unreachable, retrying` while the worker
-	/// cannot follow its node's blocks.
+	/// cannot follow its node's blocks, and with `inactive` while the chain refuses its claims
+	/// (see [`Stats::inactive`]).
 	pub fn line(&self) -> String {
 		format!(
 			"{}{}tasks done {} · running {} · revealed {} · earned {:.3} credits · slashed {:.3}",
@@ -407,9 +408,7 @@ impl Worker {
 			return Ok(());
 		};
 		self.give_back_left_over(&chain).await;
-		// What blocks finalized from here on say is this run's to count, each block once.
-		let mut finalized_seen =
-			Finalized::after(chain.finalized_number().await.ok().map(u64::from));
+		let mut finalized_seen = Finalized::from_now(&chain).await;
 		let this = Arc::new(self);
 		let (chain_tx, chain_rx) = watch::channel(chain);
 		let (actions, action_rx) = mpsc::channel(4096);
