@@ -86,7 +86,16 @@ async fn post_and_kill_mid_task(node: &Node, dir: &std::path::Path, seed: u8, wo
 		tokio::time::sleep(Duration::from_millis(100)).await;
 	}
 	worker.kill();
-	// Its claim was confirmed at a best block; wait for finality to show the leases.
+	// Its claims were confirmed at best blocks, and a claim it sent just before the kill may
+	// still be in the node's pool: a few blocks on, every claim it made is in a finalized
+	// block (the block after it reaches the pool includes it; one voter finalizes a block or
+	// two behind), so the leases read then are all it held.
+	let settled = chain.finalized_number().await.unwrap() + 6;
+	let started = Instant::now();
+	while chain.finalized_number().await.unwrap() < settled {
+		assert!(started.elapsed() < Duration::from_secs(30), "the chain stopped finalizing");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
 	let lease_ends = || async {
 		let mut ends = Vec::new();
 		for index in 0..2 {
@@ -102,12 +111,7 @@ async fn post_and_kill_mid_task(node: &Node, dir: &std::path::Path, seed: u8, wo
 		}
 		ends
 	};
-	let started = Instant::now();
-	let mut ends = lease_ends().await;
-	while ends.is_empty() && started.elapsed() < Duration::from_secs(15) {
-		tokio::time::sleep(Duration::from_millis(250)).await;
-		ends = lease_ends().await;
-	}
+	let ends = lease_ends().await;
 	assert!(!ends.is_empty(), "the killed worker held a lease");
 	Killed { job: id, posted_at, lease_ends: ends, poster, inputs, bootstrap }
 }
