@@ -724,6 +724,47 @@ impl Chain {
 		self.submit(&call, signer).await.map(|_| ())
 	}
 
+	/// Takes the signer out of the checker registry: no new reviews select it, and its stake
+	/// unbonds; returns the block from which [`Chain::withdraw_checker`] releases it.
+	///
+	/// # Errors
+	/// As [`Chain::submit`] (`NotRegistered`, `AlreadyLeaving`, or `ReviewInProgress` while
+	/// reviews it was selected for are open).
+	pub async fn leave_checker<S: Signer>(&self, signer: &S) -> Result<u32, Error> {
+		let events = self.submit(&api::transactions().attestations().leave(), signer).await?;
+		let leaving = events
+			.find_first::<api::attestations::events::CheckerLeaving>()
+			.transpose()
+			.chain()?
+			.ok_or(Error::MissingEvent("Attestations.CheckerLeaving"))?;
+		Ok(leaving.until)
+	}
+
+	/// Releases the stake of a checker that left, once its unbonding period is over, and
+	/// removes it from the registry; returns the amount released.
+	///
+	/// # Errors
+	/// As [`Chain::submit`] (`NotRegistered`, or `StillBonded` before the period is over).
+	pub async fn withdraw_checker<S: Signer>(&self, signer: &S) -> Result<Balance, Error> {
+		let events = self.submit(&api::transactions().attestations().withdraw(), signer).await?;
+		let withdrawn = events
+			.find_first::<api::attestations::events::CheckerWithdrawn>()
+			.transpose()
+			.chain()?
+			.ok_or(Error::MissingEvent("Attestations.CheckerWithdrawn"))?;
+		Ok(withdrawn.amount)
+	}
+
+	/// The least stake with which a checker is selected for reviews (the runtime's
+	/// `MinCheckerStake`).
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked, or its metadata lacks the constant.
+	pub async fn min_checker_stake(&self) -> Result<Balance, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		at.constants().entry(api::constants().attestations().min_checker_stake()).chain()
+	}
+
 	/// Commits a checker's result for a task under review.
 	///
 	/// # Errors
@@ -1014,6 +1055,15 @@ impl Chain {
 		let at = self.client.at_current_block().await.chain()?;
 		let entry = at.storage().entry(api::storage().system().account()).chain()?;
 		Ok(entry.fetch((*who,)).await.chain()?.decode().chain()?.data.free)
+	}
+
+	/// How many transactions `who` has sent (its nonce), at the latest finalized block.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn account_nonce(&self, who: &AccountId32) -> Result<u64, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		at.transactions().account_nonce(who).await.chain()
 	}
 
 	/// The total issuance of credits at the latest finalized block.

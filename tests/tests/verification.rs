@@ -3,7 +3,8 @@
 //! planted wrong single result; the audit rate in force is the configured one; a checker
 //! killed between its attestation and its reveal reveals when started again; a checker away
 //! when a review selects it takes the review up when it is back; a worker slashed below the
-//! minimum stake says so, and restakes when started again.
+//! minimum stake says so, and restakes when started again; a checker slashed below the
+//! minimum says so and leaves the registry to restake, whether running or started again.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! verification`.
@@ -482,4 +483,104 @@ async fn a_worker_slashed_below_the_minimum_says_so_and_restakes_when_started_ag
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
 	restarted.stop().await;
 	checker.stop().await;
+}
+
+/// A checker that a slash leaves below the minimum stake gets no new reviews, and the
+/// registry cannot top a stake up: the running verifier sees its slash, leaves the registry
+/// to withdraw and register anew once the stake unbonds, and says so (status line and
+/// `ccgsc_verifier_selectable`); started again meanwhile, it goes on waiting, without a new
+/// transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_checker_slashed_below_the_minimum_says_so_and_leaves_to_restake() {
+	use ccgsc_verifier::standing::Step;
+	use ccgsc_worker::Metrics;
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	let (p2p, module, inputs, root) = primes_content(dir.path(), [(0, 50_000)]).await;
+	let bootstrap = p2p.client().listen_addrs().await.unwrap();
+	fund(&chain, &[64, 65, 66, 67]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	let judge = start_checker(&node, dir.path(), 64, bootstrap.clone()).await;
+	registered_checker(&chain, &judge.account).await;
+	// The minimum stake, 100 credits: one slash of half of it leaves the checker unselectable.
+	let away = Ed25519Signer::from_seed([67; 32]);
+	let platform = PlatformClass::native().unwrap();
+	chain.register_checker(&away, 100 * UNIT, platform, ccgsc_executor::VERSION).await.unwrap();
+	let liar = start_worker(&node, dir.path(), 65, bootstrap.clone(), true).await;
+	let honest = start_worker(&node, dir.path(), 66, bootstrap.clone(), false).await;
+	let now = chain.finalized_number().await.unwrap();
+	let id =
+		chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap();
+
+	// The review selects both checkers; the second is away until its commit window closes,
+	// then runs `ccgsc-verifier`, selectable still, when the review concludes and slashes it.
+	let review =
+		review_showing(&chain, id, &account(67), |a| matches!(a, Attestation::Pending)).await;
+	while chain.finalized_number().await.unwrap() <= review.commit_until {
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	let config = || {
+		ccgsc_verifier::Config::new(node.ws_url(), dir.path().join("checker-67"), [67; 32])
+			.with_bootstrap(bootstrap.clone())
+			.with_stake(100 * UNIT)
+	};
+	let checker = ccgsc_tests::market::start_checker_with(config()).await;
+	let started = std::time::Instant::now();
+	while !checker.stats.selectable() {
+		assert!(
+			started.elapsed() < START,
+			"the checker reads its standing: {}",
+			checker.stats.line()
+		);
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	ended(&chain, &node, id, Duration::from_secs(180)).await;
+	outputs_are_correct(&chain, &p2p, id, &inputs).await;
+	assert_decided_by(&chain, &liar.account, &judge.account).await;
+
+	// Slashed for its silence, it leaves the registry and says why it is not selected.
+	let leaving = || async {
+		loop {
+			if let Some(Step::Unbonding { until }) =
+				*checker.stats.standing.lock().expect("not poisoned")
+			{
+				return until;
+			}
+			tokio::time::sleep(Duration::from_millis(200)).await;
+		}
+	};
+	let until = tokio::time::timeout(START, leaving())
+		.await
+		.unwrap_or_else(|_| panic!("the slashed checker leaves: {}", checker.stats.line()));
+	let record = chain.checker(&checker.account).await.unwrap().unwrap();
+	assert_eq!((record.stake, record.slashed), (50 * UNIT, 50 * UNIT));
+	assert_eq!(record.leaving, Some(until));
+	assert_eq!(checker.stats.slashed.load(Ordering::Relaxed), (50 * UNIT) as u64);
+	let line = checker.stats.line();
+	assert!(
+		line.starts_with(&format!(
+			"not selected for reviews (restaking: registers anew after block {until})"
+		)),
+		"{line}"
+	);
+	assert!(checker.stats.render().contains("ccgsc_verifier_selectable 0"));
+	checker.stop().await;
+
+	// Started again before the stake unbonds, it waits on; nothing new is sent.
+	let nonce = chain.account_nonce(&account(67)).await.unwrap();
+	let again = ccgsc_tests::market::start_checker_with(config()).await;
+	let started = std::time::Instant::now();
+	while *again.stats.standing.lock().expect("not poisoned") != Some(Step::Unbonding { until }) {
+		assert!(started.elapsed() < START, "started again, it waits: {}", again.stats.line());
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	assert_eq!(chain.account_nonce(&account(67)).await.unwrap(), nonce);
+	assert_eq!(chain.checker(&account(67)).await.unwrap().unwrap().leaving, Some(until));
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
+	again.stop().await;
+	honest.stop().await;
+	liar.stop().await;
+	judge.stop().await;
 }

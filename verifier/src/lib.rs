@@ -27,7 +27,16 @@
 //! its attestation is sent, and dropped once revealed or moot, so a verifier killed or
 //! restarted between its commit and its reveal reveals when it starts again (its output is
 //! in its content store), instead of being slashed for silence.
+//!
+//! A checker whose stake slashing has left below the minimum gets no new reviews, and the
+//! registry has no call to top a stake up: the verifier then leaves the registry (once the
+//! reviews it has are over), withdraws the stake when it has unbonded, and registers anew
+//! with its configured stake, by itself and whether it runs on or is started again meanwhile
+//! ([`standing`]). Until then its status line says why it is not selected, and so does its
+//! `ccgsc_verifier_selectable` gauge.
 #![deny(missing_docs)]
+
+pub mod standing;
 
 use std::{
 	collections::{HashMap, HashSet},
@@ -53,6 +62,7 @@ use ccgsc_primitives::{
 	TaskIndex, TaskRef, TaskResult,
 };
 use ccgsc_worker::{metric, Ledger, Metrics, Ran, Runner, TaskSpec};
+use standing::Step;
 use tokio::sync::{watch, Semaphore};
 
 /// Work units of the probe run at start to measure this machine's speed (which sets the
@@ -78,6 +88,10 @@ pub enum Error {
 	/// This CPU architecture has no platform class (x86-64 and aarch64 do).
 	#[error("no platform class for this CPU architecture")]
 	UnsupportedPlatform,
+	/// A transaction that changes the checker's registration was confirmed, but its node did
+	/// not finalize it within a minute.
+	#[error("the node did not finalize the checker's {0} within a minute")]
+	Unfinalized(&'static str),
 	/// The account cannot cover the stake.
 	#[error("account {account} has {free} credits, the stake needs {stake}: fund it first")]
 	Unfunded {
@@ -171,14 +185,36 @@ pub struct Stats {
 	/// Whether the verifier follows its node's blocks now (false until it first does, and
 	/// while it reconnects).
 	pub connected: AtomicBool,
+	/// Where the checker stands in the registry, as last read (`None` before the first read):
+	/// [`Step::Serve`] while reviews can select it.
+	pub standing: Mutex<Option<Step>>,
 }
 
 impl Stats {
+	/// Whether reviews can select the checker, as last read.
+	pub fn selectable(&self) -> bool {
+		*self.standing.lock().expect("not poisoned qed") == Some(Step::Serve)
+	}
+
 	/// The one-line status; it starts with `node unreachable, retrying` while the verifier
-	/// cannot follow its node's blocks.
+	/// cannot follow its node's blocks, and with `not selected for reviews (why)` while the
+	/// registry selects it for none.
 	pub fn line(&self) -> String {
+		let standing = *self.standing.lock().expect("not poisoned qed");
+		let standing = match standing {
+			None | Some(Step::Serve) => String::new(),
+			Some(Step::FinishReviews | Step::Leave) => {
+				"not selected for reviews (stake below the minimum after a slash) · ".into()
+			},
+			Some(Step::Unbonding { until }) => {
+				format!("not selected for reviews (restaking: registers anew after block {until}) · ")
+			},
+			Some(Step::Withdraw | Step::Register) => {
+				"not selected for reviews (not registered: registers once the account covers the stake) · ".into()
+			},
+		};
 		format!(
-			"{}reviews assigned {} · revealed {} · upheld {} · overruled {} · failed {} · earned {:.3} credits · slashed {:.3}",
+			"{}{standing}reviews assigned {} · revealed {} · upheld {} · overruled {} · failed {} · earned {:.3} credits · slashed {:.3}",
 			ccgsc_worker::unreachable_prefix(&self.connected),
 			self.assigned.load(Ordering::Relaxed),
 			self.revealed.load(Ordering::Relaxed),
@@ -218,6 +254,13 @@ impl Metrics for Stats {
 			"1 while the verifier follows its node's blocks, 0 while it cannot reach the node.",
 			u64::from(self.connected.load(Ordering::Relaxed)),
 		);
+		metric(
+			&mut out,
+			"gauge",
+			"ccgsc_verifier_selectable",
+			"1 while reviews can select this checker (registered, stake at least the minimum, not leaving).",
+			u64::from(self.selectable()),
+		);
 		out
 	}
 }
@@ -237,6 +280,10 @@ pub struct Verifier {
 	attested: Mutex<Ledger>,
 	/// The reviews this run is working on (see [`Verifier::take_up`]).
 	in_hand: Mutex<HashSet<(JobId, TaskIndex)>>,
+	/// Set while [`Verifier::take_standing`] runs in the background.
+	standing_busy: AtomicBool,
+	/// The last error of a background [`Verifier::take_standing`], logged once.
+	standing_error: Mutex<Option<String>>,
 }
 
 impl Verifier {
@@ -278,6 +325,8 @@ impl Verifier {
 			mine: Mutex::default(),
 			in_hand: Mutex::default(),
 			attested: Mutex::new(attested),
+			standing_busy: AtomicBool::new(false),
+			standing_error: Mutex::default(),
 		})
 	}
 
@@ -296,8 +345,9 @@ impl Verifier {
 		self.stats.clone()
 	}
 
-	/// Registers as a checker (if needed) and checks until `shutdown` resolves; reviews under
-	/// way are then finished (revealed) before it returns.
+	/// Registers as a checker (if needed; see [`Verifier::take_standing`] for one whose stake
+	/// is below the minimum) and checks until `shutdown` resolves; reviews under way are then
+	/// finished (revealed) before it returns.
 	///
 	/// While the node cannot be reached the verifier keeps trying (and says so in its status
 	/// line and its `ccgsc_verifier_chain_connected` gauge); `shutdown` still stops it then.
@@ -312,8 +362,8 @@ impl Verifier {
 		let registered = ccgsc_worker::connect_then(
 			&self.config.chain_url,
 			shutdown.as_mut(),
-			|chain| async move { this.register(&chain).await },
-			|e| matches!(e, Error::Chain(_)),
+			|chain| async move { this.take_standing(&chain).await },
+			|e| matches!(e, Error::Chain(_) | Error::Unfinalized(_)),
 		)
 		.await?;
 		let Some((chain, ())) = registered else {
@@ -325,6 +375,9 @@ impl Verifier {
 		let slots = Arc::new(Semaphore::new(this.config.cores as usize));
 		let (chain_tx, chain_rx) = watch::channel(chain);
 		let mut reviews = tokio::task::JoinSet::new();
+		// The way back to selectable (leave, withdraw, register anew) runs beside the reviews,
+		// one step at a time, and is dropped at shutdown: started again, the checker goes on.
+		let mut upkeep = tokio::task::JoinSet::new();
 		let mut reconnect = false;
 		'outer: loop {
 			if std::mem::take(&mut reconnect) {
@@ -374,6 +427,7 @@ impl Verifier {
 				let block = tokio::select! {
 					_ = &mut shutdown => break 'outer,
 					Some(_) = reviews.join_next(), if !reviews.is_empty() => continue,
+					Some(_) = upkeep.join_next(), if !upkeep.is_empty() => continue,
 					next = blocks.next() => match next {
 						Some(Ok(block)) => block,
 						Some(Err(e)) => {
@@ -388,6 +442,7 @@ impl Verifier {
 						},
 					},
 				};
+				let mut slashed = false;
 				for events in finalized_seen.take_in(&chain, &block).await {
 					for assigned in
 						events.find::<api::attestations::events::ReviewAssigned>().flatten()
@@ -397,7 +452,21 @@ impl Verifier {
 							this.start_review(&mut reviews, &chain_rx, &slots, job, task);
 						}
 					}
-					this.note_outcomes(&events);
+					slashed |= this.note_outcomes(&events);
+				}
+				if (slashed || !this.stats.selectable())
+					&& !this.standing_busy.swap(true, Ordering::Relaxed)
+				{
+					let (me, chain) = (this.clone(), chain.clone());
+					upkeep.spawn(async move {
+						let outcome = me.take_standing(&chain).await.err().map(|e| e.to_string());
+						let mut last = me.standing_error.lock().expect("not poisoned qed");
+						if let Some(error) = outcome.as_ref().filter(|e| last.as_ref() != Some(e)) {
+							tracing::error!(%error, "cannot restake as a checker; trying again");
+						}
+						*last = outcome;
+						me.standing_busy.store(false, Ordering::Relaxed);
+					});
 				}
 			}
 		}
@@ -466,11 +535,91 @@ impl Verifier {
 		})
 	}
 
-	async fn register(&self, chain: &Chain) -> Result<(), Error> {
-		if let Some(checker) = chain.checker(&self.account).await? {
-			tracing::info!(account = %self.account, stake = checker.stake, "already registered");
-			return Ok(());
+	/// Takes this checker as far back to where reviews can select it as the chain allows
+	/// now, one transaction after another, each waited for until its node finalizes it:
+	/// registers it if it is not registered; leaves the registry if a slash left its stake
+	/// below the minimum (once the reviews it has are over: the chain refuses before); once
+	/// the stake has unbonded, withdraws it and registers anew with the configured stake.
+	/// Records where it then stands in [`Stats::standing`], and logs each new standing once.
+	///
+	/// # Errors
+	/// [`Error::Unfunded`] if the account cannot cover the stake; [`Error::Chain`] if the node
+	/// cannot be asked or refuses a transaction; [`Error::Unfinalized`].
+	async fn take_standing(&self, chain: &Chain) -> Result<(), Error> {
+		let minimum = chain.min_checker_stake().await?;
+		let before = *self.stats.standing.lock().expect("not poisoned qed");
+		let read = || async {
+			let now = chain.finalized_number().await?;
+			let checker = chain.checker(&self.account).await?;
+			let step = Step::of(checker.as_ref(), minimum, now);
+			*self.stats.standing.lock().expect("not poisoned qed") = Some(step);
+			Ok::<_, Error>((step, checker))
+		};
+		let (mut step, mut checker) = read().await?;
+		loop {
+			let done = match step {
+				Step::Register => {
+					self.register(chain).await?;
+					"registration"
+				},
+				Step::Leave => {
+					let until = chain.leave_checker(&self.signer).await?;
+					tracing::warn!(
+						stake = checker.as_ref().map(|c| c.stake),
+						minimum,
+						until,
+						"a slash left the stake below the minimum, so no review selects this \
+						 checker: it left the registry, and registers anew with its configured \
+						 stake once the stake unbonds"
+					);
+					"leaving"
+				},
+				Step::Withdraw => {
+					let amount = chain.withdraw_checker(&self.signer).await?;
+					tracing::info!(amount, "stake withdrawn; registering anew");
+					"withdrawal"
+				},
+				Step::Serve | Step::FinishReviews | Step::Unbonding { .. } => break,
+			};
+			// Confirmed at a best block: read on once the node has finalized it.
+			let started = tokio::time::Instant::now();
+			loop {
+				let (next, entry) = read().await?;
+				if next != step {
+					(step, checker) = (next, entry);
+					break;
+				}
+				if started.elapsed() > Duration::from_secs(60) {
+					return Err(Error::Unfinalized(done));
+				}
+				tokio::time::sleep(Duration::from_millis(250)).await;
+			}
 		}
+		if before != Some(step) {
+			let stake = checker.as_ref().map(|c| c.stake);
+			match step {
+				Step::Serve => {
+					tracing::info!(account = %self.account, ?stake, "registered; selectable for reviews")
+				},
+				Step::FinishReviews => tracing::warn!(
+					?stake,
+					minimum,
+					"a slash left the stake below the minimum, so no new review selects this \
+					 checker: it leaves the registry to restake once the reviews it has are over"
+				),
+				Step::Unbonding { until } => tracing::warn!(
+					until,
+					"not selected for reviews: left the registry to restake; once the stake \
+					 unbonds, it is withdrawn and the checker registers anew"
+				),
+				Step::Register | Step::Leave | Step::Withdraw => {},
+			}
+		}
+		Ok(())
+	}
+
+	/// Registers with the configured stake, if the account covers it.
+	async fn register(&self, chain: &Chain) -> Result<(), Error> {
 		let free = chain.free_balance(&self.account).await?;
 		if free < self.config.stake {
 			return Err(Error::Unfunded {
@@ -663,8 +812,10 @@ impl Verifier {
 		Ok(())
 	}
 
-	/// Counts fees, slashes and verdicts addressed to this checker.
-	fn note_outcomes(&self, events: &ccgsc_chain::Events) {
+	/// Counts what `events` paid and slashed this checker, and which of its reviews
+	/// concluded; whether it was slashed.
+	fn note_outcomes(&self, events: &ccgsc_chain::Events) -> bool {
+		let mut slashed_here = false;
 		for paid in events.find::<api::jobs::events::Paid>().flatten() {
 			if paid.to == self.account {
 				self.stats.earned.fetch_add(paid.amount as u64, Ordering::Relaxed);
@@ -672,8 +823,12 @@ impl Verifier {
 		}
 		for slashed in events.find::<api::attestations::events::CheckerSlashed>().flatten() {
 			if slashed.who == self.account {
-				tracing::warn!(amount = slashed.amount, "slashed: voted against the verdict");
+				tracing::warn!(
+					amount = slashed.amount,
+					"slashed: its result was not the verdict, or it did not reveal"
+				);
 				self.stats.slashed.fetch_add(slashed.amount as u64, Ordering::Relaxed);
+				slashed_here = true;
 			}
 		}
 		for concluded in events.find::<api::attestations::events::ReviewConcluded>().flatten() {
@@ -690,6 +845,7 @@ impl Verifier {
 				self.stats.overruled.fetch_add(1, Ordering::Relaxed);
 			}
 		}
+		slashed_here
 	}
 }
 
