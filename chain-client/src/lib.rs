@@ -284,6 +284,12 @@ fn audit_rate_key() -> Vec<u8> {
 /// The runtime's audit rate until root changes it: 10 %, in parts per billion.
 pub const DEFAULT_AUDIT_RATE: u32 = 100_000_000;
 
+/// Where the runtime keeps its `CheckerUnbondingPeriod` parameter:
+/// `twox128(":CheckerUnbondingPeriod:")`.
+fn checker_unbonding_period_key() -> Vec<u8> {
+	sp_crypto_hashing::twox_128(b":CheckerUnbondingPeriod:").to_vec()
+}
+
 /// The `post_job(spec)` call.
 fn post_job_call(spec: &JobSpec) -> impl subxt::transactions::Payload {
 	let args = spec
@@ -886,9 +892,34 @@ impl Chain {
 	/// # Errors
 	/// As [`Chain::submit`]; [`Error::Dispatch`] if the inner call failed.
 	pub async fn set_audit_rate<S: Signer>(&self, sudo: &S, parts: u32) -> Result<(), Error> {
+		self.set_parameter(sudo, audit_rate_key(), parts.to_le_bytes().to_vec()).await
+	}
+
+	/// Sets the blocks between a checker leaving the registry and withdrawing its stake (for
+	/// checkers that leave from then on) through `sudo(system.set_storage)`; `sudo` must be
+	/// the chain's sudo key (Alice on a dev chain).
+	///
+	/// # Errors
+	/// As [`Chain::submit`]; [`Error::Dispatch`] if the inner call failed.
+	pub async fn set_checker_unbonding_period<S: Signer>(
+		&self,
+		sudo: &S,
+		blocks: u32,
+	) -> Result<(), Error> {
+		let value = blocks.to_le_bytes().to_vec();
+		self.set_parameter(sudo, checker_unbonding_period_key(), value).await
+	}
+
+	/// Writes `value` under the runtime parameter at `key` as root.
+	async fn set_parameter<S: Signer>(
+		&self,
+		sudo: &S,
+		key: Vec<u8>,
+		value: Vec<u8>,
+	) -> Result<(), Error> {
 		let set =
 			rt::ccgsc_runtime::RuntimeCall::System(rt::frame_system::pallet::Call::set_storage {
-				items: vec![(audit_rate_key(), parts.to_le_bytes().to_vec())],
+				items: vec![(key, value)],
 			});
 		let events = self.submit(&api::transactions().sudo().sudo(set), sudo).await?;
 		let done = events
@@ -1113,8 +1144,12 @@ impl Chain {
 #[cfg(test)]
 mod tests {
 	#[test]
-	fn the_audit_rate_key_and_default_are_the_runtimes() {
+	fn the_runtime_parameter_keys_and_the_default_audit_rate_are_the_runtimes() {
 		assert_eq!(super::audit_rate_key(), ccgsc_runtime::configs::AuditRate::key().to_vec());
+		assert_eq!(
+			super::checker_unbonding_period_key(),
+			ccgsc_runtime::configs::CheckerUnbondingPeriod::key().to_vec()
+		);
 		polkadot_sdk::sp_io::TestExternalities::default().execute_with(|| {
 			assert_eq!(
 				super::DEFAULT_AUDIT_RATE,

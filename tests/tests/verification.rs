@@ -4,7 +4,7 @@
 //! killed between its attestation and its reveal reveals when started again; a checker away
 //! when a review selects it takes the review up when it is back; a worker slashed below the
 //! minimum stake says so, and restakes when started again; a checker slashed below the
-//! minimum says so and leaves the registry to restake, whether running or started again.
+//! minimum says so, leaves the registry, and registers anew once its stake has unbonded.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! verification`.
@@ -489,9 +489,9 @@ async fn a_worker_slashed_below_the_minimum_says_so_and_restakes_when_started_ag
 /// registry cannot top a stake up: the running verifier sees its slash, leaves the registry
 /// to withdraw and register anew once the stake unbonds, and says so (status line and
 /// `ccgsc_verifier_selectable`); started again meanwhile, it goes on waiting, without a new
-/// transaction.
+/// transaction; once the stake has unbonded it registers anew and checks again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_checker_slashed_below_the_minimum_says_so_and_leaves_to_restake() {
+async fn a_checker_slashed_below_the_minimum_leaves_and_registers_anew_to_check_again() {
 	use ccgsc_verifier::standing::Step;
 	use ccgsc_worker::Metrics;
 	logs();
@@ -502,6 +502,8 @@ async fn a_checker_slashed_below_the_minimum_says_so_and_leaves_to_restake() {
 	let bootstrap = p2p.client().listen_addrs().await.unwrap();
 	fund(&chain, &[64, 65, 66, 67]).await;
 	let issuance = chain.total_issuance().await.unwrap();
+	// Thirty blocks from leaving to withdrawing, instead of ten minutes.
+	chain.set_checker_unbonding_period(&dev::alice(), 30).await.expect("root shortens it");
 	let judge = start_checker(&node, dir.path(), 64, bootstrap.clone()).await;
 	registered_checker(&chain, &judge.account).await;
 	// The minimum stake, 100 credits: one slash of half of it leaves the checker unselectable.
@@ -578,6 +580,27 @@ async fn a_checker_slashed_below_the_minimum_says_so_and_leaves_to_restake() {
 	}
 	assert_eq!(chain.account_nonce(&account(67)).await.unwrap(), nonce);
 	assert_eq!(chain.checker(&account(67)).await.unwrap().unwrap().leaving, Some(until));
+
+	// Once the stake has unbonded, it withdraws it, registers anew with its 100 credits, and
+	// the next dispute selects it: it attests with the verdict and is paid.
+	let started = std::time::Instant::now();
+	while !again.stats.selectable() {
+		assert!(started.elapsed() < START, "it registers anew: {}", again.stats.line());
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	assert!(chain.finalized_number().await.unwrap() >= until, "not before the stake unbonded");
+	let record = chain.checker(&account(67)).await.unwrap().unwrap();
+	assert_eq!((record.stake, record.leaving, record.slashed), (100 * UNIT, None, 0));
+	assert!(again.stats.render().contains("ccgsc_verifier_selectable 1"));
+	assert!(again.stats.line().starts_with("reviews assigned"), "{}", again.stats.line());
+	let now = chain.finalized_number().await.unwrap();
+	let next =
+		chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap();
+	ended(&chain, &node, next, Duration::from_secs(180)).await;
+	let record = chain.checker(&account(67)).await.unwrap().unwrap();
+	assert_eq!((record.upheld, record.slashed), (1, 0), "it checked the next dispute");
+	assert!(record.earned > 0);
+	assert_eq!(again.stats.upheld.load(Ordering::Relaxed), 1);
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
 	again.stop().await;
 	honest.stop().await;

@@ -564,14 +564,8 @@ impl Verifier {
 				},
 				Step::Leave => {
 					let until = chain.leave_checker(&self.signer).await?;
-					tracing::warn!(
-						stake = checker.as_ref().map(|c| c.stake),
-						minimum,
-						until,
-						"a slash left the stake below the minimum, so no review selects this \
-						 checker: it left the registry, and registers anew with its configured \
-						 stake once the stake unbonds"
-					);
+					let stake = checker.as_ref().map(|c| c.stake);
+					tracing::info!(?stake, minimum, until, "left the registry to restake");
 					"leaving"
 				},
 				Step::Withdraw => {
@@ -609,8 +603,9 @@ impl Verifier {
 				),
 				Step::Unbonding { until } => tracing::warn!(
 					until,
-					"not selected for reviews: left the registry to restake; once the stake \
-					 unbonds, it is withdrawn and the checker registers anew"
+					"not selected for reviews: left the registry (a slash left the stake below \
+					 the minimum, or the checker was made to leave); once the stake unbonds, it \
+					 is withdrawn and the checker registers anew with its configured stake"
 				),
 				Step::Register | Step::Leave | Step::Withdraw => {},
 			}

@@ -160,6 +160,12 @@ parameter_types! {
 	/// Probability that a single result is audited. A `storage` parameter: root can change it
 	/// with `system.set_storage` (the end-to-end tests raise it to 100 %).
 	pub storage AuditRate: Perbill = Perbill::from_percent(10);
+	/// Blocks between a checker leaving the registry and withdrawing its stake: ten minutes.
+	/// A checker is slashed only in reviews it was selected for and cannot leave while one is
+	/// open, so this is a cooling-off period, not a settlement bound (unlike a worker's): a
+	/// `storage` parameter, which root can change with `system.set_storage` (the end-to-end
+	/// tests shorten it to see a slashed checker register anew).
+	pub storage CheckerUnbondingPeriod: BlockNumber = 10 * MINUTES;
 }
 
 impl pallet_workers::Config for Runtime {
@@ -203,7 +209,7 @@ impl pallet_attestations::Config for Runtime {
 	type MaxCheckers = ConstU32<64>;
 	type ReviewCommitWindow = ConstU32<20>;
 	type ReviewRevealWindow = ConstU32<20>;
-	type UnbondingPeriod = ConstU32<{ 10 * MINUTES }>;
+	type UnbondingPeriod = CheckerUnbondingPeriod;
 	type CheckerSlashFraction = CheckerSlashFraction;
 	type WeightInfo = pallet_attestations::weights::SubstrateWeight<Runtime>;
 }
