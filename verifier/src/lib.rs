@@ -113,7 +113,8 @@ pub struct Config {
 	pub dir: PathBuf,
 	/// The 32-byte secret of its ed25519 key (chain account and libp2p identity).
 	pub seed: [u8; 32],
-	/// Stake to register with (if not registered yet).
+	/// Stake to register with (if not registered yet), and to register anew with once a
+	/// slash left the stake below the minimum (see [`standing`]).
 	pub stake: Balance,
 	/// Reviews re-executed at once.
 	pub cores: u32,

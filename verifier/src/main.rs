@@ -24,7 +24,9 @@ struct Args {
 	/// Reviews to re-execute at once.
 	#[arg(long, default_value_t = 1)]
 	cores: u32,
-	/// Stake to register with, in credits.
+	/// Stake to register with, in credits: at the first start, and again after a slash left
+	/// the stake below the minimum (the checker then leaves the registry, withdraws what is
+	/// left once it has unbonded, and registers anew).
 	#[arg(long, default_value_t = 200)]
 	stake: u64,
 	/// libp2p bootstrap addresses (each ending in /p2p/<peer id>).
