@@ -313,12 +313,15 @@ fn post_job_call(spec: &JobSpec) -> impl subxt::transactions::Payload {
 
 /// The job id in a successful `post_job`'s events.
 fn job_posted(events: &subxt::extrinsics::ExtrinsicEvents<Config>) -> Result<JobId, Error> {
-	let posted = events
-		.find_first::<api::jobs::events::JobPosted>()
-		.transpose()
-		.chain()?
-		.ok_or(Error::MissingEvent("Jobs.JobPosted"))?;
-	Ok(posted.job)
+	Ok(first_event::<api::jobs::events::JobPosted>(events, "Jobs.JobPosted")?.job)
+}
+
+/// The first event `E` (named `name`, for the error) among a transaction's `events`.
+fn first_event<E: subxt::events::DecodeAsEvent>(
+	events: &subxt::extrinsics::ExtrinsicEvents<Config>,
+	name: &'static str,
+) -> Result<E, Error> {
+	events.find_first::<E>().transpose().chain()?.ok_or(Error::MissingEvent(name))
 }
 
 /// A transaction prepared for a signer outside this process: what polkadot-js's
@@ -738,11 +741,8 @@ impl Chain {
 	/// reviews it was selected for are open).
 	pub async fn leave_checker<S: Signer>(&self, signer: &S) -> Result<u32, Error> {
 		let events = self.submit(&api::transactions().attestations().leave(), signer).await?;
-		let leaving = events
-			.find_first::<api::attestations::events::CheckerLeaving>()
-			.transpose()
-			.chain()?
-			.ok_or(Error::MissingEvent("Attestations.CheckerLeaving"))?;
+		let leaving: api::attestations::events::CheckerLeaving =
+			first_event(&events, "Attestations.CheckerLeaving")?;
 		Ok(leaving.until)
 	}
 
@@ -753,11 +753,8 @@ impl Chain {
 	/// As [`Chain::submit`] (`NotRegistered`, or `StillBonded` before the period is over).
 	pub async fn withdraw_checker<S: Signer>(&self, signer: &S) -> Result<Balance, Error> {
 		let events = self.submit(&api::transactions().attestations().withdraw(), signer).await?;
-		let withdrawn = events
-			.find_first::<api::attestations::events::CheckerWithdrawn>()
-			.transpose()
-			.chain()?
-			.ok_or(Error::MissingEvent("Attestations.CheckerWithdrawn"))?;
+		let withdrawn: api::attestations::events::CheckerWithdrawn =
+			first_event(&events, "Attestations.CheckerWithdrawn")?;
 		Ok(withdrawn.amount)
 	}
 
@@ -922,11 +919,7 @@ impl Chain {
 				items: vec![(key, value)],
 			});
 		let events = self.submit(&api::transactions().sudo().sudo(set), sudo).await?;
-		let done = events
-			.find_first::<api::sudo::events::Sudid>()
-			.transpose()
-			.chain()?
-			.ok_or(Error::MissingEvent("Sudo.Sudid"))?;
+		let done: api::sudo::events::Sudid = first_event(&events, "Sudo.Sudid")?;
 		done.sudo_result.map_err(|e| Error::Dispatch(format!("{e:?}")))
 	}
 

@@ -33,6 +33,42 @@ use ccgsc_tests::{
 
 const START: Duration = Duration::from_secs(60);
 
+/// A dev node, a poster's content node serving one primes task (the count up to 50 000), and
+/// the accounts of `seeds` funded: what a test of one disputed task starts from.
+struct OneTask {
+	node: Node,
+	chain: Chain,
+	dir: tempfile::TempDir,
+	p2p: ccgsc_p2p::Node,
+	module: ContentId,
+	inputs: Vec<ContentId>,
+	root: ccgsc_primitives::Hash,
+	bootstrap: Vec<ccgsc_p2p::Multiaddr>,
+	/// Total issuance once the accounts are funded.
+	issuance: u128,
+}
+
+impl OneTask {
+	async fn start(seeds: &[u8]) -> Self {
+		logs();
+		let node = Node::dev();
+		let chain = node.client(START).await;
+		let dir = tempfile::tempdir().unwrap();
+		let (p2p, module, inputs, root) = primes_content(dir.path(), [(0, 50_000)]).await;
+		let bootstrap = p2p.client().listen_addrs().await.unwrap();
+		fund(&chain, seeds).await;
+		let issuance = chain.total_issuance().await.unwrap();
+		Self { node, chain, dir, p2p, module, inputs, root, bootstrap, issuance }
+	}
+}
+
+/// Posts (as Dave) a job of the one task of `module` and `root` with two replicas, which a
+/// lying and an honest worker then dispute.
+async fn post_disputed(chain: &Chain, module: ContentId, root: ccgsc_primitives::Hash) -> u64 {
+	let now = chain.finalized_number().await.unwrap();
+	chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap()
+}
+
 /// Asserts every task of `id` settled with the output the native twin computes from its input.
 async fn outputs_are_correct(chain: &Chain, p2p: &ccgsc_p2p::Node, id: u64, inputs: &[ContentId]) {
 	for (index, input) in inputs.iter().enumerate() {
@@ -326,14 +362,8 @@ async fn the_audit_rate_in_force_is_the_configured_one_over_many_draws() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_checker_killed_between_attesting_and_revealing_reveals_when_started_again() {
-	logs();
-	let node = Node::dev();
-	let chain = node.client(START).await;
-	let dir = tempfile::tempdir().unwrap();
-	let (p2p, module, inputs, root) = primes_content(dir.path(), [(0, 50_000)]).await;
-	let bootstrap = p2p.client().listen_addrs().await.unwrap();
-	fund(&chain, &[51, 52, 58, 59]).await;
-	let issuance = chain.total_issuance().await.unwrap();
+	let OneTask { node, chain, dir, p2p, module, inputs, root, bootstrap, issuance } =
+		OneTask::start(&[51, 52, 58, 59]).await;
 	// Two checkers: one runs `ccgsc-verifier`, the other registers and then never attests, so
 	// the reveals of a review wait for the commit window to close, about twenty seconds.
 	let checker = start_checker(&node, dir.path(), 59, bootstrap.clone()).await;
@@ -350,9 +380,7 @@ async fn a_checker_killed_between_attesting_and_revealing_reveals_when_started_a
 		.unwrap();
 	let liar = start_worker(&node, dir.path(), 51, bootstrap.clone(), true).await;
 	let honest = start_worker(&node, dir.path(), 52, bootstrap.clone(), false).await;
-	let now = chain.finalized_number().await.unwrap();
-	let id =
-		chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap();
+	let id = post_disputed(&chain, module, root).await;
 
 	// The replicas disagree, the review opens, and the checker attests; then it is killed.
 	review_showing(&chain, id, &checker.account, |a| matches!(a, Attestation::Committed(_))).await;
@@ -376,23 +404,15 @@ async fn a_checker_killed_between_attesting_and_revealing_reveals_when_started_a
 /// missing the block that assigned it and being slashed for its silence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_checker_away_when_a_review_selects_it_takes_the_review_up_when_back() {
-	logs();
-	let node = Node::dev();
-	let chain = node.client(START).await;
-	let dir = tempfile::tempdir().unwrap();
-	let (p2p, module, inputs, root) = primes_content(dir.path(), [(0, 50_000)]).await;
-	let bootstrap = p2p.client().listen_addrs().await.unwrap();
-	fund(&chain, &[53, 54, 57]).await;
-	let issuance = chain.total_issuance().await.unwrap();
+	let OneTask { node, chain, dir, p2p, module, inputs, root, bootstrap, issuance } =
+		OneTask::start(&[53, 54, 57]).await;
 	// The checker registers, then stops: it stays selectable.
 	let checker = start_checker(&node, dir.path(), 57, bootstrap.clone()).await;
 	registered_checker(&chain, &checker.account).await;
 	checker.stop().await;
 	let liar = start_worker(&node, dir.path(), 53, bootstrap.clone(), true).await;
 	let honest = start_worker(&node, dir.path(), 54, bootstrap.clone(), false).await;
-	let now = chain.finalized_number().await.unwrap();
-	let id =
-		chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap();
+	let id = post_disputed(&chain, module, root).await;
 
 	// The replicas disagree, and the review selects the checker while it is away.
 	let review =
@@ -494,14 +514,8 @@ async fn a_worker_slashed_below_the_minimum_says_so_and_restakes_when_started_ag
 async fn a_checker_slashed_below_the_minimum_leaves_and_registers_anew_to_check_again() {
 	use ccgsc_verifier::standing::Step;
 	use ccgsc_worker::Metrics;
-	logs();
-	let node = Node::dev();
-	let chain = node.client(START).await;
-	let dir = tempfile::tempdir().unwrap();
-	let (p2p, module, inputs, root) = primes_content(dir.path(), [(0, 50_000)]).await;
-	let bootstrap = p2p.client().listen_addrs().await.unwrap();
-	fund(&chain, &[64, 65, 66, 67]).await;
-	let issuance = chain.total_issuance().await.unwrap();
+	let OneTask { node, chain, dir, p2p, module, inputs, root, bootstrap, issuance } =
+		OneTask::start(&[64, 65, 66, 67]).await;
 	// Thirty blocks from leaving to withdrawing, instead of ten minutes.
 	chain.set_checker_unbonding_period(&dev::alice(), 30).await.expect("root shortens it");
 	let judge = start_checker(&node, dir.path(), 64, bootstrap.clone()).await;
@@ -512,9 +526,7 @@ async fn a_checker_slashed_below_the_minimum_leaves_and_registers_anew_to_check_
 	chain.register_checker(&away, 100 * UNIT, platform, ccgsc_executor::VERSION).await.unwrap();
 	let liar = start_worker(&node, dir.path(), 65, bootstrap.clone(), true).await;
 	let honest = start_worker(&node, dir.path(), 66, bootstrap.clone(), false).await;
-	let now = chain.finalized_number().await.unwrap();
-	let id =
-		chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap();
+	let id = post_disputed(&chain, module, root).await;
 
 	// The review selects both checkers; the second is away until its commit window closes,
 	// then runs `ccgsc-verifier`, selectable still, when the review concludes and slashes it.
@@ -593,9 +605,7 @@ async fn a_checker_slashed_below_the_minimum_leaves_and_registers_anew_to_check_
 	assert_eq!((record.stake, record.leaving, record.slashed), (100 * UNIT, None, 0));
 	assert!(again.stats.render().contains("ccgsc_verifier_selectable 1"));
 	assert!(again.stats.line().starts_with("reviews assigned"), "{}", again.stats.line());
-	let now = chain.finalized_number().await.unwrap();
-	let next =
-		chain.post_job(&dev::dave(), &job(module, root, 1, 2, 2_000_000_000, now)).await.unwrap();
+	let next = post_disputed(&chain, module, root).await;
 	ended(&chain, &node, next, Duration::from_secs(180)).await;
 	let record = chain.checker(&account(67)).await.unwrap().unwrap();
 	assert_eq!((record.upheld, record.slashed), (1, 0), "it checked the next dispute");
