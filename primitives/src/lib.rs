@@ -32,6 +32,9 @@
 
 extern crate alloc;
 
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod blake2b_x8;
+
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{binary_merkle_tree, sp_crypto_hashing::blake2_256};
@@ -217,22 +220,39 @@ fn leaf_of_digest(index: u32, digest: &Hash) -> Hash {
 }
 
 /// The leaves of consecutive chunks `first, first + 1, ...`: the values [`leaf_hash`] gives,
-/// computed several chunks at a time with the CPU's SIMD lanes (four on AVX2), which is about
-/// twice as fast per core as one chunk after another. For clients that hash whole blobs.
+/// computed several chunks at a time with the CPU's SIMD lanes, which is about twice as fast
+/// per core as one chunk after another on AVX2 (four lanes), and twice as fast again on
+/// AVX-512 (eight lanes, for runs of eight full chunks). For clients that hash whole blobs.
 #[cfg(feature = "std")]
 pub fn leaf_hashes(first: u32, chunks: &[&[u8]]) -> Vec<Hash> {
 	use blake2b_simd::{many, Params};
+	let mut digests: Vec<Option<Hash>> = vec![None; chunks.len()];
+	#[cfg(target_arch = "x86_64")]
+	for (group, eight) in chunks.chunks_exact(blake2b_x8::LANES).enumerate() {
+		if let Some(found) = blake2b_x8::digests(eight) {
+			let at = group * blake2b_x8::LANES;
+			for (slot, digest) in digests[at..at + blake2b_x8::LANES].iter_mut().zip(found) {
+				*slot = Some(digest);
+			}
+		}
+	}
 	let mut params = Params::new();
 	params.hash_length(32);
-	let mut jobs: Vec<many::HashManyJob<'_>> =
-		chunks.iter().map(|c| many::HashManyJob::new(&params, c)).collect();
-	many::hash_many(jobs.iter_mut());
-	jobs.iter()
+	let mut jobs: Vec<(usize, many::HashManyJob<'_>)> = chunks
+		.iter()
 		.enumerate()
-		.map(|(i, job)| {
-			let digest: Hash =
-				job.to_hash().as_bytes().try_into().expect("the hash length is 32 qed");
-			leaf_of_digest(first + i as u32, &digest)
+		.filter(|(i, _)| digests[*i].is_none())
+		.map(|(i, c)| (i, many::HashManyJob::new(&params, c)))
+		.collect();
+	many::hash_many(jobs.iter_mut().map(|(_, job)| job));
+	for (i, job) in &jobs {
+		digests[*i] = Some(job.to_hash().as_bytes().try_into().expect("the hash length is 32 qed"));
+	}
+	digests
+		.into_iter()
+		.enumerate()
+		.map(|(i, digest)| {
+			leaf_of_digest(first + i as u32, &digest.expect("every chunk is hashed above qed"))
 		})
 		.collect()
 }

@@ -145,9 +145,10 @@ fn draws_differ_by_subject_and_seed() {
 
 #[test]
 fn batched_leaves_equal_one_by_one_leaves() {
-	let data = blob(9 * CHUNK_SIZE + 77);
+	// Runs of eight full chunks (eight lanes on AVX-512), then fewer, then a short last chunk.
+	let data = blob(17 * CHUNK_SIZE + 77);
 	let all: Vec<&[u8]> = chunks(&data).collect();
-	for n in [0, 1, 3, 4, 5, 8, 10] {
+	for n in [0, 1, 3, 4, 5, 8, 9, 10, 16, 17, 18] {
 		let batch = leaf_hashes(7, &all[..n]);
 		let one_by_one: Vec<Hash> =
 			all[..n].iter().enumerate().map(|(i, c)| leaf_hash(7 + i as u32, c)).collect();
