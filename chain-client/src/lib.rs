@@ -622,6 +622,23 @@ impl Chain {
 		self.submit(&api::transactions().workers().add_stake(amount), signer).await.map(|_| ())
 	}
 
+	/// Starts unbonding `amount` of the signer's active worker stake; returns the block from
+	/// which it may be withdrawn.
+	///
+	/// # Errors
+	/// As [`Chain::submit`] (`NotRegistered`, `StakeInUse` while it holds leases or
+	/// unaudited results, `InvalidAmount`, or `StakeTooLow` if less than the minimum would
+	/// stay).
+	pub async fn unbond_worker<S: Signer>(
+		&self,
+		signer: &S,
+		amount: Balance,
+	) -> Result<u32, Error> {
+		let events = self.submit(&api::transactions().workers().unbond(amount), signer).await?;
+		let unbonding: api::workers::events::Unbonding = first_event(&events, "Workers.Unbonding")?;
+		Ok(unbonding.until)
+	}
+
 	/// Claims up to `max` task replicas of `job`; returns the leases taken.
 	///
 	/// # Errors
@@ -766,6 +783,16 @@ impl Chain {
 	pub async fn min_checker_stake(&self) -> Result<Balance, Error> {
 		let at = self.client.at_current_block().await.chain()?;
 		at.constants().entry(api::constants().attestations().min_checker_stake()).chain()
+	}
+
+	/// The least active stake with which a worker may claim tasks (the runtime's
+	/// `MinWorkerStake`).
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked, or its metadata lacks the constant.
+	pub async fn min_worker_stake(&self) -> Result<Balance, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		at.constants().entry(api::constants().workers().min_worker_stake()).chain()
 	}
 
 	/// Commits a checker's result for a task under review.

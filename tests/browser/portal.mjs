@@ -136,6 +136,20 @@ try {
   if (signed !== 1) throw new Error(`the wallet signed ${signed} times`);
   console.log(JSON.stringify(result));
   await wallet.close();
+
+  // The workers page: the workers that ran both jobs, with their standing and earnings.
+  const page = await browser.newPage();
+  await page.goto(`${url}#/workers`);
+  await page.waitForSelector('table#workers tr >> nth=1');
+  const workers = await page.$$eval('table#workers tr', (rows) => rows.slice(1).map((row) => {
+    const cells = [...row.cells].map((td) => td.textContent);
+    return { account: cells[0], standing: cells[1], earned: cells[9] };
+  }));
+  await page.screenshot({ path: `${artifacts}/workers.png`, fullPage: true });
+  const text = await page.evaluate(() => document.body.innerText);
+  if (/\b(null|undefined|NaN)\b/.test(text)) throw new Error(`the page shows a placeholder value:\n${text}`);
+  console.log(JSON.stringify({ label: 'workers', workers }));
+  await page.close();
 } finally {
   await browser.close();
 }

@@ -3,7 +3,8 @@
 //! two workers. The script posts the Mandelbrot example as a dev account and again through a
 //! test wallet injected as `window.injectedWeb3`, watches the image fill in and downloads an
 //! output; this test then checks both jobs on chain: who posted them, that they are done, and
-//! that every accepted tile is the one the native renderer draws. Screenshots are kept in
+//! that every accepted tile is the one the native renderer draws, and that the workers page
+//! lists both workers with their standing. Screenshots are kept in
 //! `<target dir>/browser-artifacts/`.
 //!
 //! Needs `chromium` and `npm ci --prefix tests/browser` (`./dev setup` installs both), and
@@ -112,13 +113,14 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 	let results: Vec<serde_json::Value> =
 		stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
 	println!("browser: {results:?}; screenshots in {}", artifacts.display());
-	assert_eq!(results.len(), 2, "{stdout}");
+	assert_eq!(results.len(), 3, "{stdout}");
+	let (jobs, page) = (&results[..2], &results[2]);
 
 	let tiles = ccgsc_tasks::mandelbrot::Tile::grid((-0.6, 0.0, 3.2), (256, 192), (4, 4), 300);
 	let expected: Vec<ContentId> =
 		tiles.iter().map(|t| ContentId::of(&ccgsc_tasks::mandelbrot::render(t))).collect();
 	let dave = ccgsc_chain::AccountId32::from(ccgsc_chain::dev::dave().public_key());
-	for (result, poster) in results.iter().zip([dave, wallet]) {
+	for (result, poster) in jobs.iter().zip([dave, wallet]) {
 		let image = &result["image"];
 		assert_eq!((image["width"].as_u64(), image["height"].as_u64()), (Some(256), Some(192)));
 		assert!(image["coloured"].as_u64() > Some(1000), "the image shows the set: {image}");
@@ -132,5 +134,18 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 			let result = task.result.expect("accepted");
 			assert_eq!(ContentId(result.output.0), *tile, "job {job} tile {index}");
 		}
+	}
+
+	// The workers page lists both workers as active, with what they have earned so far (their
+	// rewards arrive as audit windows close, so the figure itself may still be growing).
+	for seed in [74, 75] {
+		let who = account(seed).to_string();
+		let row = page["workers"]
+			.as_array()
+			.and_then(|rows| rows.iter().find(|r| r["account"] == who.as_str()))
+			.unwrap_or_else(|| panic!("worker {seed} is on the workers page: {page}"));
+		assert_eq!(row["standing"], "active", "{row}");
+		let earned = row["earned"].as_str().and_then(|e| e.strip_suffix(" credits"));
+		assert!(earned.and_then(|e| e.parse::<f64>().ok()).is_some_and(|e| e >= 0.0), "{row}");
 	}
 }

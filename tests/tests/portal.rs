@@ -2,7 +2,8 @@
 //! (every bad request refused with a 4xx that says what is wrong, and nothing written), a job
 //! signed the way a browser wallet signs it, and a Mandelbrot job posted through the API that
 //! two real workers run, followed over server-sent events, its outputs kept by the portal
-//! after the workers stop and served across a node restart.
+//! after the workers stop and served across a node restart; and the workers page, where
+//! operators find their workers and checkers with their stakes and standing.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! portal`.
@@ -14,9 +15,11 @@ use axum::{
 	http::{Request, StatusCode},
 	Router,
 };
+use ccgsc_chain::{Ed25519Signer, Profile, UNIT};
 use ccgsc_portal::{Config, Portal, Running, UploadLimits};
+use ccgsc_primitives::PlatformClass;
 use ccgsc_tests::{
-	market::{fund, logs, start_worker},
+	market::{account, fund, logs, start_worker},
 	Node,
 };
 use codec::{Compact, Encode};
@@ -710,4 +713,95 @@ async fn a_mandelbrot_job_from_the_portal_runs_live_and_its_outputs_outlive_work
 	let (_, status) = call(&app, get("/api/status")).await;
 	assert_eq!(status["chain"], "connected");
 	running.stop().await;
+}
+
+/// The entry of `account` in a list of workers or checkers, if it is there.
+fn entry<'a>(list: &'a Value, account: &str) -> Option<&'a Value> {
+	list.as_array()?.iter().find(|e| e["account"] == account)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_workers_page_shows_each_worker_and_checker_with_its_stake_and_standing() {
+	logs();
+	let node = Node::dev();
+	let dir = tempfile::tempdir().unwrap();
+	let running =
+		start_portal(&node, &dir.path().join("portal"), false, UploadLimits::default()).await;
+	let app = ccgsc_portal::app(running.portal());
+	let chain = node.client(Duration::from_secs(10)).await;
+	fund(&chain, &[81, 82, 83, 84]).await;
+	let platform = PlatformClass::native().unwrap();
+	let profile = Profile {
+		cores: 2,
+		memory_mib: 2048,
+		score: 1_000_000_000,
+		platform,
+		executor_version: ccgsc_executor::VERSION,
+		peer_id: vec![1; 38],
+	};
+	// A worker taking 200 of its 300 credits out keeps the minimum of 100 and stays active;
+	// one taking all of its stake out is no longer offered work.
+	let (staying, going) = (Ed25519Signer::from_seed([81; 32]), Ed25519Signer::from_seed([84; 32]));
+	chain.register_worker(&staying, 300 * UNIT, &profile).await.unwrap();
+	chain.register_worker(&going, 100 * UNIT, &profile).await.unwrap();
+	let staying_until = chain.unbond_worker(&staying, 200 * UNIT).await.unwrap();
+	let going_until = chain.unbond_worker(&going, 100 * UNIT).await.unwrap();
+	// A checker with the minimum stake checks; one that left unbonds.
+	let (checking, leaving) =
+		(Ed25519Signer::from_seed([82; 32]), Ed25519Signer::from_seed([83; 32]));
+	chain.register_checker(&checking, 100 * UNIT, platform, ccgsc_executor::VERSION).await.unwrap();
+	chain.register_checker(&leaving, 150 * UNIT, platform, ccgsc_executor::VERSION).await.unwrap();
+	let leaving_until = chain.leave_checker(&leaving).await.unwrap();
+
+	let [staying, going, checking, leaving] = [81, 84, 82, 83].map(|s| account(s).to_string());
+	// The portal reads the chain as it finalizes: wait for the last of these to show.
+	let started = Instant::now();
+	let (workers, checkers) = loop {
+		let (status, workers) = call(&app, get("/api/workers")).await;
+		assert_eq!(status, StatusCode::OK, "{workers}");
+		let (status, checkers) = call(&app, get("/api/checkers")).await;
+		assert_eq!(status, StatusCode::OK, "{checkers}");
+		let shown = entry(&workers, &going).is_some_and(|w| !w["unbonding"].is_null())
+			&& entry(&checkers, &leaving).is_some_and(|c| !c["leaving"].is_null());
+		if shown {
+			break (workers, checkers);
+		}
+		assert!(started.elapsed() < Duration::from_secs(60), "{workers}\n{checkers}");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	};
+
+	let worker = entry(&workers, &staying).expect("the staying worker is listed");
+	assert_eq!(worker["stake"]["credits"], 300.0);
+	assert_eq!(worker["unbonding"]["credits"], 200.0);
+	assert_eq!(
+		worker["standing"],
+		format!("active · 200.000 credits unbonding until block #{staying_until}")
+	);
+	let worker = entry(&workers, &going).expect("the leaving worker is listed");
+	assert_eq!(
+		worker["standing"],
+		format!(
+			"inactive: active stake below the minimum of 100.000 credits, claims are refused · \
+			 100.000 credits unbonding until block #{going_until}"
+		)
+	);
+	let checker = entry(&checkers, &checking).expect("the checking checker is listed");
+	assert_eq!(checker["stake"]["credits"], 100.0);
+	assert_eq!(checker["standing"], "checking");
+	let checker = entry(&checkers, &leaving).expect("the leaving checker is listed");
+	assert_eq!(checker["leaving"], leaving_until);
+	assert_eq!(
+		checker["standing"],
+		format!("leaving: stake unbonding until block #{leaving_until}")
+	);
+
+	// An account's page shows the same records.
+	let (status, page) = call(&app, get(&format!("/api/accounts/{checking}"))).await;
+	assert_eq!(status, StatusCode::OK, "{page}");
+	assert_eq!(page["checker"]["standing"], "checking");
+	assert!(page["worker"].is_null(), "{page}");
+	let (status, page) = call(&app, get(&format!("/api/accounts/{staying}"))).await;
+	assert_eq!(status, StatusCode::OK, "{page}");
+	assert_eq!(page["worker"], *entry(&workers, &staying).unwrap());
+	assert!(page["checker"].is_null(), "{page}");
 }

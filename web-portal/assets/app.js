@@ -330,16 +330,16 @@ async function workersPage() {
   main().replaceChildren(
     h('h1', {}, 'Workers'),
     workers.length ? h('table', { id: 'workers' },
-      h('tr', {}, ['Account', 'Stake', 'Cores', 'Score', 'Platform', 'Valid', 'Invalid', 'Streak', 'Earned', 'Slashed'].map((t) => h('th', {}, t))),
-      workers.map((w) => h('tr', {}, h('td', { class: 'mono' }, w.account), h('td', {}, credits(w.stake)),
+      h('tr', {}, ['Account', 'Standing', 'Stake', 'Cores', 'Score', 'Platform', 'Valid', 'Invalid', 'Streak', 'Earned', 'Slashed'].map((t) => h('th', {}, t))),
+      workers.map((w) => h('tr', {}, h('td', { class: 'mono' }, w.account), h('td', { class: 'standing' }, w.standing), h('td', {}, credits(w.stake)),
         h('td', {}, w.cores), h('td', {}, (w.score / 1e9).toFixed(2) + ' G/s'), h('td', {}, w.platform),
         h('td', {}, w.valid), h('td', {}, w.invalid), h('td', {}, w.consecutive_valid),
         h('td', {}, credits(w.earned)), h('td', {}, credits(w.slashed)))))
       : h('p', { class: 'muted' }, 'No workers registered.'),
     h('h1', {}, 'Checkers'),
     checkers.length ? h('table', { id: 'checkers' },
-      h('tr', {}, ['Account', 'Stake', 'Platform', 'Open reviews', 'Upheld', 'Earned', 'Slashed'].map((t) => h('th', {}, t))),
-      checkers.map((c) => h('tr', {}, h('td', { class: 'mono' }, c.account), h('td', {}, credits(c.stake)),
+      h('tr', {}, ['Account', 'Standing', 'Stake', 'Platform', 'Open reviews', 'Upheld', 'Earned', 'Slashed'].map((t) => h('th', {}, t))),
+      checkers.map((c) => h('tr', {}, h('td', { class: 'mono' }, c.account), h('td', { class: 'standing' }, c.standing), h('td', {}, credits(c.stake)),
         h('td', {}, c.platform), h('td', {}, c.open_reviews), h('td', {}, c.upheld),
         h('td', {}, credits(c.earned)), h('td', {}, credits(c.slashed)))))
       : h('p', { class: 'muted' }, 'No checkers registered.'));
@@ -358,8 +358,10 @@ async function accountPage() {
       const a = await api('GET', `/api/accounts/${encodeURIComponent(input.value.trim())}`);
       out.replaceChildren(h('div', { class: 'facts' },
         h('div', {}, 'Free credits', h('b', { id: 'free' }, credits(a.free))),
+        a.worker ? h('div', {}, 'Worker', h('b', {}, a.worker.standing)) : null,
         a.worker ? h('div', {}, 'Worker stake', h('b', {}, credits(a.worker.stake))) : null,
         a.worker ? h('div', {}, 'Worker earnings', h('b', {}, credits(a.worker.earned))) : null,
+        a.checker ? h('div', {}, 'Checker', h('b', {}, a.checker.standing)) : null,
         a.checker ? h('div', {}, 'Checker stake', h('b', {}, credits(a.checker.stake))) : null,
         a.checker ? h('div', {}, 'Checker earnings', h('b', {}, credits(a.checker.earned))) : null));
     } catch (e) {

@@ -883,14 +883,29 @@ async fn content(
 
 async fn workers(State(portal): State<Portal>) -> ApiResult<Json<Vec<view::WorkerView>>> {
 	let chain = portal.chain()?;
-	let workers = chain.workers().await.map_err(ApiError::chain)?;
-	Ok(Json(workers.iter().map(|(who, w)| view::worker(who, w)).collect()))
+	let (workers, rules) = tokio::try_join!(
+		async { chain.workers().await.map_err(ApiError::chain) },
+		rules(&portal, &chain)
+	)?;
+	Ok(Json(workers.iter().map(|(who, w)| view::worker(who, w, &rules)).collect()))
+}
+
+/// What standings are judged against: the runtime's minimum stakes (from the node's
+/// metadata) and the finalized block.
+async fn rules(portal: &Portal, chain: &Chain) -> ApiResult<view::Rules> {
+	let (min_worker_stake, min_checker_stake) =
+		tokio::try_join!(chain.min_worker_stake(), chain.min_checker_stake())
+			.map_err(ApiError::chain)?;
+	Ok(view::Rules { min_worker_stake, min_checker_stake, now: portal.inner.link.finalized() })
 }
 
 async fn checkers(State(portal): State<Portal>) -> ApiResult<Json<Vec<view::CheckerView>>> {
 	let chain = portal.chain()?;
-	let checkers = chain.checkers().await.map_err(ApiError::chain)?;
-	Ok(Json(checkers.iter().map(|(who, c)| view::checker(who, c)).collect()))
+	let (checkers, rules) = tokio::try_join!(
+		async { chain.checkers().await.map_err(ApiError::chain) },
+		rules(&portal, &chain)
+	)?;
+	Ok(Json(checkers.iter().map(|(who, c)| view::checker(who, c, &rules)).collect()))
 }
 
 /// An account: its free credits, and its worker and checker records if it has them.
@@ -903,10 +918,11 @@ async fn account(
 	let free = chain.free_balance(&who).await.map_err(ApiError::chain)?;
 	let worker = chain.worker(&who).await.map_err(ApiError::chain)?;
 	let checker = chain.checker(&who).await.map_err(ApiError::chain)?;
+	let rules = rules(&portal, &chain).await?;
 	Ok(Json(json!({
 		"account": who.to_string(),
 		"free": view::Amount::from(free),
-		"worker": worker.map(|w| view::worker(&who, &w)),
-		"checker": checker.map(|c| view::checker(&who, &c)),
+		"worker": worker.map(|w| view::worker(&who, &w, &rules)),
+		"checker": checker.map(|c| view::checker(&who, &c, &rules)),
 	})))
 }

@@ -13,6 +13,7 @@ use ccgsc_chain::{
 	convert, AccountId32, Balance, UNIT,
 };
 use ccgsc_primitives::{ContentId, JobId, TaskIndex};
+use ccgsc_verifier::standing::Step;
 use serde::Serialize;
 
 /// An amount: exact and for display.
@@ -229,10 +230,72 @@ pub(crate) struct WorkerView {
 	pub(crate) leases: u32,
 	pub(crate) earned: Amount,
 	pub(crate) slashed: Amount,
+	/// Whether the chain lets it claim, and what of its stake is unbonding (see
+	/// [`worker_standing`]).
+	pub(crate) standing: String,
 }
 
-pub(crate) fn worker(account: &AccountId32, w: &Worker<Balance, u32>) -> WorkerView {
+/// What a worker's or checker's standing is judged against: the runtime's minimum stakes and
+/// the portal's finalized block.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rules {
+	/// `MinWorkerStake`.
+	pub(crate) min_worker_stake: Balance,
+	/// `MinCheckerStake`.
+	pub(crate) min_checker_stake: Balance,
+	/// The finalized block.
+	pub(crate) now: u32,
+}
+
+/// Credits with three decimals, as the clients' status lines show them.
+fn credits(units: Balance) -> String {
+	format!("{:.3}", units as f64 / UNIT as f64)
+}
+
+/// A worker's standing in words: `active` when its stake not being unbonded reaches the
+/// minimum (the chain's own test for accepting its claims), `inactive` with the reason
+/// otherwise, and then what is unbonding and until when.
+pub(crate) fn worker_standing(w: &Worker<Balance, u32>, rules: &Rules) -> String {
+	let unbonding = w.unbonding.as_ref().map_or(0, |u| u.amount);
+	let mut standing = if w.stake.saturating_sub(unbonding) >= rules.min_worker_stake {
+		"active".to_string()
+	} else {
+		format!(
+			"inactive: active stake below the minimum of {} credits, claims are refused",
+			credits(rules.min_worker_stake)
+		)
+	};
+	if let Some(u) = &w.unbonding {
+		if rules.now >= u.until {
+			standing += &format!(" · {} credits unbonded, to withdraw", credits(u.amount));
+		} else {
+			standing +=
+				&format!(" · {} credits unbonding until block #{}", credits(u.amount), u.until);
+		}
+	}
+	standing
+}
+
+/// A checker's standing in words, from the rule the verifier follows ([`Step::of`]):
+/// `checking` when reviews can select it; otherwise why not, and what comes next.
+pub(crate) fn checker_standing(c: &Checker<Balance, u32>, rules: &Rules) -> String {
+	let below = format!(
+		"below the minimum stake of {} credits: not selected for reviews",
+		credits(rules.min_checker_stake)
+	);
+	match Step::of(Some(c), rules.min_checker_stake, rules.now) {
+		Step::Serve => "checking".into(),
+		Step::Leave => below,
+		Step::FinishReviews => format!("{below} · {} still open", c.open_reviews),
+		Step::Unbonding { until } => format!("leaving: stake unbonding until block #{until}"),
+		Step::Withdraw => "left: stake unbonded, to withdraw".into(),
+		Step::Register => "not registered".into(),
+	}
+}
+
+pub(crate) fn worker(account: &AccountId32, w: &Worker<Balance, u32>, rules: &Rules) -> WorkerView {
 	WorkerView {
+		standing: worker_standing(w, rules),
 		account: account.to_string(),
 		stake: w.stake.into(),
 		unbonding: w.unbonding.as_ref().map(|u| u.amount.into()),
@@ -263,10 +326,17 @@ pub(crate) struct CheckerView {
 	pub(crate) upheld: u32,
 	pub(crate) earned: Amount,
 	pub(crate) slashed: Amount,
+	/// Whether reviews can select it, and if not why (see [`checker_standing`]).
+	pub(crate) standing: String,
 }
 
-pub(crate) fn checker(account: &AccountId32, c: &Checker<Balance, u32>) -> CheckerView {
+pub(crate) fn checker(
+	account: &AccountId32,
+	c: &Checker<Balance, u32>,
+	rules: &Rules,
+) -> CheckerView {
 	CheckerView {
+		standing: checker_standing(c, rules),
 		account: account.to_string(),
 		stake: c.stake.into(),
 		platform: format!("{:?}", c.platform),
@@ -276,5 +346,91 @@ pub(crate) fn checker(account: &AccountId32, c: &Checker<Balance, u32>) -> Check
 		upheld: c.upheld,
 		earned: c.earned.into(),
 		slashed: c.slashed.into(),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use ccgsc_chain::api::runtime_types::{
+		bounded_collections::bounded_vec::BoundedVec,
+		pallet_workers::{Profile, Reputation, Unbonding},
+	};
+	use ccgsc_primitives::PlatformClass;
+
+	use super::*;
+
+	const RULES: Rules =
+		Rules { min_worker_stake: 100 * UNIT, min_checker_stake: 100 * UNIT, now: 50 };
+
+	fn worker(stake: Balance, unbonding: Option<(Balance, u32)>) -> Worker<Balance, u32> {
+		Worker {
+			stake,
+			unbonding: unbonding.map(|(amount, until)| Unbonding { amount, until }),
+			profile: Profile {
+				cores: 2,
+				memory_mib: 1024,
+				score: 1,
+				platform: convert::platform(PlatformClass::X86_64Native),
+				executor_version: 1,
+				peer_id: BoundedVec(vec![]),
+			},
+			reputation: Reputation { consecutive_valid: 0, valid: 0, invalid: 0 },
+			leases: 0,
+			unaudited: 0,
+			earned: 0,
+			slashed: 0,
+		}
+	}
+
+	fn checker(stake: Balance, leaving: Option<u32>, open_reviews: u32) -> Checker<Balance, u32> {
+		Checker {
+			stake,
+			platform: convert::platform(PlatformClass::X86_64Native),
+			executor_version: 1,
+			leaving,
+			open_reviews,
+			upheld: 0,
+			earned: 0,
+			slashed: 0,
+		}
+	}
+
+	#[test]
+	fn a_worker_is_active_while_its_stake_not_unbonding_reaches_the_minimum() {
+		assert_eq!(worker_standing(&worker(100 * UNIT, None), &RULES), "active");
+		assert_eq!(
+			worker_standing(&worker(300 * UNIT, Some((200 * UNIT, 60))), &RULES),
+			"active · 200.000 credits unbonding until block #60"
+		);
+		assert_eq!(
+			worker_standing(&worker(50 * UNIT, None), &RULES),
+			"inactive: active stake below the minimum of 100.000 credits, claims are refused"
+		);
+		assert_eq!(
+			worker_standing(&worker(150 * UNIT, Some((150 * UNIT, 50))), &RULES),
+			"inactive: active stake below the minimum of 100.000 credits, claims are refused \
+			 · 150.000 credits unbonded, to withdraw"
+		);
+	}
+
+	#[test]
+	fn a_checker_is_checking_or_says_why_reviews_pass_it_by() {
+		assert_eq!(checker_standing(&checker(100 * UNIT, None, 2), &RULES), "checking");
+		assert_eq!(
+			checker_standing(&checker(50 * UNIT, None, 0), &RULES),
+			"below the minimum stake of 100.000 credits: not selected for reviews"
+		);
+		assert_eq!(
+			checker_standing(&checker(50 * UNIT, None, 1), &RULES),
+			"below the minimum stake of 100.000 credits: not selected for reviews · 1 still open"
+		);
+		assert_eq!(
+			checker_standing(&checker(50 * UNIT, Some(51), 0), &RULES),
+			"leaving: stake unbonding until block #51"
+		);
+		assert_eq!(
+			checker_standing(&checker(200 * UNIT, Some(50), 0), &RULES),
+			"left: stake unbonded, to withdraw"
+		);
 	}
 }
