@@ -203,19 +203,8 @@ fn hash8(inputs: &[&[u8]; LANES]) -> [Hash; LANES] {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::tests::bytes;
 	use polkadot_sdk::sp_crypto_hashing::blake2_256;
-
-	fn bytes(len: usize, seed: u64) -> Vec<u8> {
-		let mut x = seed | 1;
-		(0..len)
-			.map(|_| {
-				x ^= x << 13;
-				x ^= x >> 7;
-				x ^= x << 17;
-				x as u8
-			})
-			.collect()
-	}
 
 	#[test]
 	fn eight_lanes_give_the_reference_digests() {

@@ -2,7 +2,12 @@ use super::*;
 
 /// Pseudo-random bytes (xorshift), so that no two chunks are alike.
 fn blob(len: usize) -> Vec<u8> {
-	let mut x = 0x9e37_79b9_7f4a_7c15u64;
+	bytes(len, 0x9e37_79b9_7f4a_7c15)
+}
+
+/// `len` pseudo-random bytes (xorshift) from `seed`, which must not be zero.
+pub(crate) fn bytes(len: usize, seed: u64) -> Vec<u8> {
+	let mut x = seed;
 	(0..len)
 		.map(|_| {
 			x ^= x << 13;
