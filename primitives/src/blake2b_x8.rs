@@ -1,9 +1,10 @@
 //! blake2b-256 of eight inputs at once, one per 64-bit lane of AVX-512.
 //!
-//! Every fetched chunk is hashed before it is stored, and hashing was a fifth of the CPU a
-//! 256 MiB fetch took. `blake2b_simd` hashes four inputs at once on AVX2; where the CPU has
-//! AVX-512 (with its native 64-bit rotations), eight lanes hash about twice as fast per core:
-//! 5.1 against 2.4 GiB/s over 64 KiB chunks on the AMD EPYC (Zen 5) this was written on.
+//! Every fetched chunk is hashed before it is stored, one of the largest costs of a fetch
+//! (`perf` on the transfer bench put it level with each pass of the cipher).
+//! `blake2b_simd` hashes four inputs at once on AVX2; where the CPU has AVX-512 (with its
+//! native 64-bit rotations), eight lanes hash about twice as fast per core:
+//! `cargo bench -p ccgsc-primitives --bench leaves` measures both side by side.
 //!
 //! Only the case that bulk hashing meets is handled: eight inputs of one length, a positive
 //! multiple of the 128-byte block, as full chunks are. The caller hashes anything else (and
