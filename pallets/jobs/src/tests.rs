@@ -531,6 +531,33 @@ fn an_audit_catches_a_lie_inside_the_window_and_the_held_payout_goes_to_the_hone
 	});
 }
 
+/// The audit draw follows `AuditRate` exactly: over 2 000 single results at 10 %, the audits
+/// opened lie within four standard deviations (± 54) of 200. (The end-to-end test of the rate
+/// on a real node draws too few for a bias of a few points to show.)
+#[test]
+fn single_results_are_audited_at_the_configured_rate() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(polkadot_sdk::sp_runtime::Perbill::from_percent(10));
+		let (jobs, tasks) = (10, 200);
+		for _ in 0..jobs {
+			let job = crate::NextJobId::<Test>::get();
+			let cheap = crate::JobSpec { reward_per_task: 1, ..spec(tasks, 1) };
+			assert_ok!(Jobs::post_job(RuntimeOrigin::signed(POSTER), cheap));
+			for task in 0..tasks {
+				single_result(2 + u64::from(task % 5), job, task, good(task));
+			}
+		}
+		let draws = f64::from(jobs * tasks);
+		let audited = reviews().iter().filter(|(_, _, kind)| *kind == ReviewKind::Audit).count();
+		let (expected, sigma) = (draws * 0.1, (draws * 0.1 * 0.9).sqrt());
+		assert!(
+			(audited as f64 - expected).abs() <= 4.0 * sigma,
+			"{audited} of {draws} single results audited, {expected} ± {:.0} expected",
+			4.0 * sigma
+		);
+	});
+}
+
 #[test]
 fn input_unavailable_neither_pays_nor_slashes() {
 	new_test_ext().execute_with(|| {
