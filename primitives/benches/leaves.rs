@@ -61,7 +61,7 @@ fn main() {
 	let speedup = old.as_secs_f64() / new.as_secs_f64();
 	println!("speed-up: {speedup:.2}x");
 	println!(
-		"report: chunk hashing, leaf_hashes / four-lane blake2b_simd (64 KiB chunks) | {speedup:.2}x ({:.0} vs {:.0} MiB/s) | |",
+		"report: chunk hashing, leaf_hashes / four-lane blake2b_simd (64 KiB chunks) | {speedup:.2}x ({:.0} vs {:.0} MiB/s) |",
 		rate(new),
 		rate(old)
 	);
