@@ -102,6 +102,14 @@ fn dispute<T: Config>(seed: u32) -> JobId {
 	job
 }
 
+/// Fills the checker registry: a review draws its checkers from the most candidates, and
+/// successive reviews mostly draw different checkers, so their records are read afresh.
+fn registry_full<T: Config>() {
+	for i in 0..T::MaxCheckers::get() {
+		checker::<T>(i);
+	}
+}
+
 fn selected<T: Config>(job: JobId) -> Vec<T::AccountId> {
 	OpenReviews::<T>::get(job, 0).expect("open; qed").checkers.into_iter().map(|(c, _)| c).collect()
 }
@@ -168,9 +176,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn attest() {
-		for i in 0..<T as pallet_jobs::Config>::CheckersPerReview::get() {
-			checker::<T>(i);
-		}
+		registry_full::<T>();
 		let job = dispute::<T>(0);
 		let who = selected::<T>(job)[0].clone();
 		let hash = commitment(
@@ -187,9 +193,7 @@ mod benchmarks {
 	/// slashed and the task settles.
 	#[benchmark]
 	fn reveal_attestation() {
-		for i in 0..<T as pallet_jobs::Config>::CheckersPerReview::get() {
-			checker::<T>(i);
-		}
+		registry_full::<T>();
 		let job = dispute::<T>(0);
 		let chosen = selected::<T>(job);
 		for c in &chosen {
@@ -215,12 +219,30 @@ mod benchmarks {
 		assert!(!OpenReviews::<T>::contains_key(job, 0));
 	}
 
+	/// A review opens with the registry full: every active checker's record is read.
+	#[benchmark]
+	fn open_review() {
+		registry_full::<T>();
+		// The disputed task, its review taken back: its replicas are read and left out.
+		let job = dispute::<T>(0);
+		OpenReviews::<T>::remove(job, 0);
+		let platform = PlatformClass::X86_64Native;
+		#[block]
+		{
+			assert!(<Pallet<T> as Reviews<T::AccountId>>::open(
+				job,
+				0,
+				platform,
+				ReviewKind::Dispute
+			));
+		}
+		assert!(OpenReviews::<T>::contains_key(job, 0));
+	}
+
 	/// `n` reviews reach their deadline with nothing revealed.
 	#[benchmark]
 	fn on_initialize(n: Linear<0, 16>) {
-		for i in 0..<T as pallet_jobs::Config>::CheckersPerReview::get() {
-			checker::<T>(i);
-		}
+		registry_full::<T>();
 		let jobs: Vec<JobId> = (0..n).map(|i| dispute::<T>(i)).collect();
 		let at = frame_system::Pallet::<T>::block_number()
 			.saturating_add(T::ReviewCommitWindow::get())

@@ -605,6 +605,12 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> Reviews<T::AccountId> for Pallet<T> {
+	/// Every active checker's record is read to find those eligible, so this is benchmarked
+	/// with the registry full ([`Config::MaxCheckers`]).
+	fn open_weight() -> Weight {
+		<T as Config>::WeightInfo::open_review()
+	}
+
 	fn open(job: JobId, task: TaskIndex, platform: PlatformClass, kind: ReviewKind) -> bool {
 		let Some(info) = pallet_jobs::Jobs::<T>::get(job) else { return false };
 		let replicas: Vec<T::AccountId> = pallet_jobs::Tasks::<T>::get(job, task)

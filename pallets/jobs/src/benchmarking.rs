@@ -150,25 +150,40 @@ mod benchmarks {
 	}
 
 	/// The last of `MaxReplication` replicas reveals `n` tasks: each settles and pays every
-	/// replica.
+	/// replica. Each task's other replicas are workers of their own, the worst case: every
+	/// payment touches a record and an account nothing read before.
 	#[benchmark]
 	fn reveal(n: Linear<1, { T::MaxBatch::get() }>) {
-		let replicas = T::MaxReplication::get() as u32;
+		let others = T::MaxReplication::get() as u32 - 1;
 		let job = posted::<T>(n, T::MaxReplication::get());
-		let workers: Vec<T::AccountId> = (0..replicas).map(worker::<T>).collect();
-		for w in &workers {
-			claim_as::<T>(w, job, n);
+		let last = worker::<T>(0);
+		claim_as::<T>(&last, job, n);
+		let mut replicas = Vec::new();
+		for t in 0..n {
+			for k in 0..others {
+				let who = worker::<T>(1 + t * others + k);
+				claim_as::<T>(&who, job, 1);
+				let hash = commitment(&result(t), &SALT, &who, &TaskRef { job, index: t });
+				Pallet::<T>::commit(
+					RawOrigin::Signed(who.clone()).into(),
+					job,
+					BoundedVec::truncate_from(alloc::vec![(t, hash)]),
+				)
+				.expect("the task claimed commits; qed");
+				replicas.push((who, t));
+			}
 		}
-		for w in &workers {
-			commit_all::<T>(w, job, n);
-		}
-		let (last, others) = workers.split_last().expect("at least one replica; qed");
-		for w in others {
-			Pallet::<T>::reveal(RawOrigin::Signed(w.clone()).into(), job, reveals::<T>(n))
-				.expect("matching reveals; qed");
+		commit_all::<T>(&last, job, n);
+		for (who, t) in replicas {
+			Pallet::<T>::reveal(
+				RawOrigin::Signed(who).into(),
+				job,
+				BoundedVec::truncate_from(alloc::vec![(t, result(t), SALT)]),
+			)
+			.expect("a matching reveal; qed");
 		}
 		#[extrinsic_call]
-		_(RawOrigin::Signed(last.clone()), job, reveals::<T>(n));
+		_(RawOrigin::Signed(last), job, reveals::<T>(n));
 		assert!(
 			(0..n).all(|t| Tasks::<T>::get(job, t).is_some_and(|task| task.phase == Phase::Done))
 		);
@@ -183,18 +198,34 @@ mod benchmarks {
 		assert_eq!(Jobs::<T>::get(job).map(|j| j.status), Some(JobStatus::Cancelled));
 	}
 
-	/// `n` audit windows close in one block: each pays its worker.
+	/// `n` audit windows close in one block, each on a different worker's single result:
+	/// each settles, pays its worker and credits its record, and the last one ends the job and
+	/// refunds the poster. Distinct workers are the worst case: one worker's record and account
+	/// would be read once and then come from the overlay.
 	#[benchmark]
 	fn on_initialize(n: Linear<0, { T::MaxBatch::get() }>) {
 		let job = posted::<T>(n.max(1), 1);
-		let who = worker::<T>(0);
 		let now = frame_system::Pallet::<T>::block_number();
-		if n > 0 {
-			claim_as::<T>(&who, job, n);
-			commit_all::<T>(&who, job, n);
-			Pallet::<T>::reveal(RawOrigin::Signed(who).into(), job, reveals::<T>(n))
-				.expect("matching reveals; qed");
+		for t in 0..n {
+			let who = worker::<T>(t);
+			claim_as::<T>(&who, job, 1);
+			let hash = commitment(&result(t), &SALT, &who, &TaskRef { job, index: t });
+			Pallet::<T>::commit(
+				RawOrigin::Signed(who.clone()).into(),
+				job,
+				BoundedVec::truncate_from(alloc::vec![(t, hash)]),
+			)
+			.expect("a leased task commits; qed");
+			Pallet::<T>::reveal(
+				RawOrigin::Signed(who).into(),
+				job,
+				BoundedVec::truncate_from(alloc::vec![(t, result(t), SALT)]),
+			)
+			.expect("a matching reveal; qed");
 		}
+		assert!((0..n).all(|t| {
+			Tasks::<T>::get(job, t).is_some_and(|task| matches!(task.phase, Phase::Provisional(_)))
+		}));
 		let at = now.saturating_add(T::AuditWindow::get()).saturating_add(One::one());
 		frame_system::Pallet::<T>::set_block_number(at);
 		#[block]

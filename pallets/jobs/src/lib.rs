@@ -121,11 +121,19 @@ pub trait Reviews<AccountId> {
 	/// Asks checkers of `platform` to re-execute task `task` of job `job`. Returns `false` if
 	/// no checker can take it.
 	fn open(job: JobId, task: TaskIndex, platform: PlatformClass, kind: ReviewKind) -> bool;
+
+	/// The worst-case weight of one [`Reviews::open`]. The jobs pallet's own weights do not
+	/// include it: a call or block that may open reviews adds it once per task that may.
+	fn open_weight() -> Weight;
 }
 
 impl<AccountId> Reviews<AccountId> for () {
 	fn open(_: JobId, _: TaskIndex, _: PlatformClass, _: ReviewKind) -> bool {
 		false
+	}
+
+	fn open_weight() -> Weight {
+		Weight::zero()
 	}
 }
 
@@ -461,10 +469,13 @@ pub mod pallet {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let due = Timeouts::<T>::take(now);
 			let count = due.len() as u32;
+			// Only a reveal window that closes may open a review (results disagreeing).
+			let reveals = due.iter().filter(|t| matches!(t, Timeout::Reveal(..))).count() as u64;
 			for timeout in due {
 				Self::handle_timeout(now, timeout);
 			}
 			T::WeightInfo::on_initialize(count)
+				.saturating_add(T::Reviews::open_weight().saturating_mul(reveals))
 		}
 
 		fn integrity_test() {
@@ -814,13 +825,18 @@ pub mod pallet {
 		/// Fails with `InvalidBatch`, `UnknownJob`, `UnknownTask`, `NotRevealing`,
 		/// `NotAssigned`, `NotCommitted` or `CommitmentMismatch`; one failing item fails the
 		/// batch.
+		///
+		/// Charged up front as if every task opened a review; the part for the reviews that did
+		/// not open is refunded.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::reveal(reveals.len() as u32))]
+		#[pallet::weight(T::WeightInfo::reveal(reveals.len() as u32).saturating_add(
+			T::Reviews::open_weight().saturating_mul(reveals.len() as u64)
+		))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			job: JobId,
 			reveals: BoundedVec<(TaskIndex, TaskResult, Hash), T::MaxBatch>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let worker = ensure_signed(origin)?;
 			ensure!(!reveals.is_empty(), Error::<T>::InvalidBatch);
 			ensure!(Jobs::<T>::contains_key(job), Error::<T>::UnknownJob);
@@ -843,6 +859,7 @@ pub mod pallet {
 				updated.push((*index, task));
 			}
 			let now = frame_system::Pallet::<T>::block_number();
+			let mut reviews = 0u64;
 			for ((index, task), (_, result, salt)) in updated.into_iter().zip(reveals.iter()) {
 				Self::mix_beacon(salt);
 				Self::deposit_event(Event::Revealed {
@@ -854,11 +871,14 @@ pub mod pallet {
 				let all =
 					task.replicas.iter().all(|r| matches!(r.state, ReplicaState::Revealed(_)));
 				Tasks::<T>::insert(job, index, task);
-				if all {
-					Self::settle_revealed(job, index, now);
+				if all && Self::settle_revealed(job, index, now) {
+					reviews += 1;
 				}
 			}
-			Ok(())
+			let n = reveals.len() as u32;
+			let used = T::WeightInfo::reveal(n)
+				.saturating_add(T::Reviews::open_weight().saturating_mul(reviews));
+			Ok(Some(used).into())
 		}
 
 		/// Ends the caller's job: no new work starts; tasks past their first commit still
@@ -1128,9 +1148,10 @@ impl<T: Config> Pallet<T> {
 		paid
 	}
 
-	/// All replicas of a task revealed.
-	fn settle_revealed(job: JobId, index: TaskIndex, now: BlockNumberFor<T>) {
-		let Some(mut task) = Tasks::<T>::get(job, index) else { return };
+	/// All replicas of a task revealed. Returns whether checkers were asked to review it
+	/// ([`Reviews::open`] called), for the weight.
+	fn settle_revealed(job: JobId, index: TaskIndex, now: BlockNumberFor<T>) -> bool {
+		let Some(mut task) = Tasks::<T>::get(job, index) else { return false };
 		let results: Vec<TaskResult> = task
 			.replicas
 			.iter()
@@ -1139,7 +1160,7 @@ impl<T: Config> Pallet<T> {
 				_ => None,
 			})
 			.collect();
-		let Some(first) = results.first().copied() else { return };
+		let Some(first) = results.first().copied() else { return false };
 		let unanimous = results.iter().all(|r| *r == first) && first.outcome.is_verdict();
 
 		if task.needed == 1 && results.len() == 1 {
@@ -1152,7 +1173,7 @@ impl<T: Config> Pallet<T> {
 				Tasks::<T>::insert(job, index, task);
 				Self::requeue(job, index);
 				Self::change_in_flight(job, false);
-				return;
+				return false;
 			}
 			let worker = task.replicas[0].worker.clone();
 			T::Workers::note_unaudited(&worker, true);
@@ -1179,14 +1200,16 @@ impl<T: Config> Pallet<T> {
 					until,
 				});
 			}
-			return;
+			return audited;
 		}
 
 		Tasks::<T>::insert(job, index, task);
 		if unanimous {
 			Self::settle(job, index, Some(first), &[]);
+			false
 		} else {
 			Self::open_review(job, index, ReviewKind::Dispute);
+			true
 		}
 	}
 
