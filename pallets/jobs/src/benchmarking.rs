@@ -85,6 +85,28 @@ fn commit_all<T: Config>(who: &T::AccountId, job: JobId, n: u32) {
 	.expect("leased tasks commit; qed");
 }
 
+/// A fresh replica of one task: `who` claims it (the next task it may take must be `t`) and
+/// commits its result.
+fn claim_and_commit_one<T: Config>(who: &T::AccountId, job: JobId, t: TaskIndex) {
+	claim_as::<T>(who, job, 1);
+	let hash = commitment(&result(t), &SALT, who, &TaskRef { job, index: t });
+	Pallet::<T>::commit(
+		RawOrigin::Signed(who.clone()).into(),
+		job,
+		BoundedVec::truncate_from(alloc::vec![(t, hash)]),
+	)
+	.expect("the task claimed commits; qed");
+}
+
+fn reveal_one<T: Config>(who: &T::AccountId, job: JobId, t: TaskIndex) {
+	Pallet::<T>::reveal(
+		RawOrigin::Signed(who.clone()).into(),
+		job,
+		BoundedVec::truncate_from(alloc::vec![(t, result(t), SALT)]),
+	)
+	.expect("a matching reveal; qed");
+}
+
 fn reveals<T: Config>(n: u32) -> BoundedVec<(TaskIndex, TaskResult, Hash), T::MaxBatch> {
 	BoundedVec::truncate_from((0..n).map(|t| (t, result(t), SALT)).collect())
 }
@@ -162,25 +184,13 @@ mod benchmarks {
 		for t in 0..n {
 			for k in 0..others {
 				let who = worker::<T>(1 + t * others + k);
-				claim_as::<T>(&who, job, 1);
-				let hash = commitment(&result(t), &SALT, &who, &TaskRef { job, index: t });
-				Pallet::<T>::commit(
-					RawOrigin::Signed(who.clone()).into(),
-					job,
-					BoundedVec::truncate_from(alloc::vec![(t, hash)]),
-				)
-				.expect("the task claimed commits; qed");
+				claim_and_commit_one::<T>(&who, job, t);
 				replicas.push((who, t));
 			}
 		}
 		commit_all::<T>(&last, job, n);
 		for (who, t) in replicas {
-			Pallet::<T>::reveal(
-				RawOrigin::Signed(who).into(),
-				job,
-				BoundedVec::truncate_from(alloc::vec![(t, result(t), SALT)]),
-			)
-			.expect("a matching reveal; qed");
+			reveal_one::<T>(&who, job, t);
 		}
 		#[extrinsic_call]
 		_(RawOrigin::Signed(last), job, reveals::<T>(n));
@@ -208,20 +218,8 @@ mod benchmarks {
 		let now = frame_system::Pallet::<T>::block_number();
 		for t in 0..n {
 			let who = worker::<T>(t);
-			claim_as::<T>(&who, job, 1);
-			let hash = commitment(&result(t), &SALT, &who, &TaskRef { job, index: t });
-			Pallet::<T>::commit(
-				RawOrigin::Signed(who.clone()).into(),
-				job,
-				BoundedVec::truncate_from(alloc::vec![(t, hash)]),
-			)
-			.expect("a leased task commits; qed");
-			Pallet::<T>::reveal(
-				RawOrigin::Signed(who).into(),
-				job,
-				BoundedVec::truncate_from(alloc::vec![(t, result(t), SALT)]),
-			)
-			.expect("a matching reveal; qed");
+			claim_and_commit_one::<T>(&who, job, t);
+			reveal_one::<T>(&who, job, t);
 		}
 		assert!((0..n).all(|t| {
 			Tasks::<T>::get(job, t).is_some_and(|task| matches!(task.phase, Phase::Provisional(_)))
