@@ -654,7 +654,7 @@ impl<T: Config> Reviews<T::AccountId> for Pallet<T> {
 		let mut at = reveal_until.saturating_add(One::one());
 		let mut scheduled = false;
 		for _ in 0..64 {
-			if Deadlines::<T>::mutate(at, |due| due.try_push((job, task)).is_ok()) {
+			if Deadlines::<T>::try_append(at, (job, task)).is_ok() {
 				scheduled = true;
 				break;
 			}

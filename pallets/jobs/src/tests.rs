@@ -3,7 +3,10 @@ use ccgsc_primitives::{Outcome, PlatformClass, PlatformSet, TaskResult};
 use pallet_workers::WorkerRegistry;
 use polkadot_sdk::frame_support::{
 	assert_noop, assert_ok,
-	traits::fungible::{Inspect, InspectHold},
+	traits::{
+		fungible::{Inspect, InspectHold},
+		Get,
+	},
 	BoundedVec,
 };
 
@@ -187,6 +190,30 @@ fn an_expired_lease_returns_the_task_to_the_pool() {
 		);
 		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 1));
 		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().replicas[0].worker, 3);
+	});
+}
+
+/// A block holds `MaxTimeoutsPerBlock` timeouts; the rest wait for the next block, and none is
+/// lost.
+#[test]
+fn timeouts_beyond_a_blocks_capacity_move_to_the_next_block() {
+	new_test_ext().execute_with(|| {
+		let capacity = <<Test as crate::Config>::MaxTimeoutsPerBlock as Get<u32>>::get() as usize;
+		let job = post(80, 1);
+		for w in 2..=6 {
+			assert_ok!(Jobs::claim(RuntimeOrigin::signed(w), job, 16));
+		}
+		// 80 leases claimed in one block end together.
+		let due = 2 + LEASE;
+		assert_eq!(crate::Timeouts::<Test>::get(due).len(), capacity);
+		assert_eq!(crate::Timeouts::<Test>::get(due + 1).len(), 80 - capacity);
+		run_to_block(due);
+		let expired =
+			|| events().iter().filter(|e| matches!(e, Event::LeaseExpired { .. })).count();
+		assert_eq!(expired(), capacity);
+		run_to_block(due + 1);
+		assert_eq!(expired(), 80);
+		assert!((0..80).all(|t| Tasks::<Test>::get(job, t).unwrap().replicas.is_empty()));
 	});
 }
 
