@@ -26,7 +26,11 @@ fn worker<T: Config>(i: u32) -> T::AccountId {
 }
 
 fn poster<T: Config>() -> T::AccountId {
-	let who: T::AccountId = account("poster", 0, 0);
+	poster_number::<T>(0)
+}
+
+fn poster_number<T: Config>(i: u32) -> T::AccountId {
+	let who: T::AccountId = account("poster", i, 0);
 	T::Currency::set_balance(
 		&who,
 		T::MaxRewardPerTask::get().saturating_mul(100_000_000u32.into()),
@@ -52,9 +56,17 @@ fn spec<T: Config>(tasks: u32, replication: u8) -> JobSpecOf<T> {
 }
 
 fn posted<T: Config>(tasks: u32, replication: u8) -> JobId {
+	posted_by::<T>(0, tasks, replication)
+}
+
+/// A job posted by poster number `i`.
+fn posted_by<T: Config>(i: u32, tasks: u32, replication: u8) -> JobId {
 	let job = NextJobId::<T>::get();
-	Pallet::<T>::post_job(RawOrigin::Signed(poster::<T>()).into(), spec::<T>(tasks, replication))
-		.expect("a funded poster posts; qed");
+	Pallet::<T>::post_job(
+		RawOrigin::Signed(poster_number::<T>(i)).into(),
+		spec::<T>(tasks, replication),
+	)
+	.expect("a funded poster posts; qed");
 	job
 }
 
@@ -208,21 +220,25 @@ mod benchmarks {
 		assert_eq!(Jobs::<T>::get(job).map(|j| j.status), Some(JobStatus::Cancelled));
 	}
 
-	/// `n` audit windows close in one block, each on a different worker's single result:
-	/// each settles, pays its worker and credits its record, and the last one ends the job and
-	/// refunds the poster. Distinct workers are the worst case: one worker's record and account
-	/// would be read once and then come from the overlay.
+	/// `n` audit windows close in one block, each on the single result of a one-task job of
+	/// its own, by a worker of its own: each settles, pays its worker, credits its record, ends
+	/// its job and refunds its poster. Distinct jobs, posters and workers are the worst case:
+	/// with one of each, their records and accounts would be read once, then come from the
+	/// overlay.
 	#[benchmark]
 	fn on_initialize(n: Linear<0, { T::MaxBatch::get() }>) {
-		let job = posted::<T>(n.max(1), 1);
 		let now = frame_system::Pallet::<T>::block_number();
-		for t in 0..n {
-			let who = worker::<T>(t);
-			claim_and_commit_one::<T>(&who, job, t);
-			reveal_one::<T>(&who, job, t);
-		}
-		assert!((0..n).all(|t| {
-			Tasks::<T>::get(job, t).is_some_and(|task| matches!(task.phase, Phase::Provisional(_)))
+		let jobs: Vec<JobId> = (0..n)
+			.map(|i| {
+				let job = posted_by::<T>(i, 1, 1);
+				let who = worker::<T>(i);
+				claim_and_commit_one::<T>(&who, job, 0);
+				reveal_one::<T>(&who, job, 0);
+				job
+			})
+			.collect();
+		assert!(jobs.iter().all(|&job| {
+			Tasks::<T>::get(job, 0).is_some_and(|task| matches!(task.phase, Phase::Provisional(_)))
 		}));
 		let at = now.saturating_add(T::AuditWindow::get()).saturating_add(One::one());
 		frame_system::Pallet::<T>::set_block_number(at);
@@ -230,9 +246,42 @@ mod benchmarks {
 		{
 			Pallet::<T>::on_initialize(at);
 		}
-		assert!(
-			(0..n).all(|t| Tasks::<T>::get(job, t).is_some_and(|task| task.phase == Phase::Done))
-		);
+		assert!(jobs
+			.iter()
+			.all(|&job| Tasks::<T>::get(job, 0).is_some_and(|task| task.phase == Phase::Done)));
+	}
+
+	/// `n` reveal windows close in one block with nothing revealed, each on a one-task job of
+	/// its own whose `MaxReplication` replicas are workers of their own: every replica is
+	/// recorded invalid and let go, and each task opens again. The other timeouts cost less
+	/// than this or the audit window's case; the hook charges each timeout the dearer of the
+	/// two.
+	#[benchmark]
+	fn on_initialize_unrevealed(n: Linear<0, { T::MaxBatch::get() }>) {
+		let replicas = T::MaxReplication::get() as u32;
+		let now = frame_system::Pallet::<T>::block_number();
+		let jobs: Vec<JobId> = (0..n)
+			.map(|i| {
+				let job = posted_by::<T>(i, 1, T::MaxReplication::get());
+				for k in 0..replicas {
+					claim_and_commit_one::<T>(&worker::<T>(i * replicas + k), job, 0);
+				}
+				job
+			})
+			.collect();
+		assert!(jobs.iter().all(|&job| {
+			Tasks::<T>::get(job, 0).is_some_and(|task| matches!(task.phase, Phase::Revealing(_)))
+		}));
+		let at = now.saturating_add(T::RevealWindow::get()).saturating_add(One::one());
+		frame_system::Pallet::<T>::set_block_number(at);
+		#[block]
+		{
+			Pallet::<T>::on_initialize(at);
+		}
+		assert!(jobs.iter().all(|&job| {
+			Tasks::<T>::get(job, 0)
+				.is_some_and(|task| task.phase == Phase::Open && task.replicas.is_empty())
+		}));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -23,22 +23,23 @@ pub trait WeightInfo {
 	fn reveal(n: u32, ) -> Weight;
 	fn cancel() -> Weight;
 	fn on_initialize(n: u32, ) -> Weight;
+	fn on_initialize_unrevealed(n: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_jobs` with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn post_job() -> Weight {
-		// Minimum execution time: 47_120_000 picoseconds.
-		Weight::from_parts(50_285_000, 95639)
+		// Minimum execution time: 45_108_000 picoseconds.
+		Weight::from_parts(48_792_000, 95639)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn claim(n: u32, ) -> Weight {
-		// Minimum execution time: 36_415_000 picoseconds.
-		Weight::from_parts(38_187_000, 95639)
-			.saturating_add(Weight::from_parts(12_571_919, 0).saturating_mul(n.into()))
+		// Minimum execution time: 35_463_000 picoseconds.
+		Weight::from_parts(24_093_372, 95639)
+			.saturating_add(Weight::from_parts(11_120_556, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -47,9 +48,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn renew(n: u32, ) -> Weight {
-		// Minimum execution time: 23_865_000 picoseconds.
-		Weight::from_parts(24_927_000, 95639)
-			.saturating_add(Weight::from_parts(10_356_748, 0).saturating_mul(n.into()))
+		// Minimum execution time: 24_336_000 picoseconds.
+		Weight::from_parts(11_171_463, 95639)
+			.saturating_add(Weight::from_parts(9_240_162, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -58,9 +59,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn abandon(n: u32, ) -> Weight {
-		// Minimum execution time: 22_293_000 picoseconds.
-		Weight::from_parts(300_828, 19875)
-			.saturating_add(Weight::from_parts(10_833_965, 0).saturating_mul(n.into()))
+		// Minimum execution time: 22_613_000 picoseconds.
+		Weight::from_parts(1_334_854, 19875)
+			.saturating_add(Weight::from_parts(10_947_576, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -69,9 +70,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn commit(n: u32, ) -> Weight {
-		// Minimum execution time: 22_453_000 picoseconds.
-		Weight::from_parts(23_886_000, 95639)
-			.saturating_add(Weight::from_parts(11_740_064, 0).saturating_mul(n.into()))
+		// Minimum execution time: 23_425_000 picoseconds.
+		Weight::from_parts(2_027_698, 95639)
+			.saturating_add(Weight::from_parts(10_731_169, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -80,9 +81,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn reveal(n: u32, ) -> Weight {
-		// Minimum execution time: 311_665_000 picoseconds.
-		Weight::from_parts(313_007_000, 7813)
-			.saturating_add(Weight::from_parts(277_429_210, 0).saturating_mul(n.into()))
+		// Minimum execution time: 306_548_000 picoseconds.
+		Weight::from_parts(311_625_000, 7813)
+			.saturating_add(Weight::from_parts(275_042_339, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((9_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -90,34 +91,45 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 10828).saturating_mul(n.into()))
 	}
 	fn cancel() -> Weight {
-		// Minimum execution time: 41_051_000 picoseconds.
-		Weight::from_parts(43_765_000, 7813)
+		// Minimum execution time: 41_612_000 picoseconds.
+		Weight::from_parts(44_276_000, 7813)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// The range of component `n` is `[0, 256]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		// Minimum execution time: 5_148_000 picoseconds.
-		Weight::from_parts(5_378_000, 95639)
-			.saturating_add(Weight::from_parts(64_115_698, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3221).saturating_mul(n.into()))
+		// Minimum execution time: 3_486_000 picoseconds.
+		Weight::from_parts(3_606_000, 95639)
+			.saturating_add(Weight::from_parts(111_777_600, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 6823).saturating_mul(n.into()))
+	}
+	/// The range of component `n` is `[0, 256]`.
+	fn on_initialize_unrevealed(n: u32, ) -> Weight {
+		// Minimum execution time: 3_605_000 picoseconds.
+		Weight::from_parts(3_775_000, 95639)
+			.saturating_add(Weight::from_parts(57_723_796, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().reads((8_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes((8_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 18885).saturating_mul(n.into()))
 	}
 }
 
 /// The same weights with RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn post_job() -> Weight {
-		Weight::from_parts(50_285_000, 95639)
+		Weight::from_parts(48_792_000, 95639)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn claim(n: u32, ) -> Weight {
-		Weight::from_parts(38_187_000, 95639)
-			.saturating_add(Weight::from_parts(12_571_919, 0).saturating_mul(n.into()))
+		Weight::from_parts(24_093_372, 95639)
+			.saturating_add(Weight::from_parts(11_120_556, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -125,8 +137,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3221).saturating_mul(n.into()))
 	}
 	fn renew(n: u32, ) -> Weight {
-		Weight::from_parts(24_927_000, 95639)
-			.saturating_add(Weight::from_parts(10_356_748, 0).saturating_mul(n.into()))
+		Weight::from_parts(11_171_463, 95639)
+			.saturating_add(Weight::from_parts(9_240_162, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
@@ -134,8 +146,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3221).saturating_mul(n.into()))
 	}
 	fn abandon(n: u32, ) -> Weight {
-		Weight::from_parts(300_828, 19875)
-			.saturating_add(Weight::from_parts(10_833_965, 0).saturating_mul(n.into()))
+		Weight::from_parts(1_334_854, 19875)
+			.saturating_add(Weight::from_parts(10_947_576, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -143,8 +155,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3221).saturating_mul(n.into()))
 	}
 	fn commit(n: u32, ) -> Weight {
-		Weight::from_parts(23_886_000, 95639)
-			.saturating_add(Weight::from_parts(11_740_064, 0).saturating_mul(n.into()))
+		Weight::from_parts(2_027_698, 95639)
+			.saturating_add(Weight::from_parts(10_731_169, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -152,8 +164,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3221).saturating_mul(n.into()))
 	}
 	fn reveal(n: u32, ) -> Weight {
-		Weight::from_parts(313_007_000, 7813)
-			.saturating_add(Weight::from_parts(277_429_210, 0).saturating_mul(n.into()))
+		Weight::from_parts(311_625_000, 7813)
+			.saturating_add(Weight::from_parts(275_042_339, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((9_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -161,17 +173,26 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 10828).saturating_mul(n.into()))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(43_765_000, 7813)
+		Weight::from_parts(44_276_000, 7813)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(5_378_000, 95639)
-			.saturating_add(Weight::from_parts(64_115_698, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
-			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3221).saturating_mul(n.into()))
+		Weight::from_parts(3_606_000, 95639)
+			.saturating_add(Weight::from_parts(111_777_600, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 6823).saturating_mul(n.into()))
+	}
+	fn on_initialize_unrevealed(n: u32, ) -> Weight {
+		Weight::from_parts(3_775_000, 95639)
+			.saturating_add(Weight::from_parts(57_723_796, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().reads((8_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+			.saturating_add(RocksDbWeight::get().writes((8_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 18885).saturating_mul(n.into()))
 	}
 }
