@@ -25,11 +25,8 @@ fn worker<T: Config>(i: u32) -> T::AccountId {
 	who
 }
 
-fn poster<T: Config>() -> T::AccountId {
-	poster_number::<T>(0)
-}
-
-fn poster_number<T: Config>(i: u32) -> T::AccountId {
+/// Poster number `i`, funded for any job.
+fn poster<T: Config>(i: u32) -> T::AccountId {
 	let who: T::AccountId = account("poster", i, 0);
 	T::Currency::set_balance(
 		&who,
@@ -62,11 +59,8 @@ fn posted<T: Config>(tasks: u32, replication: u8) -> JobId {
 /// A job posted by poster number `i`.
 fn posted_by<T: Config>(i: u32, tasks: u32, replication: u8) -> JobId {
 	let job = NextJobId::<T>::get();
-	Pallet::<T>::post_job(
-		RawOrigin::Signed(poster_number::<T>(i)).into(),
-		spec::<T>(tasks, replication),
-	)
-	.expect("a funded poster posts; qed");
+	Pallet::<T>::post_job(RawOrigin::Signed(poster::<T>(i)).into(), spec::<T>(tasks, replication))
+		.expect("a funded poster posts; qed");
 	job
 }
 
@@ -129,7 +123,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn post_job() {
-		let who = poster::<T>();
+		let who = poster::<T>(0);
 		let spec = spec::<T>(T::MaxTasks::get(), T::MaxReplication::get());
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), spec);

@@ -598,8 +598,9 @@ fn an_audit_catches_a_lie_inside_the_window_and_the_held_payout_goes_to_the_hone
 }
 
 /// The audit draw follows `AuditRate` exactly: over 10 000 single results at 10 %, the audits
-/// opened lie within four standard deviations (± 120) of 1 000: a rate 1.2 points off fails it.
-/// (The end-to-end test of the rate on a real node draws too few for that.)
+/// opened lie within four standard deviations (± 120) of 1 000, so a draw biased by 1.8 points
+/// or more fails it almost surely. (The end-to-end test of the rate on a real node draws too
+/// few for that.)
 #[test]
 fn single_results_are_audited_at_the_configured_rate() {
 	new_test_ext().execute_with(|| {
