@@ -290,6 +290,11 @@ fn checker_unbonding_period_key() -> Vec<u8> {
 	sp_crypto_hashing::twox_128(b":CheckerUnbondingPeriod:").to_vec()
 }
 
+/// Where the runtime keeps its `JobRetention` parameter: `twox128(":JobRetention:")`.
+fn job_retention_key() -> Vec<u8> {
+	sp_crypto_hashing::twox_128(b":JobRetention:").to_vec()
+}
+
 /// The `post_job(spec)` call.
 fn post_job_call(spec: &JobSpec) -> impl subxt::transactions::Payload {
 	let args = spec
@@ -934,6 +939,16 @@ impl Chain {
 		self.set_parameter(sudo, checker_unbonding_period_key(), value).await
 	}
 
+	/// Sets how many blocks an ended job's record stays on chain (for jobs that end from then
+	/// on) through `sudo(system.set_storage)`; `sudo` must be the chain's sudo key (Alice on a
+	/// dev chain).
+	///
+	/// # Errors
+	/// As [`Chain::submit`]; [`Error::Dispatch`] if the inner call failed.
+	pub async fn set_job_retention<S: Signer>(&self, sudo: &S, blocks: u32) -> Result<(), Error> {
+		self.set_parameter(sudo, job_retention_key(), blocks.to_le_bytes().to_vec()).await
+	}
+
 	/// Writes `value` under the runtime parameter at `key` as root.
 	async fn set_parameter<S: Signer>(
 		&self,
@@ -964,6 +979,21 @@ impl Chain {
 			Some(value) => Ok(Some(value.decode().chain()?)),
 			None => Ok(None),
 		}
+	}
+
+	/// Whether job `id` was posted and its record has since been removed, at the latest
+	/// finalized block: the chain removes an ended job's record once its retention (the
+	/// runtime's `Jobs.Retention`, a week) is over. Ids are handed out in order, so an id below
+	/// the next one with no record is such a job.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn job_pruned(&self, id: JobId) -> Result<bool, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let next = at.storage().entry(api::storage().jobs().next_job_id()).chain()?;
+		let next: JobId = next.fetch(()).await.chain()?.decode().chain()?;
+		let jobs = at.storage().entry(api::storage().jobs().jobs()).chain()?;
+		Ok(id < next && jobs.try_fetch((id,)).await.chain()?.is_none())
 	}
 
 	/// Every job whose status is `Open` at the latest finalized block, with its id.

@@ -29,8 +29,8 @@ use std::{
 
 use anyhow::{bail, Context};
 use ccgsc_chain::{
-	api::runtime_types::pallet_jobs::types::{JobStatus, Phase},
-	convert, Chain, Ed25519Signer, JobSpec, UNIT,
+	api::runtime_types::pallet_jobs::types::{Job, Phase},
+	convert, AccountId32, Balance, Chain, Ed25519Signer, JobSpec, UNIT,
 };
 use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
 use clap::{Args as ClapArgs, Parser, Subcommand};
@@ -287,7 +287,8 @@ async fn follow(url: &str, mut chain: Chain, job: u64) -> anyhow::Result<Chain> 
 	let mut reconnected = false;
 	loop {
 		let info = match chain.job(job).await {
-			Ok(info) => info.with_context(|| format!("no job {job}"))?,
+			Ok(Some(info)) => info,
+			Ok(None) => return Err(missing(&chain, job).await),
 			Err(e) if !reconnected => {
 				eprintln!("\nnode unreachable ({e}); retrying");
 				chain = ccgsc_worker::connect(url).await;
@@ -306,7 +307,7 @@ async fn follow(url: &str, mut chain: Chain, job: u64) -> anyhow::Result<Chain> 
 			" ".repeat(width - filled),
 			info.spent as f64 / UNIT as f64
 		);
-		if info.status != JobStatus::Open && info.in_flight == 0 {
+		if info.ended.is_some() {
 			eprintln!(" · {:?}", info.status);
 			return Ok(chain);
 		}
@@ -322,7 +323,7 @@ async fn fetch(
 	out: &Path,
 	files: &[PathBuf],
 ) -> anyhow::Result<()> {
-	let info = chain.job(job).await?.with_context(|| format!("no job {job}"))?;
+	let info = job_info(chain, job).await?;
 	std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
 	let mut failed = 0;
 	for index in 0..info.spec.task_count {
@@ -360,9 +361,33 @@ async fn fetch(
 	Ok(())
 }
 
+/// Job `job` at the latest finalized block.
+///
+/// # Errors
+/// If there is no such job now (see [`missing`]), or the node cannot be asked.
+async fn job_info(chain: &Chain, job: u64) -> anyhow::Result<Job<AccountId32, Balance, u32>> {
+	match chain.job(job).await? {
+		Some(info) => Ok(info),
+		None => Err(missing(chain, job).await),
+	}
+}
+
+/// Why job `job` has no record: it never existed, or it ended and the chain has removed its
+/// record (a week after it ended).
+async fn missing(chain: &Chain, job: u64) -> anyhow::Error {
+	match chain.job_pruned(job).await {
+		Ok(true) => anyhow::anyhow!(
+			"job {job} ended and its record has since been removed from the chain (a job's \
+			 record is kept for a week after it ends)"
+		),
+		Ok(false) => anyhow::anyhow!("no job {job}"),
+		Err(e) => e.into(),
+	}
+}
+
 /// Prints a job and the phase of each of its tasks.
 async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
-	let info = chain.job(job).await?.with_context(|| format!("no job {job}"))?;
+	let info = job_info(chain, job).await?;
 	println!(
 		"job {job}: {:?}, {}/{} tasks settled, {:.3} credits spent, {:.3} held",
 		info.status,

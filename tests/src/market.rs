@@ -9,10 +9,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use ccgsc_chain::{
-	api::runtime_types::pallet_jobs::types::JobStatus, dev, AccountId32, Chain, Ed25519Signer,
-	JobSpec, UNIT,
-};
+use ccgsc_chain::{dev, AccountId32, Chain, Ed25519Signer, JobSpec, UNIT};
 use ccgsc_p2p::Multiaddr;
 use ccgsc_primitives::{ContentId, Hash, Limits, PlatformClass, PlatformSet};
 use tokio::sync::oneshot;
@@ -279,7 +276,7 @@ pub async fn ended(chain: &Chain, node: &Node, job: u64, timeout: Duration) {
 	let started = Instant::now();
 	loop {
 		let info = chain.job(job).await.expect("query").expect("the job exists");
-		if info.status != JobStatus::Open && info.in_flight == 0 {
+		if info.ended.is_some() {
 			return;
 		}
 		assert!(

@@ -1,13 +1,16 @@
 //! The `ccgsc` CLI against the real chain and two workers: post a module and a folder of
 //! inputs, follow the job, get the verified outputs in a folder; refuse a folder with no
-//! inputs; follow a job to its end without `--out`, through a node restart.
+//! inputs; once the chain has removed the ended job's record (its retention shortened for the
+//! test), `status` and `fetch` say so, and so does the portal (410); follow a job to its end
+//! without `--out`, through a node restart.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-cli && cargo test --release -p
 //! ccgsc-tests --test cli`.
 
 use std::{path::Path, process::Output, time::Duration};
 
-use ccgsc_chain::api::runtime_types::pallet_jobs::types::JobStatus;
+use axum::http::StatusCode;
+use ccgsc_chain::{api::runtime_types::pallet_jobs::types::JobStatus, dev};
 use ccgsc_primitives::ContentId;
 use ccgsc_tasks::primes;
 use ccgsc_tests::{
@@ -16,6 +19,11 @@ use ccgsc_tests::{
 	Node,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+use tower::ServiceExt;
+
+/// Blocks an ended job's record is kept in these tests (a week in the runtime), long enough
+/// for `ccgsc post --out` to fetch the outputs after the job ends.
+const RETENTION: u32 = 30;
 
 /// Two workers with keys `seeds`, dialled to each other; returns them and the first one's
 /// address, for the CLI to join the network through.
@@ -64,6 +72,8 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	let module = dir.path().join("primes.wasm");
 	std::fs::write(&module, ccgsc_task_modules::PRIMES).unwrap();
 
+	// A short retention, so the test sees the job's record removed once it has ended.
+	chain.set_job_retention(&dev::alice(), RETENTION).await.expect("root sets the retention");
 	fund(&chain, &[61, 62]).await;
 	let (workers, addr) = two_workers(&node, dir.path(), [61, 62]).await;
 
@@ -106,7 +116,8 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 		.nth(1)
 		.and_then(|id| id.parse::<u64>().ok())
 		.expect("`job <id> posted` on stdout");
-	let status = ccgsc(&node, dir.path(), &["status", &job.to_string()]).await;
+	let job_id = job.to_string();
+	let status = ccgsc(&node, dir.path(), &["status", &job_id]).await;
 	let status = String::from_utf8_lossy(&status.stdout);
 	assert!(status.contains("Done, 3/3 tasks settled"), "{status}");
 
@@ -130,6 +141,53 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	assert!(!refused.status.success());
 	assert!(String::from_utf8_lossy(&refused.stderr).contains("has no input files"));
 	assert!(chain.job(job + 1).await.unwrap().is_none(), "no second job was posted");
+
+	// RETENTION blocks after it ended, the chain removes the job's record, and moves no
+	// credits doing so; the CLI and the portal say what became of it.
+	let info = chain.job(job).await.unwrap().expect("kept a while");
+	let (ended, dave) = (info.ended.expect("ended"), info.poster);
+	let poster = chain.free_balance(&dave).await.unwrap();
+	let issuance = chain.total_issuance().await.unwrap();
+	while chain.finalized_number().await.unwrap() < ended + RETENTION + 5 {
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	}
+	assert!(chain.job(job).await.unwrap().is_none(), "the record is gone\n{}", node.log_tail());
+	assert!(chain.task(job, 0).await.unwrap().is_none(), "with its tasks");
+	assert!(chain.job_pruned(job).await.unwrap());
+	assert!(!chain.job_pruned(job + 1).await.unwrap(), "a job never posted was not pruned");
+	assert_eq!(chain.free_balance(&dave).await.unwrap(), poster);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
+	for args in [vec!["status", &job_id], vec!["fetch", &job_id, "--out", out.to_str().unwrap()]] {
+		let gone = ccgsc(&node, dir.path(), &args).await;
+		assert!(!gone.status.success(), "{args:?}");
+		let stderr = String::from_utf8_lossy(&gone.stderr);
+		assert!(stderr.contains("its record has since been removed from the chain"), "{stderr}");
+	}
+	let portal = ccgsc_portal::Portal::start(ccgsc_portal::Config::new(
+		node.ws_url(),
+		dir.path().join("portal"),
+	))
+	.await
+	.expect("the portal starts");
+	let app = ccgsc_portal::app(portal.portal());
+	let started = std::time::Instant::now();
+	let (status, body) = loop {
+		let request = axum::http::Request::get(format!("/api/jobs/{job}"))
+			.body(axum::body::Body::empty())
+			.unwrap();
+		let response = app.clone().oneshot(request).await.unwrap();
+		let status = response.status();
+		let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+		// Until the portal has reached the node it answers 503.
+		if status != StatusCode::SERVICE_UNAVAILABLE || started.elapsed() > Duration::from_secs(60)
+		{
+			break (status, String::from_utf8_lossy(&body).into_owned());
+		}
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	};
+	assert_eq!(status, StatusCode::GONE, "{body}");
+	assert!(body.contains("its record has since been removed from the chain"), "{body}");
+	portal.stop().await;
 
 	for worker in workers {
 		worker.stop().await;
@@ -202,6 +260,7 @@ async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
 	let info = chain.job(job).await.unwrap().expect("the job exists");
 	assert_eq!(info.status, JobStatus::Done, "{stderr}");
 	assert_eq!(info.in_flight, 0);
+	assert!(info.ended.is_some());
 	for (index, (lo, hi)) in ranges.iter().enumerate() {
 		let task = chain.task(job, index as u32).await.unwrap().expect("claimed");
 		let expected = primes::run(&primes::input(*lo, *hi), &["--count".into()]).unwrap();

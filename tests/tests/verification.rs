@@ -334,10 +334,7 @@ async fn the_audit_rate_in_force_is_the_configured_one_over_many_draws() {
 		}
 		// Once the job has ended, read on up to the block where it had.
 		if end.is_none() {
-			let info = chain.job(many).await.unwrap().unwrap();
-			if info.status != JobStatus::Open && info.in_flight == 0 {
-				end = Some(chain.finalized_number().await.unwrap());
-			}
+			end = chain.job(many).await.unwrap().unwrap().ended;
 		}
 		if end.is_some_and(|end| block.number() as u32 >= end) {
 			break;

@@ -695,11 +695,22 @@ fn decode_tile(input: &[u8]) -> Option<ccgsc_tasks::mandelbrot::Tile> {
 async fn job_view(portal: &Portal, id: JobId) -> ApiResult<view::JobView> {
 	let chain = portal.chain()?;
 	// The job and its tasks from one block, so the counts and the task states agree.
-	let ccgsc_chain::JobSnapshot { at, job, tasks } = chain
-		.job_with_tasks(id)
-		.await
-		.map_err(ApiError::chain)?
-		.ok_or_else(|| ApiError::not_found(format!("no job {id}")))?;
+	let Some(ccgsc_chain::JobSnapshot { at, job, tasks }) =
+		chain.job_with_tasks(id).await.map_err(ApiError::chain)?
+	else {
+		// 410 for a job that was, so a client can tell it from a mistyped id.
+		return Err(if chain.job_pruned(id).await.map_err(ApiError::chain)? {
+			ApiError::new(
+				StatusCode::GONE,
+				format!(
+					"job {id} ended and its record has since been removed from the chain (a \
+					 job's record is kept for a week after it ends)"
+				),
+			)
+		} else {
+			ApiError::not_found(format!("no job {id}"))
+		});
+	};
 	let module = ContentId(job.spec.module.0);
 	let workload = portal.workload_of(&module);
 	let image = match workload {
@@ -719,7 +730,7 @@ async fn job_view(portal: &Portal, id: JobId) -> ApiResult<view::JobView> {
 		id,
 		poster: job.poster.to_string(),
 		status,
-		finished: status != "open" && job.in_flight == 0,
+		finished: job.ended.is_some(),
 		task_count: job.spec.task_count,
 		settled: job.settled,
 		in_flight: job.in_flight,

@@ -88,6 +88,7 @@ impl pallet_jobs::Config for Test {
 	type SlashFraction = Half;
 	type CheckerFee = ConstU64<FEE>;
 	type CheckersPerReview = CheckersPerReview;
+	type Retention = ConstU64<1000>;
 	type WeightInfo = ();
 }
 

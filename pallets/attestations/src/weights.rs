@@ -3,7 +3,7 @@
 //! "Weights"); regenerate rather than edit.
 //!
 //! DATE: 2026-12-01, STEPS: `20`, REPEAT: `5`, CHAIN: `Some("dev")`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`, WASM-EXECUTION: `Compiled`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`, WASM-EXECUTION: `Compiled`
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -28,93 +28,93 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register_checker() -> Weight {
-		// Minimum execution time: 44_797_000 picoseconds.
-		Weight::from_parts(47_431_000, 3593)
+		// Minimum execution time: 54_523_000 picoseconds.
+		Weight::from_parts(58_363_000, 3593)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn leave() -> Weight {
-		// Minimum execution time: 18_417_000 picoseconds.
-		Weight::from_parts(21_321_000, 6181)
+		// Minimum execution time: 28_652_000 picoseconds.
+		Weight::from_parts(33_005_000, 6181)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn withdraw() -> Weight {
-		// Minimum execution time: 40_931_000 picoseconds.
-		Weight::from_parts(43_585_000, 3593)
+		// Minimum execution time: 51_259_000 picoseconds.
+		Weight::from_parts(53_925_000, 3593)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn attest() -> Weight {
-		// Minimum execution time: 13_971_000 picoseconds.
-		Weight::from_parts(20_220_000, 4167)
+		// Minimum execution time: 23_365_000 picoseconds.
+		Weight::from_parts(29_623_000, 4167)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn reveal_attestation() -> Weight {
-		// Minimum execution time: 826_393_000 picoseconds.
-		Weight::from_parts(880_694_000, 16608)
-			.saturating_add(T::DbWeight::get().reads(17_u64))
-			.saturating_add(T::DbWeight::get().writes(17_u64))
+		// Minimum execution time: 702_067_000 picoseconds.
+		Weight::from_parts(726_815_000, 95639)
+			.saturating_add(T::DbWeight::get().reads(19_u64))
+			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
 	fn open_review() -> Weight {
-		// Minimum execution time: 233_809_000 picoseconds.
-		Weight::from_parts(245_637_000, 166686)
+		// Minimum execution time: 282_116_000 picoseconds.
+		Weight::from_parts(295_037_000, 166686)
 			.saturating_add(T::DbWeight::get().reads(70_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// The range of component `n` is `[0, 16]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		// Minimum execution time: 3_525_000 picoseconds.
-		Weight::from_parts(28_843_905, 15767)
-			.saturating_add(Weight::from_parts(210_335_561, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(9_u64))
+		// Minimum execution time: 5_906_000 picoseconds.
+		Weight::from_parts(70_110_337, 95639)
+			.saturating_add(Weight::from_parts(240_657_989, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().reads((14_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
 			.saturating_add(T::DbWeight::get().writes((14_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 7951).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 7964).saturating_mul(n.into()))
 	}
 }
 
 /// The same weights with RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn register_checker() -> Weight {
-		Weight::from_parts(47_431_000, 3593)
+		Weight::from_parts(58_363_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn leave() -> Weight {
-		Weight::from_parts(21_321_000, 6181)
+		Weight::from_parts(33_005_000, 6181)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(43_585_000, 3593)
+		Weight::from_parts(53_925_000, 3593)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn attest() -> Weight {
-		Weight::from_parts(20_220_000, 4167)
+		Weight::from_parts(29_623_000, 4167)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn reveal_attestation() -> Weight {
-		Weight::from_parts(880_694_000, 16608)
-			.saturating_add(RocksDbWeight::get().reads(17_u64))
-			.saturating_add(RocksDbWeight::get().writes(17_u64))
+		Weight::from_parts(726_815_000, 95639)
+			.saturating_add(RocksDbWeight::get().reads(19_u64))
+			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}
 	fn open_review() -> Weight {
-		Weight::from_parts(245_637_000, 166686)
+		Weight::from_parts(295_037_000, 166686)
 			.saturating_add(RocksDbWeight::get().reads(70_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(28_843_905, 15767)
-			.saturating_add(Weight::from_parts(210_335_561, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
+		Weight::from_parts(70_110_337, 95639)
+			.saturating_add(Weight::from_parts(240_657_989, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().reads((14_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(10_u64))
 			.saturating_add(RocksDbWeight::get().writes((14_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 7951).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 7964).saturating_mul(n.into()))
 	}
 }

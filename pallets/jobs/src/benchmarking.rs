@@ -278,5 +278,33 @@ mod benchmarks {
 		}));
 	}
 
+	/// An ended job of `n` tasks whose retention is over is removed whole. Each task still has
+	/// `MaxReplication` leased replicas, of workers of their own, which pruning lets go: the
+	/// worst case (a settled task's replicas were let go when it settled), which leases that
+	/// end before the retention does never leave.
+	#[benchmark]
+	fn on_idle(n: Linear<0, { T::MaxBatch::get() }>) {
+		let replicas = T::MaxReplication::get() as u32;
+		let job = posted::<T>(n.max(1), T::MaxReplication::get());
+		for t in 0..n {
+			for k in 0..replicas {
+				claim_as::<T>(&worker::<T>(t * replicas + k), job, 1);
+			}
+		}
+		let poster = Jobs::<T>::get(job).expect("posted; qed").poster;
+		Pallet::<T>::cancel(RawOrigin::Signed(poster).into(), job)
+			.expect("the poster cancels; qed");
+		assert!(Jobs::<T>::get(job).is_some_and(|info| info.ended.is_some()));
+		Prunable::<T>::insert(job, ());
+		let now = frame_system::Pallet::<T>::block_number();
+		#[block]
+		{
+			Pallet::<T>::on_idle(now, Weight::MAX);
+		}
+		assert!(!Jobs::<T>::contains_key(job));
+		assert!(Tasks::<T>::iter_prefix(job).next().is_none());
+		assert!(!Prunable::<T>::contains_key(job));
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

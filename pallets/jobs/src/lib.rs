@@ -60,6 +60,14 @@
 //! [`Config::AuditWindow`] its replicas are let go, unpaid and unjudged. Credits are only ever
 //! moved between holds and accounts: the total issuance never changes.
 //!
+//! **Retention.** An ended job's record (the job, its tasks, each replica's result) stays on
+//! chain for [`Config::Retention`] blocks after [`Event::JobEnded`]: the poster fetches the
+//! outputs by it (it names each output's content id and the workers who serve it), and anyone
+//! can check what was paid. Then [`Hooks::on_idle`] removes it, as much per block as the
+//! block's spare weight allows, and [`Event::JobPruned`] says so. Job ids are never reused, so
+//! an id below [`NextJobId`] without a record is a job that ended and was removed; state no
+//! longer grows with every job ever posted.
+//!
 //! **Stake in use.** A worker's replica counts against its stake (the registry's lease count,
 //! which unbonding waits for) from its claim until it is given back, expires or its task
 //! settles, so a worker cannot unbond from under a result that may still be judged.
@@ -211,6 +219,13 @@ pub mod pallet {
 		/// Checkers per review.
 		#[pallet::constant]
 		type CheckersPerReview: Get<u32>;
+		/// Blocks an ended job's record (its spec, tasks, replicas and results) stays on chain
+		/// after [`Event::JobEnded`], for its poster to find who serves each output and for
+		/// anyone to check what was paid; then it is removed. It should exceed the longest
+		/// lease, so a worker's lease ends by itself before its task is removed (pruning lets
+		/// go of any replica still held all the same).
+		#[pallet::constant]
+		type Retention: Get<BlockNumberFor<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -254,6 +269,11 @@ pub mod pallet {
 	/// The commit-reveal beacon: every revealed salt is hashed into it.
 	#[pallet::storage]
 	pub type Beacon<T> = StorageValue<_, Hash, ValueQuery>;
+
+	/// Ended jobs whose retention is over, removed by [`Hooks::on_idle`] as blocks have weight
+	/// to spare.
+	#[pallet::storage]
+	pub type Prunable<T> = StorageMap<_, Twox64Concat, JobId, ()>;
 
 	/// Events.
 	#[pallet::event]
@@ -411,6 +431,12 @@ pub mod pallet {
 			/// The escrow returned.
 			refunded: BalanceOf<T>,
 		},
+		/// An ended job's retention was over and its record (the job, its tasks and their
+		/// results) was removed from the chain.
+		JobPruned {
+			/// The job.
+			job: JobId,
+		},
 	}
 
 	/// Errors.
@@ -478,6 +504,33 @@ pub mod pallet {
 			T::WeightInfo::on_initialize(count)
 				.max(T::WeightInfo::on_initialize_unrevealed(count))
 				.saturating_add(T::Reviews::open_weight().saturating_mul(reveals))
+		}
+
+		/// Removes the records of ended jobs whose retention is over, as far as the block's
+		/// spare weight goes: a job with more tasks than one block can take is continued in
+		/// the next.
+		fn on_idle(_: BlockNumberFor<T>, limit: Weight) -> Weight {
+			let base = T::WeightInfo::on_idle(0);
+			let per_task = T::WeightInfo::on_idle(1).saturating_sub(base);
+			let mut used = Weight::zero();
+			while let Some(room) = limit.checked_sub(&used.saturating_add(base)) {
+				let budget = room.checked_div_per_component(&per_task).unwrap_or(u64::MAX);
+				if budget == 0 {
+					break;
+				}
+				let Some(job) = Prunable::<T>::iter_keys().next() else {
+					used.saturating_accrue(T::DbWeight::get().reads(1));
+					break;
+				};
+				let (removed, done) = Self::prune(job, budget.min(u32::MAX.into()) as u32);
+				used.saturating_accrue(
+					base.saturating_add(per_task.saturating_mul(removed.into())),
+				);
+				if !done {
+					break;
+				}
+			}
+			used
 		}
 
 		fn integrity_test() {
@@ -554,6 +607,7 @@ pub mod pallet {
 					next_task: 0,
 					settled: 0,
 					in_flight: 0,
+					ended: None,
 				},
 			);
 			Self::deposit_event(Event::JobPosted { job, poster, task_count, escrow });
@@ -1075,6 +1129,7 @@ impl<T: Config> Pallet<T> {
 				task.phase = Phase::Done;
 				Tasks::<T>::insert(job, index, task);
 			},
+			Timeout::Prune(job) => Prunable::<T>::insert(job, ()),
 		}
 	}
 
@@ -1108,18 +1163,49 @@ impl<T: Config> Pallet<T> {
 		if info.status == JobStatus::Open && info.settled >= info.spec.task_count {
 			info.status = JobStatus::Done;
 		}
-		if info.status == JobStatus::Open || info.in_flight > 0 || info.escrow.is_zero() {
+		if info.status == JobStatus::Open || info.in_flight > 0 || info.ended.is_some() {
 			return;
 		}
-		let refunded = T::Currency::release(
-			&HoldReason::Escrow.into(),
-			&info.poster,
-			info.escrow,
-			Precision::BestEffort,
-		)
-		.unwrap_or_default();
+		let refunded = if info.escrow.is_zero() {
+			Zero::zero()
+		} else {
+			T::Currency::release(
+				&HoldReason::Escrow.into(),
+				&info.poster,
+				info.escrow,
+				Precision::BestEffort,
+			)
+			.unwrap_or_default()
+		};
 		info.escrow = Zero::zero();
+		let now = frame_system::Pallet::<T>::block_number();
+		info.ended = Some(now);
+		Self::schedule(now.saturating_add(T::Retention::get()), Timeout::Prune(job));
 		Self::deposit_event(Event::JobEnded { job, status: info.status, refunded });
+	}
+
+	/// Removes up to `budget` tasks of ended job `job`, and the job itself once it has no task
+	/// left. Returns how many tasks were removed and whether the job is gone.
+	///
+	/// A replica of a task that never settled would still count against its worker's stake;
+	/// it is let go. (Leases end long before the retention does, and a job only ends once no
+	/// task is in flight, so this is only a safeguard.)
+	pub fn prune(job: JobId, budget: u32) -> (u32, bool) {
+		let mut removed = 0;
+		for (_, task) in Tasks::<T>::drain_prefix(job).take(budget as usize) {
+			if task.phase != Phase::Done {
+				Self::let_go(&task);
+			}
+			removed += 1;
+		}
+		if removed == budget {
+			return (removed, false);
+		}
+		Jobs::<T>::remove(job);
+		Requeued::<T>::remove(job);
+		Prunable::<T>::remove(job);
+		Self::deposit_event(Event::JobPruned { job });
+		(removed, true)
 	}
 
 	/// Pays `amount` from the job's escrow to `to`.

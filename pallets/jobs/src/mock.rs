@@ -87,6 +87,8 @@ pub const LEASE: u64 = 7;
 pub const REVEAL_WINDOW: u64 = 5;
 /// Audit window in the tests.
 pub const AUDIT_WINDOW: u64 = 10;
+/// Blocks an ended job's record is kept in the tests.
+pub const RETENTION: u64 = 20;
 /// Reward per replica in the tests.
 pub const REWARD: u64 = 10;
 /// Checker fee in the tests.
@@ -115,6 +117,7 @@ impl crate::Config for Test {
 	type SlashFraction = ConstPerbill50;
 	type CheckerFee = ConstU64<FEE>;
 	type CheckersPerReview = ConstU32<1>;
+	type Retention = ConstU64<RETENTION>;
 	type WeightInfo = ();
 }
 
@@ -232,7 +235,8 @@ pub fn reveal(worker: u64, job: u64, index: TaskIndex, result: TaskResult) {
 	));
 }
 
-/// Moves to block `n`, running `on_initialize` of the jobs pallet on the way.
+/// Moves to block `n`, running `on_initialize` of the jobs pallet on the way (not `on_idle`:
+/// the pruning tests call it themselves, with the weight they mean to leave it).
 pub fn run_to_block(n: u64) {
 	while System::block_number() < n {
 		let next = System::block_number() + 1;

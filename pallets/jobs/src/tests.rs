@@ -1,12 +1,16 @@
-use crate::{mock::*, Error, Event, HoldReason, JobStatus, Phase, ReplicaState, ReviewKind, Tasks};
+use crate::{
+	mock::*, weights::WeightInfo, Error, Event, HoldReason, JobStatus, Phase, Prunable,
+	ReplicaState, ReviewKind, Tasks,
+};
 use ccgsc_primitives::{Outcome, PlatformClass, PlatformSet, TaskResult};
 use pallet_workers::WorkerRegistry;
 use polkadot_sdk::frame_support::{
 	assert_noop, assert_ok,
 	traits::{
 		fungible::{Inspect, InspectHold},
-		Get,
+		Get, Hooks,
 	},
+	weights::Weight,
 	BoundedVec,
 };
 
@@ -833,5 +837,120 @@ fn a_replica_reveals_once() {
 			Jobs::reveal(RuntimeOrigin::signed(2), job, batch(vec![(0, good(0), salt(2))])),
 			Error::<Test>::NotCommitted
 		);
+	});
+}
+
+/// Runs the jobs pallet's `on_idle` at the current block with `limit` to spare.
+fn idle(limit: Weight) -> Weight {
+	Jobs::on_idle(System::block_number(), limit)
+}
+
+fn job_tasks(job: u64) -> usize {
+	Tasks::<Test>::iter_prefix(job).count()
+}
+
+#[test]
+fn an_ended_job_is_removed_once_its_retention_is_over() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		let job = post(3, 2);
+		for t in 0..3 {
+			for w in [2, 3] {
+				assert_ok!(Jobs::claim(RuntimeOrigin::signed(w), job, 1));
+				commit(w, job, t, good(t));
+			}
+			reveal(2, job, t, good(t));
+			reveal(3, job, t, good(t));
+		}
+		let info = crate::Jobs::<Test>::get(job).unwrap();
+		assert_eq!((info.status, info.ended), (JobStatus::Done, Some(1)));
+		// The record stays through the retention, whatever the blocks have to spare.
+		run_to_block(RETENTION);
+		let db: polkadot_sdk::frame_support::weights::RuntimeDbWeight =
+			<Test as polkadot_sdk::frame_system::Config>::DbWeight::get();
+		assert_eq!(idle(Weight::MAX), db.reads(1), "it only looked for a job to remove");
+		assert!(crate::Jobs::<Test>::contains_key(job));
+		assert_eq!(job_tasks(job), 3);
+		run_to_block(1 + RETENTION);
+		assert!(Prunable::<Test>::contains_key(job));
+		idle(Weight::MAX);
+		assert!(!crate::Jobs::<Test>::contains_key(job));
+		assert_eq!(job_tasks(job), 0);
+		assert!(!Prunable::<Test>::contains_key(job));
+		assert_eq!(events().last(), Some(&Event::JobPruned { job }));
+		// Removing the record moves no credits: the workers were paid, the rest refunded.
+		assert_eq!(Balances::balance(&2), 10_000 - 1000 + 3 * REWARD);
+		assert_eq!(Balances::balance(&POSTER), 10_000 - 6 * REWARD);
+		assert_eq!(escrow_held(POSTER), 0);
+		assert_eq!((leases(2), leases(3)), (0, 0));
+		assert_eq!(Balances::total_issuance(), issuance);
+		// The job's deadline, still scheduled, finds nothing to do; its id is never reused.
+		let deadline = spec(3, 2).deadline;
+		run_to_block(deadline + 1);
+		assert!(!crate::Jobs::<Test>::contains_key(job));
+		assert_eq!(Balances::balance(&POSTER), 10_000 - 6 * REWARD);
+		assert_eq!(crate::NextJobId::<Test>::get(), job + 1);
+		assert_noop!(Jobs::claim(RuntimeOrigin::signed(2), job, 1), Error::<Test>::UnknownJob);
+	});
+}
+
+#[test]
+fn pruning_takes_what_the_block_spares_and_goes_on_in_the_next() {
+	new_test_ext().execute_with(|| {
+		let job = post(5, 1);
+		for t in 0..5 {
+			assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+			commit(2, job, t, good(t));
+		}
+		for t in 0..5 {
+			reveal(2, job, t, good(t));
+		}
+		run_to_block(2 + AUDIT_WINDOW);
+		let ended = crate::Jobs::<Test>::get(job).unwrap().ended.expect("every task settled");
+		run_to_block(ended + RETENTION);
+		let two = <() as WeightInfo>::on_idle(2);
+		// Too little to spare for one task: nothing is done, nothing is charged.
+		assert_eq!(idle(<() as WeightInfo>::on_idle(1) - Weight::from_parts(1, 0)), Weight::zero());
+		assert_eq!(job_tasks(job), 5);
+		for left in [3, 1] {
+			assert_eq!(idle(two), two);
+			assert_eq!(job_tasks(job), left);
+			assert!(crate::Jobs::<Test>::contains_key(job));
+		}
+		assert!(idle(two).all_lte(two));
+		assert!(!crate::Jobs::<Test>::contains_key(job));
+		assert!(events().contains(&Event::JobPruned { job }));
+	});
+}
+
+#[test]
+fn pruning_lets_go_of_a_replica_still_held() {
+	new_test_ext().execute_with(|| {
+		let job = post(2, 1);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		assert_ok!(Jobs::cancel(RuntimeOrigin::signed(POSTER), job));
+		assert_eq!(leases(2), 1, "the lease runs on after the job ended");
+		assert_eq!(Jobs::prune(job, 16), (1, true));
+		assert_eq!(leases(2), 0);
+		// Its lease timeout, still scheduled, finds nothing left to let go.
+		run_to_block(1 + LEASE + 1);
+		assert_eq!(leases(2), 0);
+	});
+}
+
+#[test]
+fn a_job_whose_escrow_is_spent_whole_still_ends() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(polkadot_sdk::sp_runtime::Perbill::one());
+		let job = post(1, 1);
+		single_result(2, job, 0, good(0));
+		// The audit upholds the result: the checker's fee, then the worker's reward, take the
+		// whole escrow (as the attestations pallet pays them).
+		Jobs::pay(job, 0, &CHECKER, FEE);
+		Jobs::settle(job, 0, Some(good(0)), &[CHECKER]);
+		let info = crate::Jobs::<Test>::get(job).unwrap();
+		assert_eq!((info.escrow, info.spent), (0, REWARD + FEE));
+		assert_eq!(info.ended, Some(1));
+		assert!(events().contains(&Event::JobEnded { job, status: JobStatus::Done, refunded: 0 }));
 	});
 }

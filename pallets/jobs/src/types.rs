@@ -88,6 +88,9 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	/// Tasks between their first commit and their settlement (drawing, revealing, under
 	/// review, provisional): the escrow is only released once none remain.
 	pub in_flight: u32,
+	/// The block in which it ended: no task left in flight, the unspent escrow returned. Its
+	/// record is removed `Retention` blocks later.
+	pub ended: Option<BlockNumber>,
 }
 
 /// What a replica of a task has done so far.
@@ -212,4 +215,7 @@ pub enum Timeout<AccountId> {
 	/// A task with a committed replica that waits for more replicas: if its job has ended,
 	/// it will never settle, and its replicas are let go; otherwise it is looked at again.
 	Orphan(JobId, TaskIndex),
+	/// An ended job's retention is over: its record is removed when blocks have weight to
+	/// spare.
+	Prune(JobId),
 }

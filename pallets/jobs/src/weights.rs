@@ -3,7 +3,7 @@
 //! "Weights"); regenerate rather than edit.
 //!
 //! DATE: 2026-12-01, STEPS: `20`, REPEAT: `5`, CHAIN: `Some("dev")`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`, WASM-EXECUTION: `Compiled`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`, WASM-EXECUTION: `Compiled`
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -24,22 +24,23 @@ pub trait WeightInfo {
 	fn cancel() -> Weight;
 	fn on_initialize(n: u32, ) -> Weight;
 	fn on_initialize_unrevealed(n: u32, ) -> Weight;
+	fn on_idle(n: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_jobs` with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn post_job() -> Weight {
-		// Minimum execution time: 45_108_000 picoseconds.
-		Weight::from_parts(48_792_000, 95639)
+		// Minimum execution time: 58_888_000 picoseconds.
+		Weight::from_parts(63_005_000, 95639)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn claim(n: u32, ) -> Weight {
-		// Minimum execution time: 35_463_000 picoseconds.
-		Weight::from_parts(24_093_372, 95639)
-			.saturating_add(Weight::from_parts(11_120_556, 0).saturating_mul(n.into()))
+		// Minimum execution time: 48_447_000 picoseconds.
+		Weight::from_parts(38_364_087, 95639)
+			.saturating_add(Weight::from_parts(12_976_153, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -48,9 +49,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn renew(n: u32, ) -> Weight {
-		// Minimum execution time: 24_336_000 picoseconds.
-		Weight::from_parts(11_171_463, 95639)
-			.saturating_add(Weight::from_parts(9_240_162, 0).saturating_mul(n.into()))
+		// Minimum execution time: 34_319_000 picoseconds.
+		Weight::from_parts(20_349_795, 95639)
+			.saturating_add(Weight::from_parts(10_859_192, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -59,9 +60,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn abandon(n: u32, ) -> Weight {
-		// Minimum execution time: 22_613_000 picoseconds.
-		Weight::from_parts(1_334_854, 19875)
-			.saturating_add(Weight::from_parts(10_947_576, 0).saturating_mul(n.into()))
+		// Minimum execution time: 32_242_000 picoseconds.
+		Weight::from_parts(4_666_685, 19875)
+			.saturating_add(Weight::from_parts(12_943_089, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -70,9 +71,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn commit(n: u32, ) -> Weight {
-		// Minimum execution time: 23_425_000 picoseconds.
-		Weight::from_parts(2_027_698, 95639)
-			.saturating_add(Weight::from_parts(10_731_169, 0).saturating_mul(n.into()))
+		// Minimum execution time: 33_430_000 picoseconds.
+		Weight::from_parts(15_082_350, 95639)
+			.saturating_add(Weight::from_parts(12_875_620, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -81,55 +82,66 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `n` is `[1, 256]`.
 	fn reveal(n: u32, ) -> Weight {
-		// Minimum execution time: 306_548_000 picoseconds.
-		Weight::from_parts(311_625_000, 7813)
-			.saturating_add(Weight::from_parts(275_042_339, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Minimum execution time: 368_128_000 picoseconds.
+		Weight::from_parts(374_729_000, 95639)
+			.saturating_add(Weight::from_parts(311_778_508, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((9_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((9_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 10828).saturating_mul(n.into()))
 	}
 	fn cancel() -> Weight {
-		// Minimum execution time: 41_612_000 picoseconds.
-		Weight::from_parts(44_276_000, 7813)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 57_121_000 picoseconds.
+		Weight::from_parts(60_642_000, 95639)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// The range of component `n` is `[0, 256]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		// Minimum execution time: 3_486_000 picoseconds.
-		Weight::from_parts(3_606_000, 95639)
-			.saturating_add(Weight::from_parts(111_777_600, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(1_u64))
+		// Minimum execution time: 4_811_000 picoseconds.
+		Weight::from_parts(5_009_000, 172831)
+			.saturating_add(Weight::from_parts(129_015_212, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 6823).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 6828).saturating_mul(n.into()))
 	}
 	/// The range of component `n` is `[0, 256]`.
 	fn on_initialize_unrevealed(n: u32, ) -> Weight {
-		// Minimum execution time: 3_605_000 picoseconds.
-		Weight::from_parts(3_775_000, 95639)
-			.saturating_add(Weight::from_parts(57_723_796, 0).saturating_mul(n.into()))
+		// Minimum execution time: 5_126_000 picoseconds.
+		Weight::from_parts(5_338_000, 95639)
+			.saturating_add(Weight::from_parts(64_731_192, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().reads((8_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 			.saturating_add(T::DbWeight::get().writes((8_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 18885).saturating_mul(n.into()))
 	}
+	/// The range of component `n` is `[0, 256]`.
+	fn on_idle(n: u32, ) -> Weight {
+		// Minimum execution time: 19_090_000 picoseconds.
+		Weight::from_parts(19_133_000, 5972)
+			.saturating_add(Weight::from_parts(36_991_202, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().reads((6_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().writes((6_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 13535).saturating_mul(n.into()))
+	}
 }
 
 /// The same weights with RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn post_job() -> Weight {
-		Weight::from_parts(48_792_000, 95639)
+		Weight::from_parts(63_005_000, 95639)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn claim(n: u32, ) -> Weight {
-		Weight::from_parts(24_093_372, 95639)
-			.saturating_add(Weight::from_parts(11_120_556, 0).saturating_mul(n.into()))
+		Weight::from_parts(38_364_087, 95639)
+			.saturating_add(Weight::from_parts(12_976_153, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -137,8 +149,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3221).saturating_mul(n.into()))
 	}
 	fn renew(n: u32, ) -> Weight {
-		Weight::from_parts(11_171_463, 95639)
-			.saturating_add(Weight::from_parts(9_240_162, 0).saturating_mul(n.into()))
+		Weight::from_parts(20_349_795, 95639)
+			.saturating_add(Weight::from_parts(10_859_192, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
@@ -146,8 +158,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3221).saturating_mul(n.into()))
 	}
 	fn abandon(n: u32, ) -> Weight {
-		Weight::from_parts(1_334_854, 19875)
-			.saturating_add(Weight::from_parts(10_947_576, 0).saturating_mul(n.into()))
+		Weight::from_parts(4_666_685, 19875)
+			.saturating_add(Weight::from_parts(12_943_089, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -155,8 +167,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3221).saturating_mul(n.into()))
 	}
 	fn commit(n: u32, ) -> Weight {
-		Weight::from_parts(2_027_698, 95639)
-			.saturating_add(Weight::from_parts(10_731_169, 0).saturating_mul(n.into()))
+		Weight::from_parts(15_082_350, 95639)
+			.saturating_add(Weight::from_parts(12_875_620, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -164,35 +176,44 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3221).saturating_mul(n.into()))
 	}
 	fn reveal(n: u32, ) -> Weight {
-		Weight::from_parts(311_625_000, 7813)
-			.saturating_add(Weight::from_parts(275_042_339, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(374_729_000, 95639)
+			.saturating_add(Weight::from_parts(311_778_508, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((9_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(RocksDbWeight::get().writes((9_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 10828).saturating_mul(n.into()))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(44_276_000, 7813)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(60_642_000, 95639)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(3_606_000, 95639)
-			.saturating_add(Weight::from_parts(111_777_600, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
+		Weight::from_parts(5_009_000, 172831)
+			.saturating_add(Weight::from_parts(129_015_212, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 6823).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 6828).saturating_mul(n.into()))
 	}
 	fn on_initialize_unrevealed(n: u32, ) -> Weight {
-		Weight::from_parts(3_775_000, 95639)
-			.saturating_add(Weight::from_parts(57_723_796, 0).saturating_mul(n.into()))
+		Weight::from_parts(5_338_000, 95639)
+			.saturating_add(Weight::from_parts(64_731_192, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().reads((8_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 			.saturating_add(RocksDbWeight::get().writes((8_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 18885).saturating_mul(n.into()))
+	}
+	fn on_idle(n: u32, ) -> Weight {
+		Weight::from_parts(19_133_000, 5972)
+			.saturating_add(Weight::from_parts(36_991_202, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().reads((6_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(RocksDbWeight::get().writes((6_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 13535).saturating_mul(n.into()))
 	}
 }

@@ -3,7 +3,7 @@
 //! "Weights"); regenerate rather than edit.
 //!
 //! DATE: 2026-12-01, STEPS: `20`, REPEAT: `5`, CHAIN: `Some("dev")`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`, WASM-EXECUTION: `Compiled`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`, WASM-EXECUTION: `Compiled`
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -26,32 +26,32 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register() -> Weight {
-		// Minimum execution time: 43_605_000 picoseconds.
-		Weight::from_parts(46_509_000, 3697)
+		// Minimum execution time: 53_720_000 picoseconds.
+		Weight::from_parts(56_971_000, 3697)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn add_stake() -> Weight {
-		// Minimum execution time: 46_950_000 picoseconds.
-		Weight::from_parts(51_056_000, 3697)
+		// Minimum execution time: 57_652_000 picoseconds.
+		Weight::from_parts(60_898_000, 3697)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn update_profile() -> Weight {
-		// Minimum execution time: 9_644_000 picoseconds.
-		Weight::from_parts(10_656_000, 3697)
+		// Minimum execution time: 13_745_000 picoseconds.
+		Weight::from_parts(15_012_000, 3697)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn unbond() -> Weight {
-		// Minimum execution time: 10_506_000 picoseconds.
-		Weight::from_parts(11_407_000, 3697)
+		// Minimum execution time: 15_104_000 picoseconds.
+		Weight::from_parts(16_424_000, 3697)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn withdraw() -> Weight {
-		// Minimum execution time: 39_829_000 picoseconds.
-		Weight::from_parts(42_694_000, 3697)
+		// Minimum execution time: 49_498_000 picoseconds.
+		Weight::from_parts(52_274_000, 3697)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -60,27 +60,27 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(46_509_000, 3697)
+		Weight::from_parts(56_971_000, 3697)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn add_stake() -> Weight {
-		Weight::from_parts(51_056_000, 3697)
+		Weight::from_parts(60_898_000, 3697)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn update_profile() -> Weight {
-		Weight::from_parts(10_656_000, 3697)
+		Weight::from_parts(15_012_000, 3697)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn unbond() -> Weight {
-		Weight::from_parts(11_407_000, 3697)
+		Weight::from_parts(16_424_000, 3697)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(42_694_000, 3697)
+		Weight::from_parts(52_274_000, 3697)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}

@@ -143,6 +143,8 @@ impl pallet_sudo::Config for Runtime {
 
 /// Blocks per minute.
 pub const MINUTES: BlockNumber = (60_000 / MILLISECS_PER_BLOCK) as BlockNumber;
+/// Blocks per day.
+pub const DAYS: BlockNumber = 24 * 60 * MINUTES;
 
 parameter_types! {
 	/// Least worker stake: 100 credits.
@@ -166,6 +168,11 @@ parameter_types! {
 	/// `storage` parameter, which root can change with `system.set_storage` (the end-to-end
 	/// tests shorten it to see a slashed checker register anew).
 	pub storage CheckerUnbondingPeriod: BlockNumber = 10 * MINUTES;
+	/// Blocks an ended job's record stays on chain: a week, for the poster to fetch the outputs
+	/// (the record says which workers serve each) and anyone to check what was paid. A
+	/// `storage` parameter, for jobs that end from then on: the end-to-end tests shorten it to
+	/// see a record removed.
+	pub storage JobRetention: BlockNumber = 7 * DAYS;
 }
 
 impl pallet_workers::Config for Runtime {
@@ -201,6 +208,7 @@ impl pallet_jobs::Config for Runtime {
 	type SlashFraction = SlashFraction;
 	type CheckerFee = CheckerFee;
 	type CheckersPerReview = ConstU32<3>;
+	type Retention = JobRetention;
 	type WeightInfo = pallet_jobs::weights::SubstrateWeight<Runtime>;
 }
 
