@@ -319,6 +319,17 @@ impl Store {
 		Ok(true)
 	}
 
+	/// Removes the input list stored under `root`, if it is here.
+	///
+	/// # Errors
+	/// If the file exists but cannot be removed.
+	pub fn remove_inputs(&self, root: &Hash) -> io::Result<()> {
+		match fs::remove_file(self.root.join("inputs").join(hex(root))) {
+			Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+			_ => Ok(()),
+		}
+	}
+
 	/// Removes the blob `id` (and any partial fetch of it).
 	///
 	/// # Errors

@@ -1,7 +1,8 @@
 //! The `ccgsc` CLI against the real chain and two workers: post a module and a folder of
 //! inputs, follow the job, get the verified outputs in a folder; refuse a folder with no
 //! inputs; once the chain has removed the ended job's record (its retention shortened for the
-//! test), `status` and `fetch` say so, and so does the portal (410); follow a job to its end
+//! test), `status` and `fetch` say so, and so does the portal (410), and the workers drop
+//! the job's module, inputs and outputs from their stores; follow a job to its end
 //! without `--out`, through a node restart.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-cli && cargo test --release -p
@@ -143,7 +144,17 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	assert!(chain.job(job + 1).await.unwrap().is_none(), "no second job was posted");
 
 	// RETENTION blocks after it ended, the chain removes the job's record, and moves no
-	// credits doing so; the CLI and the portal say what became of it.
+	// credits doing so; the CLI and the portal say what became of it, and the workers drop
+	// what they kept for it (module, inputs, outputs) from their stores.
+	let mut content = vec![ContentId::of(ccgsc_task_modules::PRIMES)];
+	for (index, (lo, hi)) in ranges.iter().enumerate() {
+		content.push(ContentId::of(&primes::input(*lo, *hi)));
+		let task = chain.task(job, index as u32).await.unwrap().expect("claimed");
+		content.push(ContentId(task.result.expect("settled").output.0));
+	}
+	for id in &content {
+		assert!(workers.iter().any(|w| w.p2p.has(id)), "a worker stored {id:?}");
+	}
 	let info = chain.job(job).await.unwrap().expect("kept a while");
 	let (ended, dave) = (info.ended.expect("ended"), info.poster);
 	let poster = chain.free_balance(&dave).await.unwrap();
@@ -157,6 +168,14 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	assert!(!chain.job_pruned(job + 1).await.unwrap(), "a job never posted was not pruned");
 	assert_eq!(chain.free_balance(&dave).await.unwrap(), poster);
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
+	let started = std::time::Instant::now();
+	while content.iter().any(|id| workers.iter().any(|w| w.p2p.has(id))) {
+		assert!(
+			started.elapsed() < Duration::from_secs(30),
+			"the workers dropped the job's content from their stores"
+		);
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
 	for args in [vec!["status", &job_id], vec!["fetch", &job_id, "--out", out.to_str().unwrap()]] {
 		let gone = ccgsc(&node, dir.path(), &args).await;
 		assert!(!gone.status.success(), "{args:?}");

@@ -15,7 +15,9 @@
 //!
 //! The verdict is the majority of the revealed results; checkers with it are paid a fee, the
 //! others slashed (see `pallet-attestations`). The verifier keeps each output it computed in
-//! its content store and serves it, so an accepted output stays available.
+//! its content store and serves it, so an accepted output stays available, until the chain
+//! removes the job's record (a week after the job ended): then it drops what it stored only
+//! for that job, as workers do ([`ccgsc_worker::kept`]).
 //!
 //! Decisions: the verifier follows finalized blocks for assignments (each block once, with
 //! those finalized while it was away read by number: [`ccgsc_worker::Finalized`]) and confirms
@@ -61,7 +63,10 @@ use ccgsc_primitives::{
 	chunk_count, chunk_range, commitment, draw, ChunkTree, Hash, JobId, Outcome, PlatformClass,
 	TaskIndex, TaskRef, TaskResult,
 };
-use ccgsc_worker::{metric, Ledger, Metrics, Ran, Runner, TaskSpec};
+use ccgsc_worker::{
+	kept::{self, Item, Kept},
+	metric, Ledger, Metrics, Ran, Runner, TaskSpec,
+};
 use standing::Step;
 use tokio::sync::{watch, Semaphore};
 
@@ -85,6 +90,9 @@ pub enum Error {
 	/// The ledger of attested results (`dir/attested`) cannot be read.
 	#[error("cannot read the attested results: {0} (an attestation never revealed is slashed; move the file aside only if no review of it is open)")]
 	Ledger(std::io::Error),
+	/// The notes of what the content store holds for each job (`dir/kept`) cannot be read.
+	#[error("cannot read what the store keeps for each job: {0}")]
+	Kept(std::io::Error),
 	/// This CPU architecture has no platform class (x86-64 and aarch64 do).
 	#[error("no platform class for this CPU architecture")]
 	UnsupportedPlatform,
@@ -279,6 +287,9 @@ pub struct Verifier {
 	mine: Mutex<HashMap<(JobId, TaskIndex), TaskResult>>,
 	/// Results attested and not yet revealed, with their salts, mirrored in `dir/attested`.
 	attested: Mutex<Ledger>,
+	/// Which job each item of the content store is for, noted in `dir/kept`: an item goes
+	/// from the store with the record of the last job it is for.
+	kept: Arc<Mutex<Kept>>,
 	/// The reviews this run is working on (see [`Verifier::take_up`]).
 	in_hand: Mutex<HashSet<(JobId, TaskIndex)>>,
 	/// Set while [`Verifier::take_standing`] runs in the background.
@@ -313,7 +324,8 @@ impl Verifier {
 				.with_cache_dir(config.dir.join("wasm-cache"))
 				.with_speed(speed),
 		)?;
-		let runner = Runner::new(p2p.client().clone(), executor);
+		let kept = Arc::new(Mutex::new(Kept::open(config.dir.join("kept")).map_err(Error::Kept)?));
+		let runner = Runner::new(p2p.client().clone(), executor).with_kept(kept.clone());
 		let attested = Ledger::open(config.dir.join("attested")).map_err(Error::Ledger)?;
 		Ok(Self {
 			config,
@@ -326,6 +338,7 @@ impl Verifier {
 			mine: Mutex::default(),
 			in_hand: Mutex::default(),
 			attested: Mutex::new(attested),
+			kept,
 			standing_busy: AtomicBool::new(false),
 			standing_error: Mutex::default(),
 		})
@@ -371,6 +384,7 @@ impl Verifier {
 			tracing::info!("stopped before registering");
 			return Ok(());
 		};
+		kept::drop_pruned(&self.kept, self.p2p.client().store(), &chain).await;
 		let mut finalized_seen = ccgsc_worker::Finalized::from_now(&chain).await;
 		let this = Arc::new(self);
 		let slots = Arc::new(Semaphore::new(this.config.cores as usize));
@@ -671,6 +685,7 @@ impl Verifier {
 			Ran::CannotRun(e) => return Err(ReviewError::CannotRun(e)),
 		};
 		if result.outcome == Outcome::Success {
+			self.runner.note(job, Item::Blob(result.output));
 			if let Err(e) = self.p2p.client().add(output.clone()).await {
 				tracing::warn!(job, task, error = %e, "cannot store the output");
 			}
@@ -809,7 +824,8 @@ impl Verifier {
 	}
 
 	/// Counts what `events` paid and slashed this checker, and which of its reviews
-	/// concluded; whether it was slashed.
+	/// concluded, and drops from the store what it kept for jobs whose record was removed;
+	/// whether it was slashed.
 	fn note_outcomes(&self, events: &ccgsc_chain::Events) -> bool {
 		let mut slashed_here = false;
 		for paid in events.find::<api::jobs::events::Paid>().flatten() {
@@ -826,6 +842,9 @@ impl Verifier {
 				self.stats.slashed.fetch_add(slashed.amount as u64, Ordering::Relaxed);
 				slashed_here = true;
 			}
+		}
+		for pruned in events.find::<api::jobs::events::JobPruned>().flatten() {
+			kept::spawn_drop_job(&self.kept, self.p2p.client().store(), pruned.job);
 		}
 		for concluded in events.find::<api::attestations::events::ReviewConcluded>().flatten() {
 			let mine = self

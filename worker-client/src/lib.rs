@@ -45,6 +45,10 @@
 //!   does the same on every reconnection to the node, for reveals that opened while it was
 //!   cut off. The leases it held are listed in `dir/leases`, and it gives them back before
 //!   claiming again, so their tasks need not wait for the leases to run out.
+//! - **The store shrinks with the chain.** The worker serves what it fetched and produced
+//!   (modules, input lists, inputs, outputs) for as long as the chain keeps the job's record:
+//!   a week after the job ends, the chain removes it (`JobPruned`), and the worker removes
+//!   what it held only for that job from its store ([`kept`]).
 //!
 //! The test-only [`Config::corrupt_output`] flag makes a worker lie (it flips a byte of every
 //! output before committing), so tests can show that lies are caught and slashed.
@@ -52,6 +56,7 @@
 
 mod finalized;
 mod held;
+pub mod kept;
 pub mod ledger;
 mod metrics;
 mod state_file;
@@ -78,6 +83,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 
 pub use finalized::{Finalized, Step, CATCH_UP};
 use held::{Held, Leases};
+use kept::{Item, Kept};
 pub use ledger::{Ledger, Pending};
 pub use metrics::{metric, serve_metrics, Metrics};
 pub use task::{Fetched, Ran, Runner, TaskSpec};
@@ -108,6 +114,9 @@ pub enum Error {
 	/// The ledger of committed results (`dir/committed`) cannot be read.
 	#[error("cannot read the committed results: {0} (a result committed but never revealed is slashed; move the file aside only if no commit of it is pending)")]
 	Ledger(std::io::Error),
+	/// The notes of what the content store holds for each job (`dir/kept`) cannot be read.
+	#[error("cannot read what the store keeps for each job: {0}")]
+	Kept(std::io::Error),
 	/// This CPU architecture has no platform class (x86-64 and aarch64 do).
 	#[error("no platform class for this CPU architecture")]
 	UnsupportedPlatform,
@@ -308,6 +317,9 @@ pub struct Worker {
 	leases: Arc<Mutex<Leases>>,
 	/// Leases an earlier run listed and may still hold: given back at start.
 	left_over: Vec<(JobId, TaskIndex)>,
+	/// Which job each item of the content store is for, noted in `dir/kept`: an item goes
+	/// from the store with the record of the last job it is for.
+	kept: Arc<Mutex<Kept>>,
 }
 
 impl Worker {
@@ -335,6 +347,7 @@ impl Worker {
 			);
 		}
 		let (leases, left_over) = Leases::open(config.dir.join("leases"));
+		let kept = Arc::new(Mutex::new(Kept::open(config.dir.join("kept")).map_err(Error::Kept)?));
 		let cache = config.dir.join("wasm-cache");
 		let score = tokio::task::spawn_blocking(move || {
 			Executor::new(ccgsc_executor::Config::default())?.probe(PROBE_WORK)
@@ -344,7 +357,7 @@ impl Worker {
 		let executor = Executor::new(
 			ccgsc_executor::Config::default().with_cache_dir(cache).with_speed(score),
 		)?;
-		let runner = Runner::new(p2p.client().clone(), executor);
+		let runner = Runner::new(p2p.client().clone(), executor).with_kept(kept.clone());
 		Ok(Self {
 			config,
 			signer,
@@ -357,6 +370,7 @@ impl Worker {
 			committed: Arc::new(Mutex::new(committed)),
 			leases: Arc::new(Mutex::new(leases)),
 			left_over,
+			kept,
 		})
 	}
 
@@ -408,6 +422,7 @@ impl Worker {
 			return Ok(());
 		};
 		self.give_back_left_over(&chain).await;
+		kept::drop_pruned(&self.kept, self.p2p.client().store(), &chain).await;
 		let mut finalized_seen = Finalized::from_now(&chain).await;
 		let this = Arc::new(self);
 		let (chain_tx, chain_rx) = watch::channel(chain);
@@ -743,6 +758,9 @@ impl Worker {
 				self.stats.slashed.fetch_add(slashed.amount as u64, Ordering::Relaxed);
 			}
 		}
+		for pruned in events.find::<api::jobs::events::JobPruned>().flatten() {
+			kept::spawn_drop_job(&self.kept, self.p2p.client().store(), pruned.job);
+		}
 		for expired in events.find::<api::jobs::events::LeaseExpired>().flatten() {
 			if expired.worker == me {
 				tracing::warn!(
@@ -787,6 +805,7 @@ impl Worker {
 		}
 		let result = execution.result();
 		if execution.outcome == Outcome::Success {
+			self.runner.note(job, Item::Blob(result.output));
 			if let Err(e) = self.p2p.client().add(execution.output).await {
 				tracing::warn!(job, task, error = %e, "cannot store the output");
 			}

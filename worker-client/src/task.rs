@@ -4,11 +4,16 @@
 //! Workers and `ccgsc-verifier` share this, so a checker re-executes exactly what a worker
 //! executed.
 
-use std::time::Duration;
+use std::{
+	sync::{Arc, Mutex},
+	time::Duration,
+};
 
 use ccgsc_chain::{api, Balance};
 use ccgsc_executor::{Determinism, Execution, Executor};
 use ccgsc_primitives::{ContentId, Hash, JobId, Limits, TaskIndex};
+
+use crate::kept::{Item, Kept};
 
 /// The fields of a job a task needs, copied out of the chain's types.
 #[derive(Clone, Debug)]
@@ -77,12 +82,29 @@ pub struct Fetched {
 pub struct Runner {
 	p2p: ccgsc_p2p::Client,
 	executor: Executor,
+	kept: Option<Arc<Mutex<Kept>>>,
 }
 
 impl Runner {
 	/// A runner fetching through `p2p` and executing on `executor`.
 	pub fn new(p2p: ccgsc_p2p::Client, executor: Executor) -> Self {
-		Self { p2p, executor }
+		Self { p2p, executor, kept: None }
+	}
+
+	/// Notes in `kept`, before each fetch, which job the module, the input list and the input
+	/// are for, so they can be removed from the store with the job's record.
+	pub fn with_kept(mut self, kept: Arc<Mutex<Kept>>) -> Self {
+		self.kept = Some(kept);
+		self
+	}
+
+	/// Notes `item` as stored for `job`, if this runner keeps notes. A note that cannot be
+	/// written only means the item stays in the store for good.
+	pub fn note(&self, job: JobId, item: Item) {
+		let Some(kept) = &self.kept else { return };
+		if let Err(e) = kept.lock().expect("not poisoned qed").note(job, item) {
+			tracing::warn!(job, ?item, error = %e, "cannot note what the store keeps for the job");
+		}
 	}
 
 	/// Fetches and runs task `task` of `spec`.
@@ -97,6 +119,7 @@ impl Runner {
 	/// [`Ran::InputUnavailable`] if the input list, the input or the module cannot be had.
 	pub async fn fetch(&self, spec: &TaskSpec, task: TaskIndex) -> Result<Fetched, Ran> {
 		let input = self.input(spec, task).await.map_err(Ran::InputUnavailable)?;
+		self.note(spec.job, Item::Blob(spec.module));
 		let module = self.p2p.get(spec.module).await.map_err(Ran::InputUnavailable)?;
 		Ok(Fetched { spec: spec.clone(), task, module, input })
 	}
@@ -141,6 +164,7 @@ impl Runner {
 			if attempt > 0 {
 				tokio::time::sleep(Duration::from_secs(attempt)).await;
 			}
+			self.note(spec.job, Item::Inputs(spec.inputs_root));
 			let ids = match self.p2p.inputs(spec.inputs_root, &[]).await {
 				Ok(ids) => ids,
 				Err(e) => {
@@ -151,6 +175,7 @@ impl Runner {
 			let Some(id) = ids.get(task as usize) else {
 				return Err(ccgsc_p2p::Error::NotFound(ContentId(spec.inputs_root)));
 			};
+			self.note(spec.job, Item::Blob(*id));
 			match self.p2p.get(*id).await {
 				Ok(bytes) => return Ok(bytes),
 				Err(e) => last = Some(e),
