@@ -295,6 +295,15 @@ fn job_retention_key() -> Vec<u8> {
 	sp_crypto_hashing::twox_128(b":JobRetention:").to_vec()
 }
 
+/// What the clients say of job `id` once the chain has removed its record (see
+/// [`Chain::job_pruned`]).
+pub fn job_gone(id: JobId) -> String {
+	format!(
+		"job {id} ended and its record has since been removed from the chain (a job's record is \
+		 kept for a week after it ends)"
+	)
+}
+
 /// The `post_job(spec)` call.
 fn post_job_call(spec: &JobSpec) -> impl subxt::transactions::Payload {
 	let args = spec

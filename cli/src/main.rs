@@ -376,10 +376,7 @@ async fn job_info(chain: &Chain, job: u64) -> anyhow::Result<Job<AccountId32, Ba
 /// record (a week after it ended).
 async fn missing(chain: &Chain, job: u64) -> anyhow::Error {
 	match chain.job_pruned(job).await {
-		Ok(true) => anyhow::anyhow!(
-			"job {job} ended and its record has since been removed from the chain (a job's \
-			 record is kept for a week after it ends)"
-		),
+		Ok(true) => anyhow::anyhow!(ccgsc_chain::job_gone(job)),
 		Ok(false) => anyhow::anyhow!("no job {job}"),
 		Err(e) => e.into(),
 	}

@@ -700,13 +700,7 @@ async fn job_view(portal: &Portal, id: JobId) -> ApiResult<view::JobView> {
 	else {
 		// 410 for a job that was, so a client can tell it from a mistyped id.
 		return Err(if chain.job_pruned(id).await.map_err(ApiError::chain)? {
-			ApiError::new(
-				StatusCode::GONE,
-				format!(
-					"job {id} ended and its record has since been removed from the chain (a \
-					 job's record is kept for a week after it ends)"
-				),
-			)
+			ApiError::new(StatusCode::GONE, ccgsc_chain::job_gone(id))
 		} else {
 			ApiError::not_found(format!("no job {id}"))
 		});
