@@ -89,8 +89,14 @@ impl Kept {
 		for item in jobs.values().flatten() {
 			*holders.entry(*item).or_default() += 1;
 		}
-		let logged = jobs.values().map(BTreeSet::len).sum();
-		Ok(Self { log: Self::create(&path, &jobs)?, path, logged, jobs, holders })
+		// The log is appended to as it is: only a torn last note is cut off, so later notes
+		// stay aligned.
+		let logged = bytes.len() / NOTE;
+		let log = fs::OpenOptions::new().append(true).create(true).open(&path)?;
+		if bytes.len() % NOTE != 0 {
+			log.set_len((logged * NOTE) as u64)?;
+		}
+		Ok(Self { log, path, logged, jobs, holders })
 	}
 
 	/// Writes `jobs` to a new log at `path` and returns it, open to append to.
