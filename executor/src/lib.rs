@@ -55,9 +55,14 @@
 //! One [`Executor`] is built per process and cloned freely. It holds one engine and linker
 //! per determinism mode, an in-memory cache of instantiable modules by content id, and
 //! wasmtime's on-disk cache of compiled code, so a restarted worker does not recompile. Each
-//! task gets a fresh `Store`.
+//! task gets a fresh `Store`. The on-disk cache is bounded ([`COMPILED_CACHE_BYTES`] by
+//! default): after a compilation, at most every [`COMPILED_CACHE_CHECK`], the executor
+//! removes the least recently used code past the limit until 70 % of it is left, so a worker
+//! that meets a new module every day does not fill its disk with old ones (wasmtime's own
+//! check runs only once per process; see `compiled.rs`).
 #![deny(missing_docs)]
 
+mod compiled;
 pub mod meter;
 pub mod wasi;
 
@@ -89,6 +94,13 @@ const MODULE_CACHE_ENTRIES: usize = 64;
 /// Work units per second assumed until the machine's own speed is measured (see
 /// [`Executor::probe`]). Deliberately low, so that the guard is generous.
 const DEFAULT_SPEED: u64 = 100_000_000;
+
+/// Compiled code the on-disk cache keeps by default before it removes the least recently used
+/// (wasmtime's own default, made explicit: a few hundred task modules).
+pub const COMPILED_CACHE_BYTES: u64 = 512 << 20;
+
+/// How often at most the on-disk cache is checked against its limit, by default.
+pub const COMPILED_CACHE_CHECK: Duration = Duration::from_secs(60 * 60);
 
 /// Errors that are the executor's or the worker's own, never a verdict on the task.
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +154,8 @@ impl Determinism {
 #[derive(Clone, Debug)]
 pub struct Config {
 	cache_dir: Option<PathBuf>,
+	cache_bytes: u64,
+	cache_check: Duration,
 	speed: u64,
 	margin: u32,
 	min_guard: Duration,
@@ -152,6 +166,8 @@ impl Default for Config {
 	fn default() -> Self {
 		Self {
 			cache_dir: None,
+			cache_bytes: COMPILED_CACHE_BYTES,
+			cache_check: COMPILED_CACHE_CHECK,
 			speed: DEFAULT_SPEED,
 			margin: 4,
 			min_guard: Duration::from_secs(2),
@@ -164,6 +180,16 @@ impl Config {
 	/// Keep compiled code on disk in `dir`, so a restarted process does not recompile.
 	pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
 		self.cache_dir = Some(dir.into());
+		self
+	}
+
+	/// Bound the on-disk cache: when, on a check (after a compilation, at most one per
+	/// `check_every`), it holds more than `bytes` of compiled code, the least recently used
+	/// is removed until 70 % of `bytes` is left. Defaults: [`COMPILED_CACHE_BYTES`],
+	/// [`COMPILED_CACHE_CHECK`].
+	pub fn with_cache_limit(mut self, bytes: u64, check_every: Duration) -> Self {
+		self.cache_bytes = bytes;
+		self.cache_check = check_every;
 		self
 	}
 
@@ -265,6 +291,8 @@ struct Inner {
 	platform: Sandbox,
 	canonical: Sandbox,
 	config: Config,
+	/// When the on-disk cache was last checked against its limit.
+	cache_checked: Mutex<Option<Instant>>,
 }
 
 /// The sandbox: cheap to clone, shared by every task of a process.
@@ -288,7 +316,8 @@ impl Executor {
 	pub fn new(config: Config) -> Result<Self, Error> {
 		let platform = Sandbox::new(&config, Determinism::Platform)?;
 		let canonical = Sandbox::new(&config, Determinism::Canonical)?;
-		Ok(Self { inner: Arc::new(Inner { platform, canonical, config }) })
+		let cache_checked = Mutex::new(None);
+		Ok(Self { inner: Arc::new(Inner { platform, canonical, config, cache_checked }) })
 	}
 
 	/// The configuration this executor runs with.
@@ -342,7 +371,23 @@ impl Executor {
 		}
 		cache.order.push_back(job.module_id);
 		cache.map.insert(job.module_id, prepared.as_ref().ok().cloned());
+		drop(cache);
+		self.check_compiled_cache();
 		Ok(prepared)
+	}
+
+	/// Keeps the on-disk cache within its limit, if it is time to check (see `compiled.rs`).
+	fn check_compiled_cache(&self) {
+		let config = &self.inner.config;
+		let Some(dir) = &config.cache_dir else { return };
+		{
+			let mut checked = self.inner.cache_checked.lock().expect("cache check lock poisoned");
+			if checked.is_some_and(|at| at.elapsed() < config.cache_check) {
+				return;
+			}
+			*checked = Some(Instant::now());
+		}
+		compiled::trim(dir, config.cache_bytes);
 	}
 
 	/// Whether `module` would run as a task: valid WebAssembly, a WASI command (`_start`), and
@@ -505,7 +550,10 @@ impl Sandbox {
 			let cache_error = |source| Error::Cache { path: dir.clone(), source };
 			std::fs::create_dir_all(dir).map_err(|e| cache_error(e.into()))?;
 			let mut cache_config = wasmtime::CacheConfig::new();
-			cache_config.with_directory(dir.clone());
+			cache_config
+				.with_directory(dir.clone())
+				.with_files_total_size_soft_limit(config.cache_bytes)
+				.with_cleanup_interval(config.cache_check);
 			wasm.cache(Some(wasmtime::Cache::new(cache_config).map_err(cache_error)?));
 		}
 		let engine = Engine::new(&wasm)?;

@@ -438,6 +438,62 @@ fn compiled_code_is_cached_on_disk_across_executors() {
 	assert_eq!(primes::decode(&out).unwrap().0, 25);
 }
 
+#[test]
+fn compiled_code_on_disk_stays_within_its_limit() {
+	let task_modules = [modules::PRIMES, modules::MANDELBROT, modules::MATMUL, modules::PWHASH];
+	// How much code each module leaves on disk, with no limit in reach.
+	let sizes: Vec<u64> = task_modules
+		.iter()
+		.map(|module| {
+			let dir = tempfile::tempdir().unwrap();
+			let ex = Executor::new(Config::default().with_cache_dir(dir.path())).unwrap();
+			ex.check_module(module, Determinism::Platform).unwrap();
+			code_bytes(dir.path())
+		})
+		.collect();
+	// Room for the largest with what a check leaves (70 %), not for all four.
+	let limit = sizes.iter().max().unwrap() * 3 / 2;
+	assert!(sizes.iter().sum::<u64>() > limit, "{sizes:?} fit under {limit}");
+
+	let dir = tempfile::tempdir().unwrap();
+	let ex = Executor::new(
+		Config::default().with_cache_dir(dir.path()).with_cache_limit(limit, Duration::ZERO),
+	)
+	.unwrap();
+	let mut most = 0;
+	for module in task_modules {
+		ex.check_module(module, Determinism::Platform).unwrap();
+		most = most.max(code_bytes(dir.path()));
+		// Distinct modification times, so "least recently used" is well defined.
+		std::thread::sleep(Duration::from_millis(20));
+	}
+	assert!(most <= limit, "{most} bytes of compiled code were kept, over the limit {limit}");
+	let left = cache_files(dir.path());
+	assert_eq!(left.len(), 1, "only the most recent fits in 70 % of the limit: {left:?}");
+	assert_eq!(code_bytes(dir.path()), sizes[3], "and it is the last compiled");
+}
+
+/// The files of compiled code under `dir`: wasmtime names each module's file by its hash
+/// alone, and everything else it writes there (usage statistics, locks, files being written)
+/// with a dot.
+fn cache_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+	let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+	let mut files = Vec::new();
+	for path in entries.flatten().map(|e| e.path()) {
+		if path.is_dir() {
+			files.extend(cache_files(&path));
+		} else if !path.file_name().is_some_and(|n| n.to_string_lossy().contains('.')) {
+			files.push(path);
+		}
+	}
+	files
+}
+
+/// Bytes of compiled code under `dir`.
+fn code_bytes(dir: &std::path::Path) -> u64 {
+	cache_files(dir).iter().map(|f| f.metadata().map_or(0, |m| m.len())).sum()
+}
+
 fn walk(dir: &std::path::Path) -> usize {
 	std::fs::read_dir(dir)
 		.map(|entries| {
