@@ -5,7 +5,8 @@
 //! each task with its input and its output. That is what a worker holds notes for at most,
 //! the chain keeping an ended job's record for a week. Printed: the memory the notes take
 //! (how much this process's resident memory grew while noting them), the log's size on disk,
-//! and how long noting them and reading the log back at start take.
+//! and how long noting them, reading the log back at start and releasing jobs take (one job,
+//! as when the chain prunes it, and all the rest at once, as for a worker back after a week).
 
 use std::time::Instant;
 
@@ -57,10 +58,24 @@ fn main() {
 	drop(kept);
 
 	let started = Instant::now();
-	let kept = Kept::open(&path).expect("the log reads back");
+	let mut kept = Kept::open(&path).expect("the log reads back");
 	let reading = started.elapsed();
-	assert_eq!(kept.jobs().count() as u64, tasks.div_ceil(TASKS_PER_JOB), "every job read back");
+	let jobs: Vec<_> = kept.jobs().collect();
+	assert_eq!(jobs.len() as u64, tasks.div_ceil(TASKS_PER_JOB), "every job read back");
 	let disk = std::fs::metadata(&path).expect("the log").len();
+
+	// The chain prunes the oldest job: its items are read back from the log.
+	let started = Instant::now();
+	let (items, done) = kept.release(&jobs[..1]);
+	done.expect("released");
+	let one = started.elapsed();
+	assert_eq!(items.len() as u64, 2 * TASKS_PER_JOB + 1, "the job's own items; the module stays");
+	// A worker back after a week away: every other job at once.
+	let started = Instant::now();
+	let (items, done) = kept.release(&jobs[1..]);
+	done.expect("released");
+	let rest = started.elapsed();
+	assert_eq!(items.len() as u64 + 2 * TASKS_PER_JOB + 1, notes - (jobs.len() as u64 - 1));
 
 	println!(
 		"{tasks} tasks in {} jobs: {notes} notes, {:.1} MiB in memory ({:.0} bytes a note), \
@@ -72,10 +87,12 @@ fn main() {
 	);
 	println!(
 		"noting them took {:.2} s ({:.1} µs a note, each appended to the log); reading the log \
-		 back at start {:.2} s",
+		 back at start {:.2} s; releasing one job {:.2} ms, all the others at once {:.2} s",
 		noting.as_secs_f64(),
 		noting.as_secs_f64() * 1e6 / notes as f64,
-		reading.as_secs_f64()
+		reading.as_secs_f64(),
+		one.as_secs_f64() * 1e3,
+		rest.as_secs_f64()
 	);
 	println!(
 		"report: a worker's notes of what its store keeps, a week of one core at a task every 2 s \
