@@ -17,6 +17,14 @@
 //! says so, and `post` goes on once the node is back. `fetch` gets the outputs of a finished
 //! job again, from whoever provides them.
 //!
+//! The store keeps what `post` and `fetch` put there (module, inputs, outputs) until the chain
+//! removes the job's record, a week after the job ended; the next `post` or `fetch` then drops
+//! it, unless another job of this `--dir` still uses it (notes in `<dir>/kept`, as a worker
+//! keeps them). What a `post` stored before the chain refused its job is not noted and stays.
+//! Two `ccgsc` on the same `--dir` at once (a job followed in each of two terminals) share the
+//! store, but only the first keeps notes: what the second stores stays, as a later one might
+//! otherwise drop what the first still serves.
+//!
 //! Keys: `--dev <name>` signs with a dev account (dev chains only); otherwise the ed25519 key in
 //! `<dir>/key` (made on first use; fund its account first: `ccgsc account` prints it).
 
@@ -24,6 +32,7 @@ mod up;
 
 use std::{
 	path::{Path, PathBuf},
+	sync::Mutex,
 	time::Duration,
 };
 
@@ -33,6 +42,7 @@ use ccgsc_chain::{
 	convert, AccountId32, Balance, Chain, Ed25519Signer, JobSpec, UNIT,
 };
 use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
+use ccgsc_worker::kept::{self, Item, Kept};
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
 /// Post compute jobs to CCGSC and collect their verified outputs.
@@ -42,7 +52,7 @@ struct Cli {
 	/// The node's WebSocket RPC address.
 	#[arg(long, global = true, default_value = "ws://127.0.0.1:9944")]
 	chain: String,
-	/// State directory: key and content store.
+	/// State directory: key, content store and the notes of which job each item is for.
 	#[arg(long, global = true, default_value = ".ccgsc/cli")]
 	dir: PathBuf,
 	/// libp2p peers to join the network through (a worker's or the portal's address, ending in
@@ -174,15 +184,15 @@ async fn main() -> anyhow::Result<()> {
 		},
 		Command::Fetch { job, out } => {
 			let chain = connect(&cli.chain).await?;
-			let p2p = start_p2p(&cli).await?;
-			let result = fetch(&chain, &p2p, *job, out, &[]).await;
+			let (p2p, notes) = start_p2p(&cli, &chain).await?;
+			let result = fetch(&chain, &p2p, notes.as_ref(), *job, out, &[]).await;
 			p2p.stop().await;
 			result
 		},
 		Command::Post(post) => {
 			let chain = connect(&cli.chain).await?;
-			let p2p = start_p2p(&cli).await?;
-			let result = run_post(&chain, &p2p, &cli, post).await;
+			let (p2p, notes) = start_p2p(&cli, &chain).await?;
+			let result = run_post(&chain, &p2p, notes.as_ref(), &cli, post).await;
 			p2p.stop().await;
 			result
 		},
@@ -193,7 +203,43 @@ async fn connect(url: &str) -> anyhow::Result<Chain> {
 	Chain::connect(url).await.with_context(|| format!("cannot reach the node at {url}"))
 }
 
-async fn start_p2p(cli: &Cli) -> anyhow::Result<ccgsc_p2p::Node> {
+/// The notes of which job each item of the store is for, while this process alone has them.
+struct Notes {
+	kept: Mutex<Kept>,
+	/// Held locked until the process ends.
+	_lock: std::fs::File,
+}
+
+impl Notes {
+	/// The notes under `dir`, or `None` if another process has them.
+	fn open(dir: &Path) -> anyhow::Result<Option<Self>> {
+		std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+		let path = dir.join("kept.lock");
+		let lock = std::fs::File::create(&path)
+			.with_context(|| format!("cannot open {}", path.display()))?;
+		match lock.try_lock() {
+			Ok(()) => {},
+			Err(std::fs::TryLockError::WouldBlock) => {
+				eprintln!(
+					"another ccgsc uses {}: what this one stores stays in the store",
+					dir.display()
+				);
+				return Ok(None);
+			},
+			Err(std::fs::TryLockError::Error(e)) => {
+				return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+			},
+		}
+		let path = dir.join("kept");
+		let kept = Kept::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+		Ok(Some(Self { kept: Mutex::new(kept), _lock: lock }))
+	}
+}
+
+/// Starts the content node on the store under `--dir`, with the notes of which job each item
+/// is for, and drops from the store what only jobs whose records the chain removed used.
+async fn start_p2p(cli: &Cli, chain: &Chain) -> anyhow::Result<(ccgsc_p2p::Node, Option<Notes>)> {
+	let notes = Notes::open(&cli.dir)?;
 	let node = ccgsc_p2p::Node::start(
 		ccgsc_p2p::Config::new(cli.dir.join("store"))
 			.with_listen([cli.listen.clone()])
@@ -201,7 +247,23 @@ async fn start_p2p(cli: &Cli) -> anyhow::Result<ccgsc_p2p::Node> {
 	)
 	.await
 	.context("cannot start the content node")?;
-	Ok(node)
+	if let Some(notes) = &notes {
+		kept::drop_pruned(&notes.kept, node.client().store(), chain).await;
+	}
+	Ok((node, notes))
+}
+
+/// Notes that the store holds `items` for `job`. A note that cannot be written (or that
+/// another process keeps) only means that its item stays in the store.
+fn note(notes: Option<&Notes>, job: u64, items: impl IntoIterator<Item = Item>) {
+	let Some(notes) = notes else { return };
+	let mut kept = notes.kept.lock().expect("not poisoned qed");
+	for item in items {
+		if let Err(e) = kept.note(job, item) {
+			eprintln!("cannot note which job the store keeps content for: {e}");
+			return;
+		}
+	}
 }
 
 /// The files of `dir`, sorted by name (one task each).
@@ -223,6 +285,7 @@ fn input_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 async fn run_post(
 	chain: &Chain,
 	p2p: &ccgsc_p2p::Node,
+	notes: Option<&Notes>,
 	cli: &Cli,
 	post: &Post,
 ) -> anyhow::Result<()> {
@@ -240,7 +303,8 @@ async fn run_post(
 			std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
 		inputs.push(p2p.client().add(bytes).await.context("cannot store an input")?);
 	}
-	let inputs_root = p2p.client().add_inputs(inputs).await.context("cannot store the inputs")?;
+	let inputs_root =
+		p2p.client().add_inputs(inputs.clone()).await.context("cannot store the inputs")?;
 	let platform = PlatformClass::native().context("no platform class for this CPU")?;
 	let now = chain.finalized_number().await?;
 	let spec = JobSpec {
@@ -263,13 +327,15 @@ async fn run_post(
 		.post(chain, &spec)
 		.await
 		.with_context(|| format!("the chain refused the job (poster {})", poster.account()))?;
+	let stored = inputs.iter().map(|id| Item::Blob(*id));
+	note(notes, job, [Item::Blob(module), Item::Inputs(inputs_root)].into_iter().chain(stored));
 	println!("job {job} posted: {} tasks, module {}", files.len(), module);
 	for addr in p2p.client().listen_addrs().await.unwrap_or_default() {
 		eprintln!("serving its content at {addr}");
 	}
 	let chain = follow(&cli.chain, chain.clone(), job).await?;
 	match &post.out {
-		Some(out) => fetch(&chain, p2p, job, out, &files).await,
+		Some(out) => fetch(&chain, p2p, notes, job, out, &files).await,
 		None => {
 			println!("outputs: ccgsc fetch {job} --out <folder>");
 			Ok(())
@@ -319,6 +385,7 @@ async fn follow(url: &str, mut chain: Chain, job: u64) -> anyhow::Result<Chain> 
 async fn fetch(
 	chain: &Chain,
 	p2p: &ccgsc_p2p::Node,
+	notes: Option<&Notes>,
 	job: u64,
 	out: &Path,
 	files: &[PathBuf],
@@ -345,6 +412,7 @@ async fn fetch(
 			continue;
 		}
 		let id = ContentId(result.output.0);
+		note(notes, job, [Item::Blob(id)]);
 		let bytes = p2p
 			.client()
 			.get(id)

@@ -1,9 +1,9 @@
 //! The `ccgsc` CLI against the real chain and two workers: post a module and a folder of
 //! inputs, follow the job, get the verified outputs in a folder; refuse a folder with no
 //! inputs; once the chain has removed the ended job's record (its retention shortened for the
-//! test), `status` and `fetch` say so, and so does the portal (410), and the workers drop
-//! the job's module, inputs and outputs from their stores; follow a job to its end
-//! without `--out`, through a node restart.
+//! test), `status` and `fetch` say so, and so does the portal (410), the workers drop the
+//! job's module, inputs and outputs from their stores, and the CLI from its own at its next
+//! `fetch`; follow a job to its end without `--out`, through a node restart.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-cli && cargo test --release -p
 //! ccgsc-tests --test cli`.
@@ -152,8 +152,11 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 		let task = chain.task(job, index as u32).await.unwrap().expect("claimed");
 		content.push(ContentId(task.result.expect("settled").output.0));
 	}
+	// The CLI's own store: the module and inputs it posted, the outputs it fetched.
+	let cli_store = ccgsc_p2p::Store::open(dir.path().join("cli").join("store")).unwrap();
 	for id in &content {
 		assert!(workers.iter().any(|w| w.p2p.has(id)), "a worker stored {id:?}");
+		assert!(cli_store.has(id), "the CLI stored {id:?}");
 	}
 	let info = chain.job(job).await.unwrap().expect("kept a while");
 	let (ended, dave) = (info.ended.expect("ended"), info.poster);
@@ -181,6 +184,10 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 		assert!(!gone.status.success(), "{args:?}");
 		let stderr = String::from_utf8_lossy(&gone.stderr);
 		assert!(stderr.contains("its record has since been removed from the chain"), "{stderr}");
+	}
+	// `fetch` started by dropping from the CLI's store what only the removed job used.
+	for id in &content {
+		assert!(!cli_store.has(id), "the CLI dropped {id:?}");
 	}
 	let portal = ccgsc_portal::Portal::start(ccgsc_portal::Config::new(
 		node.ws_url(),
