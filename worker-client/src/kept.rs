@@ -173,20 +173,26 @@ impl Kept {
 	fn compact(&mut self) -> io::Result<()> {
 		let mut bytes = Vec::new();
 		let mut written: BTreeSet<(JobId, Print)> = BTreeSet::new();
+		let mut spans: BTreeMap<JobId, (usize, usize)> = BTreeMap::new();
 		read_notes(&self.path, (0, self.logged), |_, job, item| {
 			let print = item.print();
 			let live = self.jobs.get(&job).is_some_and(|noted| noted.prints.contains(&print));
 			if live && written.insert((job, print)) {
+				let at = written.len() - 1;
+				spans.entry(job).or_insert((at, at + 1)).1 = at + 1;
 				(job, item).encode_to(&mut bytes);
 			}
 		})?;
 		let mut tmp = self.path.as_os_str().to_owned();
 		tmp.push(".tmp");
 		fs::write(&tmp, &bytes)?;
+		let log = fs::OpenOptions::new().append(true).open(&tmp)?;
 		fs::rename(&tmp, &self.path)?;
-		self.log = fs::OpenOptions::new().append(true).open(&self.path)?;
+		self.log = log;
 		self.logged = written.len();
-		self.jobs = Self::read_jobs(&self.path, self.logged)?;
+		for (job, noted) in &mut self.jobs {
+			noted.span = spans.get(job).copied().unwrap_or((0, 0));
+		}
 		Ok(())
 	}
 
