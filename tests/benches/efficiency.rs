@@ -88,17 +88,13 @@ async fn main() {
 	let executor = Executor::new(ccgsc_executor::Config::default()).expect("a sandbox");
 
 	// Calibrate the iteration count to the tile time asked for, with the module compiled
-	// already (the first run compiles it), as it is for every task a worker runs: a short
-	// probe gives an estimate, and one whole tile at that estimate corrects it (a probe of a
-	// few tens of milliseconds alone misjudged a tile by about 5 %).
-	let calibration = sandbox_job(module, &[], u64::MAX / 4);
+	// already (the first run compiles it), as it is for every task a worker runs.
 	let probe = tiles(1_000)[0];
+	let calibration = sandbox_job(module, &[], u64::MAX / 4);
 	executor.run(&calibration, 0, &probe.input()).unwrap();
 	let run = executor.run(&calibration, 0, &probe.input()).unwrap();
-	let estimate = (1_000.0 * tile_secs / run.elapsed.as_secs_f64()) as u32;
-	let whole = executor.run(&calibration, 0, &tiles(estimate)[0].input()).unwrap();
-	let max_iter = (f64::from(estimate) * tile_secs / whole.elapsed.as_secs_f64()) as u32;
-	let work = whole.work * u64::from(max_iter) / u64::from(estimate) * 3;
+	let max_iter = (1_000.0 * tile_secs / run.elapsed.as_secs_f64()) as u32;
+	let work = run.work * u64::from(max_iter) / 1_000 * 3;
 	println!("tiles: {TILES} of 128 × 128 px, {max_iter} iterations (~{tile_secs} s each)");
 
 	let node = Node::dev();
