@@ -52,18 +52,18 @@ fn list(dir: &Path, into: &mut Vec<Code>) {
 }
 
 /// If the compiled code under `dir` takes more than `limit` bytes, removes the least recently
-/// used until at most [`KEEP_PERCENT`] of `limit` is left, with their statistics. Returns the
-/// bytes removed. A file that cannot be removed stays, for the next check to try again.
-pub(crate) fn trim(dir: &Path, limit: u64) -> u64 {
+/// used until at most [`KEEP_PERCENT`] of `limit` is left, with their statistics. A file that
+/// cannot be removed stays, for the next check to try again.
+pub(crate) fn trim(dir: &Path, limit: u64) {
 	let mut code = Vec::new();
 	list(dir, &mut code);
 	let total: u64 = code.iter().map(|c| c.size).sum();
 	if total <= limit {
-		return 0;
+		return;
 	}
 	code.sort_by_key(|c| std::cmp::Reverse(c.used));
 	let keep = limit / 100 * KEEP_PERCENT;
-	let (mut kept, mut removed, mut full) = (0u64, 0u64, false);
+	let (mut kept, mut full) = (0u64, false);
 	for c in code {
 		if !full && kept + c.size <= keep {
 			kept += c.size;
@@ -72,9 +72,7 @@ pub(crate) fn trim(dir: &Path, limit: u64) -> u64 {
 		// Everything older than the first that does not fit goes too.
 		full = true;
 		if std::fs::remove_file(&c.path).is_ok() {
-			removed += c.size;
 			let _ = std::fs::remove_file(c.path.with_extension("stats"));
 		}
 	}
-	removed
 }
