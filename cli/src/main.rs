@@ -213,23 +213,16 @@ struct Notes {
 impl Notes {
 	/// The notes under `dir`, or `None` if another process has them.
 	fn open(dir: &Path) -> anyhow::Result<Option<Self>> {
-		std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
 		let path = dir.join("kept.lock");
-		let lock = std::fs::File::create(&path)
-			.with_context(|| format!("cannot open {}", path.display()))?;
-		match lock.try_lock() {
-			Ok(()) => {},
-			Err(std::fs::TryLockError::WouldBlock) => {
-				eprintln!(
-					"another ccgsc uses {}: what this one stores stays in the store",
-					dir.display()
-				);
-				return Ok(None);
-			},
-			Err(std::fs::TryLockError::Error(e)) => {
-				return Err(e).with_context(|| format!("cannot lock {}", path.display()))
-			},
-		}
+		let Some(lock) =
+			ccgsc_worker::hold(&path).with_context(|| format!("cannot lock {}", path.display()))?
+		else {
+			eprintln!(
+				"another ccgsc uses {}: what this one stores stays in the store",
+				dir.display()
+			);
+			return Ok(None);
+		};
 		let path = dir.join("kept");
 		let kept = Kept::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
 		Ok(Some(Self { kept: Mutex::new(kept), _lock: lock }))

@@ -184,6 +184,11 @@ impl WorkerProcess {
 		Self { child, home, metrics }
 	}
 
+	/// Its directory (key, state and `worker.log`).
+	pub fn dir(&self) -> &Path {
+		&self.home
+	}
+
 	/// Everything it has logged so far (from every start on its directory).
 	pub fn log(&self) -> String {
 		std::fs::read_to_string(self.home.join("worker.log")).unwrap_or_default()

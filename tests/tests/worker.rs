@@ -534,6 +534,36 @@ async fn a_worker_waits_out_its_node_and_stops_on_ctrl_c_even_without_it() {
 	assert!(worker.log().contains(&node.ws_url()), "it names the node\n{}", worker.log());
 	assert!(worker.is_running(), "it waits for the node\n{}", worker.log());
 
+	// A second worker on its directory would sign with its key and rewrite its ledger: it
+	// refuses to start, and says why; so does a checker. The first works on.
+	let second = tokio::process::Command::new(ccgsc_tests::binary("ccgsc-worker"))
+		.arg("--chain")
+		.arg(node.ws_url())
+		.arg("--dir")
+		.arg(worker.dir())
+		.kill_on_drop(true)
+		.output();
+	let second = tokio::time::timeout(START, second)
+		.await
+		.expect("a second worker on the directory stops at once")
+		.unwrap();
+	let said = String::from_utf8_lossy(&second.stderr);
+	assert!(!second.status.success(), "a second worker on the directory fails\n{said}");
+	let why = format!("another worker or checker uses {}", worker.dir().display());
+	assert!(said.contains(&why), "it says why\n{said}");
+	let checker = ccgsc_verifier::Verifier::new(ccgsc_verifier::Config::new(
+		node.ws_url(),
+		worker.dir(),
+		[9; 32],
+	))
+	.await;
+	assert!(
+		matches!(&checker, Err(ccgsc_verifier::Error::InUse(dir)) if dir == worker.dir()),
+		"a checker on the worker's directory is refused: {:?}",
+		checker.err()
+	);
+	assert!(worker.is_running(), "the first worker goes on\n{}", worker.log());
+
 	// The node comes up: the worker registers and works.
 	node.restart();
 	let chain = node.client(START).await;
@@ -575,6 +605,10 @@ async fn a_worker_waits_out_its_node_and_stops_on_ctrl_c_even_without_it() {
 		status.is_some_and(|s| s.success()),
 		"the worker stops on Ctrl-C without its node: {status:?}\n{}",
 		worker.log()
+	);
+	assert!(
+		ccgsc_worker::hold(&worker.dir().join("lock")).unwrap().is_some(),
+		"a stopped worker leaves its directory free"
 	);
 	checker_connected(&checker.stats, false).await;
 	checker.stop().await;

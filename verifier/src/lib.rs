@@ -96,6 +96,12 @@ pub enum Error {
 	/// This CPU architecture has no platform class (x86-64 and aarch64 do).
 	#[error("no platform class for this CPU architecture")]
 	UnsupportedPlatform,
+	/// Another checker or worker runs on this directory (it holds `dir/lock`).
+	#[error("another checker or worker uses {}: each needs a --dir of its own", .0.display())]
+	InUse(std::path::PathBuf),
+	/// The directory's lock (`dir/lock`) cannot be made.
+	#[error("cannot lock the directory: {0}")]
+	Lock(std::io::Error),
 	/// A transaction that changes the checker's registration was confirmed, but its node did
 	/// not finalize it within a minute.
 	#[error("the node did not finalize the checker's {0} within a minute")]
@@ -296,14 +302,21 @@ pub struct Verifier {
 	standing_busy: AtomicBool,
 	/// The last error of a background [`Verifier::take_standing`], logged once.
 	standing_error: Mutex<Option<String>>,
+	/// The hold on `dir/lock` (see [`ccgsc_worker::hold`]), let go when the checker is dropped.
+	_lock: std::fs::File,
 }
 
 impl Verifier {
-	/// Starts the p2p node and sets up the sandbox. Does not touch the chain yet.
+	/// Takes the directory (see [`ccgsc_worker::hold`]), starts the p2p node and sets up the
+	/// sandbox. Does not touch the chain yet.
 	///
 	/// # Errors
-	/// If the p2p node or the sandbox cannot start.
+	/// [`Error::InUse`] if another checker or worker runs on the directory; otherwise if the
+	/// p2p node or the sandbox cannot start.
 	pub async fn new(config: Config) -> Result<Self, Error> {
+		let lock = ccgsc_worker::hold(&config.dir.join("lock"))
+			.map_err(Error::Lock)?
+			.ok_or_else(|| Error::InUse(config.dir.clone()))?;
 		let signer = Ed25519Signer::from_seed(config.seed);
 		let account = AccountId32(signer.public());
 		let platform = PlatformClass::native().ok_or(Error::UnsupportedPlatform)?;
@@ -341,6 +354,7 @@ impl Verifier {
 			kept,
 			standing_busy: AtomicBool::new(false),
 			standing_error: Mutex::default(),
+			_lock: lock,
 		})
 	}
 

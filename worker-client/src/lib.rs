@@ -120,6 +120,12 @@ pub enum Error {
 	/// This CPU architecture has no platform class (x86-64 and aarch64 do).
 	#[error("no platform class for this CPU architecture")]
 	UnsupportedPlatform,
+	/// Another worker or checker runs on this directory (it holds `dir/lock`).
+	#[error("another worker or checker uses {}: each needs a --dir of its own", .0.display())]
+	InUse(PathBuf),
+	/// The directory's lock (`dir/lock`) cannot be made.
+	#[error("cannot lock the directory: {0}")]
+	Lock(std::io::Error),
 	/// The account cannot cover the stake.
 	#[error("account {account} has {free} credits, the stake needs {stake}: fund it first")]
 	Unfunded {
@@ -320,15 +326,21 @@ pub struct Worker {
 	/// Which job each item of the content store is for, noted in `dir/kept`: an item goes
 	/// from the store with the record of the last job it is for.
 	kept: Arc<Mutex<Kept>>,
+	/// The hold on `dir/lock` (see [`hold`]), let go when the worker is dropped.
+	_lock: std::fs::File,
 }
 
 impl Worker {
-	/// Starts the p2p node, measures the machine with the standard probe and sets up the
-	/// sandbox. Does not touch the chain yet.
+	/// Takes the directory (see [`hold`]), starts the p2p node, measures the machine with the
+	/// standard probe and sets up the sandbox. Does not touch the chain yet.
 	///
 	/// # Errors
-	/// If the p2p node or the sandbox cannot start.
+	/// [`Error::InUse`] if another worker or checker runs on the directory; otherwise if the
+	/// p2p node or the sandbox cannot start.
 	pub async fn new(config: Config) -> Result<Self, Error> {
+		let lock = hold(&config.dir.join("lock"))
+			.map_err(Error::Lock)?
+			.ok_or_else(|| Error::InUse(config.dir.clone()))?;
 		let signer = Ed25519Signer::from_seed(config.seed);
 		let account = signer.public();
 		let platform = PlatformClass::native().ok_or(Error::UnsupportedPlatform)?;
@@ -371,6 +383,7 @@ impl Worker {
 			leases: Arc::new(Mutex::new(leases)),
 			left_over,
 			kept,
+			_lock: lock,
 		})
 	}
 
@@ -1169,6 +1182,28 @@ pub fn key_in(dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
 	Ok(seed)
 }
 
+/// An exclusive hold on the file at `path` (made, with its directory, if missing) for as long
+/// as the returned file stays open; `None` if another open file holds it, in this process or
+/// another. The OS lets go when the process ends, however it ends, so a crash leaves nothing
+/// to clean up.
+///
+/// A worker or checker holds `<dir>/lock` while it runs ([`Worker::new`]): two processes on
+/// one `--dir` would sign with one key and rewrite each other's ledger, notes and leases.
+///
+/// # Errors
+/// If the file cannot be made or the OS cannot lock it.
+pub fn hold(path: &std::path::Path) -> std::io::Result<Option<std::fs::File>> {
+	if let Some(dir) = path.parent() {
+		std::fs::create_dir_all(dir)?;
+	}
+	let file = std::fs::File::create(path)?;
+	match file.try_lock() {
+		Ok(()) => Ok(Some(file)),
+		Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+		Err(std::fs::TryLockError::Error(e)) => Err(e),
+	}
+}
+
 /// 32 random bytes from the OS: a commitment's salt, a new key.
 pub fn salt() -> Hash {
 	let mut salt = [0u8; 32];
@@ -1185,4 +1220,19 @@ pub fn describe(worker: &Worker, metrics: Option<SocketAddr>) -> String {
 		worker.score,
 		metrics.map(|m| format!(", metrics on http://{m}/metrics")).unwrap_or_default()
 	)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::hold;
+
+	#[test]
+	fn a_held_file_is_refused_to_a_second_holder_until_the_first_lets_go() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("worker").join("lock");
+		let first = hold(&path).unwrap().expect("the first hold is taken, its directory made");
+		assert!(hold(&path).unwrap().is_none(), "a second hold is refused while the first is open");
+		drop(first);
+		assert!(hold(&path).unwrap().is_some(), "once the first lets go, the file is free again");
+	}
 }
