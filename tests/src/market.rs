@@ -89,9 +89,22 @@ pub async fn start_worker(
 	.await
 }
 
+/// How long a worker or checker this process stopped or dropped may hold its directory after:
+/// the tasks it left wind down on their own (a process that ends lets go at once). A test that
+/// starts one again on the same directory waits for that (see [`ccgsc_worker::hold`]).
+const LET_GO: Duration = Duration::from_secs(30);
+
 /// Starts a worker configured as `config`.
 pub async fn start_worker_with(config: ccgsc_worker::Config) -> Running<ccgsc_worker::Stats> {
-	let worker = ccgsc_worker::Worker::new(config).await.expect("the worker starts");
+	let started = Instant::now();
+	let worker = loop {
+		match ccgsc_worker::Worker::new(config.clone()).await {
+			Err(ccgsc_worker::Error::InUse(_)) if started.elapsed() < LET_GO => {
+				tokio::time::sleep(Duration::from_millis(50)).await;
+			},
+			started => break started.expect("the worker starts"),
+		}
+	};
 	let (account, stats, p2p) = (worker.account(), worker.stats(), worker.p2p().client().clone());
 	Running::spawn(account, stats, p2p, |stopped| async move {
 		worker
@@ -120,7 +133,15 @@ pub async fn start_checker(
 
 /// Starts a checker configured as `config`.
 pub async fn start_checker_with(config: ccgsc_verifier::Config) -> Running<ccgsc_verifier::Stats> {
-	let verifier = ccgsc_verifier::Verifier::new(config).await.expect("the verifier starts");
+	let started = Instant::now();
+	let verifier = loop {
+		match ccgsc_verifier::Verifier::new(config.clone()).await {
+			Err(ccgsc_verifier::Error::InUse(_)) if started.elapsed() < LET_GO => {
+				tokio::time::sleep(Duration::from_millis(50)).await;
+			},
+			started => break started.expect("the verifier starts"),
+		}
+	};
 	let (account, stats, p2p) =
 		(verifier.account(), verifier.stats(), verifier.p2p().client().clone());
 	Running::spawn(account, stats, p2p, |stopped| async move {

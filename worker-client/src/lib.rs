@@ -449,7 +449,9 @@ impl Worker {
 			best,
 		};
 		let (held, stopping) = (slots.held.clone(), slots.stopping.clone());
-		let submitter = tokio::spawn(submit_loop(this.clone(), chain_rx, action_rx, slots));
+		// In a set, so that a caller dropping this future stops the submitter with it.
+		let mut submitter = tokio::task::JoinSet::new();
+		submitter.spawn(submit_loop(this.clone(), chain_rx, action_rx, slots));
 		// Nothing held and nothing left to reveal: a stopping worker is done.
 		let done = || {
 			held.available_permits() == 2 * this.config.cores as usize
@@ -546,7 +548,7 @@ impl Worker {
 		}
 		this.stats.connected.store(false, Ordering::Relaxed);
 		drop(actions);
-		submitter.abort();
+		submitter.abort_all();
 		let left = this.committed.lock().expect("not poisoned qed").len();
 		if left > 0 {
 			tracing::warn!(
