@@ -1,5 +1,5 @@
 //! Verification on the real chain: a checker (`ccgsc-verifier`) catches a lying worker in a
-//! dispute; adaptive replication lets trusted workers run tasks once while audits catch a
+//! dispute, and drops what it fetched for it once the chain removes the job's record; adaptive replication lets trusted workers run tasks once while audits catch a
 //! planted wrong single result; the audit rate in force is the configured one; a checker
 //! killed between its attestation and its reveal reveals when started again; a checker away
 //! when a review selects it takes the review up when it is back; a worker slashed below the
@@ -32,6 +32,9 @@ use ccgsc_tests::{
 };
 
 const START: Duration = Duration::from_secs(60);
+
+/// Blocks an ended job's record is kept, shortened for the tests that see it removed.
+const RETENTION: u32 = 30;
 
 /// A dev node, a poster's content node serving one primes task (the count up to 50 000), and
 /// the accounts of `seeds` funded: what a test of one disputed task starts from.
@@ -126,6 +129,8 @@ async fn a_lying_worker_is_caught_by_the_checker_and_slashed_and_the_honest_outp
 		primes_content(dir.path(), (0..8u64).map(|i| (i * 50_000, (i + 1) * 50_000))).await;
 	let bootstrap = p2p.client().listen_addrs().await.unwrap();
 	fund(&chain, &[11, 12, 13, 19]).await;
+	// A short retention, so the test sees the ended job's record removed.
+	chain.set_job_retention(&dev::alice(), RETENTION).await.expect("root sets the retention");
 	let issuance = chain.total_issuance().await.unwrap();
 	let checker = start_checker(&node, dir.path(), 19, bootstrap.clone()).await;
 	registered_checker(&chain, &checker.account).await;
@@ -171,6 +176,31 @@ async fn a_lying_worker_is_caught_by_the_checker_and_slashed_and_the_honest_outp
 	let info = chain.job(id).await.unwrap().unwrap();
 	assert_eq!((info.status, info.escrow), (JobStatus::Done, 0));
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
+
+	// Once the chain removes the ended job's record, the checker drops what it fetched to
+	// judge the disputes (the module and the disputed tasks' inputs), as the workers drop
+	// what they fetched to run the tasks.
+	assert!(checker.p2p.has(&module), "the checker fetched the module to re-execute");
+	let deadline = std::time::Instant::now() + Duration::from_secs(120);
+	while !chain.job_pruned(id).await.unwrap() {
+		assert!(std::time::Instant::now() < deadline, "the record is removed\n{}", node.log_tail());
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	}
+	let content: Vec<ContentId> = std::iter::once(module).chain(inputs).collect();
+	let holding = || {
+		content.iter().any(|id| {
+			checker.p2p.has(id) || std::iter::once(&liar).chain(&honest).any(|w| w.p2p.has(id))
+		})
+	};
+	let started = std::time::Instant::now();
+	while holding() {
+		assert!(
+			started.elapsed() < Duration::from_secs(30),
+			"the checker and the workers drop the removed job's content from their stores"
+		);
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	assert!(p2p.client().has(&module), "the poster's own store keeps what it posted");
 
 	for worker in honest {
 		worker.stop().await;
