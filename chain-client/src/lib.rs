@@ -427,12 +427,26 @@ pub struct Chain {
 }
 
 impl Chain {
-	/// Connects to a node's WebSocket RPC.
+	/// Connects to a node's WebSocket RPC, through its legacy JSON-RPC methods (`chain_*`,
+	/// `state_*`, `author_*`) rather than the newer `chainHead` ones subxt prefers.
+	///
+	/// Those answer a storage read or a runtime call in two messages: the operation's id, then
+	/// its result as a notification. The node's RPC server (`sc-rpc-server` of polkadot-sdk
+	/// 2609) leaves Nagle's algorithm on for its sockets, so the second message waits for the
+	/// client to acknowledge the first, which Linux delays by 40 ms: a read at the latest block
+	/// (its runtime version, then the entry) took 90 ms on loopback, against under a
+	/// millisecond through the legacy methods, which answer in one message
+	/// (`cargo bench -p ccgsc-tests --bench reads`). A worker reads before each claim, and
+	/// starts by asking after every job it still keeps content for.
 	///
 	/// # Errors
-	/// [`Error::Subxt`] if the node cannot be reached or its metadata read.
+	/// [`Error::Subxt`] if the node cannot be reached or its metadata read, or if `url` is a
+	/// plain `ws://` one to a host other than this one.
 	pub async fn connect(url: &str) -> Result<Self, Error> {
-		let client = OnlineClient::<Config>::from_url(url).await.chain()?;
+		let rpc = subxt::rpcs::RpcClient::from_url(url).await.chain()?;
+		let backend = subxt::backend::LegacyBackend::builder().build(rpc);
+		let client =
+			OnlineClient::<Config>::from_backend(std::sync::Arc::new(backend)).await.chain()?;
 		Ok(Self { client, confirmation: Confirmation::default(), nonces: Default::default() })
 	}
 

@@ -1,12 +1,12 @@
 //! Finalized blocks taken in exactly once, across reconnections.
 //!
 //! A fresh follow of the node's blocks (at a reconnection, or when the node restarts a
-//! subscription) starts by handing out again the last finalized blocks it knows, up to 16
-//! (the node's limit for a new `chainHead` subscription), and none before them. A worker or
-//! checker that counts what a finalized block says (payments, slashes, reveals) would count
-//! a block it had seen twice, and never count one finalized while it was away if that was
-//! more than 16 blocks before it came back. [`Finalized`] skips the first and reads the
-//! second by number, up to [`CATCH_UP`] blocks back.
+//! subscription) starts by handing out again the last finalized block it knows (with the
+//! `chainHead` methods, up to 16 of the last), and none before it. A worker or checker that
+//! counts what a finalized block says (payments, slashes, reveals) would count a block it
+//! had seen twice, and never count the blocks finalized while it was away.
+//! [`Finalized`] skips the first and reads the second by number, up to [`CATCH_UP`] blocks
+//! back.
 //!
 //! A block handed out again is skipped only if it is the block taken in at that number. A
 //! node that lost its last blocks in a crash, or a dev chain started over, finalizes other
