@@ -191,7 +191,7 @@ impl Relay {
 
 	/// Cuts the link as soon as the node sends `text` (which is not passed on), once. A
 	/// server's WebSocket frames are not masked, so what the node answers can be told apart:
-	/// `transactionWatch_v1_watchEvent`, say, cuts a client off while its first transaction
+	/// `author_extrinsicUpdate`, say, cuts a client off while its first transaction
 	/// is being included.
 	pub fn cut_when_node_sends(&self, text: &'static str) {
 		*self.trigger.lock().expect("not poisoned") = Some(text);

@@ -626,7 +626,7 @@ async fn a_worker_whose_node_goes_away_while_it_registers_registers_when_it_is_b
 	fund(&chain, &[5]).await;
 	let relay = Relay::to(node.rpc_port).await;
 	// The first word of the node about a transaction: the registration is under way.
-	relay.cut_when_node_sends("transactionWatch_v1_watchEvent");
+	relay.cut_when_node_sends("author_extrinsicUpdate");
 	let worker = start_worker_with(ccgsc_worker::Config::new(
 		relay.ws_url(),
 		dir.path().join("w5"),
