@@ -102,7 +102,7 @@ pub async fn start_worker_with(config: ccgsc_worker::Config) -> Running<ccgsc_wo
 			Err(ccgsc_worker::Error::InUse(_)) if started.elapsed() < LET_GO => {
 				tokio::time::sleep(Duration::from_millis(50)).await;
 			},
-			started => break started.expect("the worker starts"),
+			made => break made.expect("the worker starts"),
 		}
 	};
 	let (account, stats, p2p) = (worker.account(), worker.stats(), worker.p2p().client().clone());
@@ -139,7 +139,7 @@ pub async fn start_checker_with(config: ccgsc_verifier::Config) -> Running<ccgsc
 			Err(ccgsc_verifier::Error::InUse(_)) if started.elapsed() < LET_GO => {
 				tokio::time::sleep(Duration::from_millis(50)).await;
 			},
-			started => break started.expect("the verifier starts"),
+			made => break made.expect("the verifier starts"),
 		}
 	};
 	let (account, stats, p2p) =

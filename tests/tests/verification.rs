@@ -1,10 +1,11 @@
 //! Verification on the real chain: a checker (`ccgsc-verifier`) catches a lying worker in a
-//! dispute, and drops what it fetched for it once the chain removes the job's record; adaptive replication lets trusted workers run tasks once while audits catch a
-//! planted wrong single result; the audit rate in force is the configured one; a checker
-//! killed between its attestation and its reveal reveals when started again; a checker away
-//! when a review selects it takes the review up when it is back; a worker slashed below the
-//! minimum stake says so, and restakes when started again; a checker slashed below the
-//! minimum says so, leaves the registry, and registers anew once its stake has unbonded.
+//! dispute, and drops what it fetched for it once the chain removes the job's record;
+//! adaptive replication lets trusted workers run tasks once while audits catch a planted
+//! wrong single result; the audit rate in force is the configured one; a checker killed
+//! between its attestation and its reveal reveals when started again; a checker away when a
+//! review selects it takes the review up when it is back; a worker slashed below the minimum
+//! stake says so, and restakes when started again; a checker slashed below the minimum says
+//! so, leaves the registry, and registers anew once its stake has unbonded.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! verification`.

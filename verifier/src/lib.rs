@@ -100,8 +100,8 @@ pub enum Error {
 	#[error("another checker or worker uses {}: each needs a --dir of its own", .0.display())]
 	InUse(std::path::PathBuf),
 	/// The directory's lock (`dir/lock`) cannot be made.
-	#[error("cannot lock the directory: {0}")]
-	Lock(std::io::Error),
+	#[error("cannot lock {}: {}", .0.display(), .1)]
+	Lock(std::path::PathBuf, std::io::Error),
 	/// A transaction that changes the checker's registration was confirmed, but its node did
 	/// not finalize it within a minute.
 	#[error("the node did not finalize the checker's {0} within a minute")]
@@ -315,7 +315,7 @@ impl Verifier {
 	/// p2p node or the sandbox cannot start.
 	pub async fn new(config: Config) -> Result<Self, Error> {
 		let lock = ccgsc_worker::hold(&config.dir.join("lock"))
-			.map_err(Error::Lock)?
+			.map_err(|e| Error::Lock(config.dir.join("lock"), e))?
 			.ok_or_else(|| Error::InUse(config.dir.clone()))?;
 		let signer = Ed25519Signer::from_seed(config.seed);
 		let account = AccountId32(signer.public());

@@ -124,8 +124,8 @@ pub enum Error {
 	#[error("another worker or checker uses {}: each needs a --dir of its own", .0.display())]
 	InUse(PathBuf),
 	/// The directory's lock (`dir/lock`) cannot be made.
-	#[error("cannot lock the directory: {0}")]
-	Lock(std::io::Error),
+	#[error("cannot lock {}: {}", .0.display(), .1)]
+	Lock(std::path::PathBuf, std::io::Error),
 	/// The account cannot cover the stake.
 	#[error("account {account} has {free} credits, the stake needs {stake}: fund it first")]
 	Unfunded {
@@ -339,7 +339,7 @@ impl Worker {
 	/// p2p node or the sandbox cannot start.
 	pub async fn new(config: Config) -> Result<Self, Error> {
 		let lock = hold(&config.dir.join("lock"))
-			.map_err(Error::Lock)?
+			.map_err(|e| Error::Lock(config.dir.join("lock"), e))?
 			.ok_or_else(|| Error::InUse(config.dir.clone()))?;
 		let signer = Ed25519Signer::from_seed(config.seed);
 		let account = signer.public();
