@@ -94,17 +94,31 @@ pub async fn start_worker(
 /// starts one again on the same directory waits for that (see [`ccgsc_worker::hold`]).
 const LET_GO: Duration = Duration::from_secs(30);
 
-/// Starts a worker configured as `config`.
-pub async fn start_worker_with(config: ccgsc_worker::Config) -> Running<ccgsc_worker::Stats> {
+/// What `new` makes, tried again while `in_use` says its directory is still held, up to
+/// [`LET_GO`].
+async fn once_free<T, E, F>(new: impl Fn() -> F, in_use: impl Fn(&E) -> bool) -> Result<T, E>
+where
+	F: std::future::Future<Output = Result<T, E>>,
+{
 	let started = Instant::now();
-	let worker = loop {
-		match ccgsc_worker::Worker::new(config.clone()).await {
-			Err(ccgsc_worker::Error::InUse(_)) if started.elapsed() < LET_GO => {
+	loop {
+		match new().await {
+			Err(e) if in_use(&e) && started.elapsed() < LET_GO => {
 				tokio::time::sleep(Duration::from_millis(50)).await;
 			},
-			made => break made.expect("the worker starts"),
+			made => return made,
 		}
-	};
+	}
+}
+
+/// Starts a worker configured as `config`.
+pub async fn start_worker_with(config: ccgsc_worker::Config) -> Running<ccgsc_worker::Stats> {
+	let worker = once_free(
+		|| ccgsc_worker::Worker::new(config.clone()),
+		|e| matches!(e, ccgsc_worker::Error::InUse(_)),
+	)
+	.await
+	.expect("the worker starts");
 	let (account, stats, p2p) = (worker.account(), worker.stats(), worker.p2p().client().clone());
 	Running::spawn(account, stats, p2p, |stopped| async move {
 		worker
@@ -133,15 +147,12 @@ pub async fn start_checker(
 
 /// Starts a checker configured as `config`.
 pub async fn start_checker_with(config: ccgsc_verifier::Config) -> Running<ccgsc_verifier::Stats> {
-	let started = Instant::now();
-	let verifier = loop {
-		match ccgsc_verifier::Verifier::new(config.clone()).await {
-			Err(ccgsc_verifier::Error::InUse(_)) if started.elapsed() < LET_GO => {
-				tokio::time::sleep(Duration::from_millis(50)).await;
-			},
-			made => break made.expect("the verifier starts"),
-		}
-	};
+	let verifier = once_free(
+		|| ccgsc_verifier::Verifier::new(config.clone()),
+		|e| matches!(e, ccgsc_verifier::Error::InUse(_)),
+	)
+	.await
+	.expect("the verifier starts");
 	let (account, stats, p2p) =
 		(verifier.account(), verifier.stats(), verifier.p2p().client().clone());
 	Running::spawn(account, stats, p2p, |stopped| async move {
