@@ -201,7 +201,6 @@ async fn a_lying_worker_is_caught_by_the_checker_and_slashed_and_the_honest_outp
 		);
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
-	assert!(p2p.client().has(&module), "the poster's own store keeps what it posted");
 
 	for worker in honest {
 		worker.stop().await;
