@@ -1012,11 +1012,31 @@ impl Chain {
 	/// # Errors
 	/// [`Error::Subxt`] if the node cannot be asked.
 	pub async fn job_pruned(&self, id: JobId) -> Result<bool, Error> {
+		Ok(!self.jobs_pruned(&[id]).await?.is_empty())
+	}
+
+	/// Those of `ids` whose record was removed, as [`Chain::job_pruned`] tells, in their order,
+	/// all at the latest finalized block. For many ids at once (a worker's notes at start): it
+	/// reads the block and `Jobs.NextJobId` once, then the records one after another. Not
+	/// several at a time: the node's RPC server leaves Nagle's algorithm on (see
+	/// [`Chain::connect`]), so answers to reads in flight together wait for the client's
+	/// delayed acknowledgements: in a trial with the `reads` bench, 32 reads in flight at a time
+	/// took five times as long as one at a time.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn jobs_pruned(&self, ids: &[JobId]) -> Result<Vec<JobId>, Error> {
 		let at = self.client.at_current_block().await.chain()?;
 		let next = at.storage().entry(api::storage().jobs().next_job_id()).chain()?;
 		let next: JobId = next.fetch(()).await.chain()?.decode().chain()?;
 		let jobs = at.storage().entry(api::storage().jobs().jobs()).chain()?;
-		Ok(id < next && jobs.try_fetch((id,)).await.chain()?.is_none())
+		let mut pruned = Vec::new();
+		for &id in ids.iter().filter(|&&id| id < next) {
+			if jobs.try_fetch((id,)).await.chain()?.is_none() {
+				pruned.push(id);
+			}
+		}
+		Ok(pruned)
 	}
 
 	/// Every job whose status is `Open` at the latest finalized block, with its id.

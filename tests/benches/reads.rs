@@ -11,12 +11,20 @@
 //! operation's id, then its result as a notification); the node's RPC server leaves Nagle's
 //! algorithm on, so the second waits for the client's delayed acknowledgement of the first.
 //!
+//! Then what a worker's start costs it per job it keeps content for (`kept::drop_pruned` asks
+//! the chain which of those jobs' records were removed): [`NOTED`] jobs, one by one through
+//! `Chain::job_pruned` (the block, `Jobs.NextJobId` and the record for each, as a worker did
+//! before), and at once through `Chain::jobs_pruned` (one block and one `NextJobId`, the records'
+//! reads pipelined). A worker's notes name distinct jobs; here the ids take turns between the
+//! chain's two jobs, one ended and removed, one open, as every record read costs the same. Both
+//! ways must name the same jobs.
+//!
 //! Run: `cargo build --release -p ccgsc-node && cargo bench -p ccgsc-tests --bench reads`.
 
 use std::time::{Duration, Instant};
 
-use ccgsc_chain::{api, dev, Config};
-use ccgsc_primitives::ContentId;
+use ccgsc_chain::{api, dev, Chain, Config};
+use ccgsc_primitives::{ContentId, JobId};
 use ccgsc_tests::{market::job, Node};
 use subxt::OnlineClient;
 
@@ -26,22 +34,41 @@ const READS: u32 = 20;
 /// Rounds of each client, taking turns.
 const ROUNDS: u32 = 5;
 
-/// One job's record at the latest finalized block.
+/// Jobs a worker keeps content for in the second measure.
+const NOTED: u32 = 1_000;
+
+/// Rounds of each way of asking about [`NOTED`] jobs, taking turns.
+const NOTED_ROUNDS: u32 = 3;
+
+/// One job's record (job 1's) at the latest finalized block.
 async fn read(client: &OnlineClient<Config>) {
 	let at = client.at_current_block().await.expect("the node answers");
 	let entry = at.storage().entry(api::storage().jobs().jobs()).expect("in the metadata");
-	assert!(entry.try_fetch((0,)).await.expect("the node answers").is_some(), "job 0 is there");
+	assert!(entry.try_fetch((1,)).await.expect("the node answers").is_some(), "job 1 is there");
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
 	let node = Node::dev();
 	let chain = node.client(Duration::from_secs(60)).await;
-	let now = chain.finalized_number().await.unwrap();
-	chain
-		.post_job(&dev::dave(), &job(ContentId::of(b"module"), [7; 32], 4, 1, 1_000_000_000, now))
-		.await
-		.expect("posted");
+	// Job 0 is cancelled and, after a retention of one block, removed; job 1 stays open.
+	chain.set_job_retention(&dev::alice(), 1).await.expect("root sets the retention");
+	for _ in 0..2 {
+		let now = chain.finalized_number().await.unwrap();
+		chain
+			.post_job(
+				&dev::dave(),
+				&job(ContentId::of(b"module"), [7; 32], 4, 1, 1_000_000_000, now),
+			)
+			.await
+			.expect("posted");
+	}
+	chain.submit(&api::tx().jobs().cancel(0), &dev::dave()).await.expect("cancelled");
+	let started = Instant::now();
+	while !chain.job_pruned(0).await.unwrap() {
+		assert!(started.elapsed() < Duration::from_secs(60), "job 0's record is removed");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
 	let default = OnlineClient::<Config>::from_url(node.ws_url()).await.expect("subxt connects");
 	let clients = [
 		("chain client (legacy methods)", chain.client()),
@@ -67,5 +94,36 @@ async fn main() {
 		"report: one chain read (block + storage entry), chain client vs subxt default | {:.2} vs {:.1} ms ({ratio:.0}x) |",
 		each[0].as_secs_f64() * 1e3,
 		each[1].as_secs_f64() * 1e3
+	);
+	noted(&chain).await;
+}
+
+/// The second measure: which of [`NOTED`] jobs were removed, one by one and at once.
+async fn noted(chain: &Chain) {
+	let ids: Vec<JobId> = (0..u64::from(NOTED)).map(|i| i % 2).collect();
+	let removed: Vec<JobId> = ids.iter().copied().filter(|&id| id == 0).collect();
+	let mut spent = [Duration::ZERO; 2];
+	for _ in 0..NOTED_ROUNDS {
+		let started = Instant::now();
+		let mut one_by_one = Vec::new();
+		for &id in &ids {
+			if chain.job_pruned(id).await.expect("the node answers") {
+				one_by_one.push(id);
+			}
+		}
+		spent[0] += started.elapsed();
+		assert_eq!(one_by_one, removed, "one by one, job 0 is named each time");
+		let started = Instant::now();
+		let at_once = chain.jobs_pruned(&ids).await.expect("the node answers");
+		spent[1] += started.elapsed();
+		assert_eq!(at_once, removed, "at once, the same");
+	}
+	let [one_by_one, at_once] = spent.map(|s| s.as_secs_f64() * 1e3 / f64::from(NOTED_ROUNDS));
+	let ratio = one_by_one / at_once;
+	println!("one by one: {one_by_one:.0} ms for {NOTED} jobs");
+	println!("at once: {at_once:.0} ms for {NOTED} jobs");
+	println!("a worker with {NOTED} jobs noted asks about them {ratio:.0}x as fast at once");
+	println!(
+		"report: which of {NOTED} noted jobs were removed (a worker's start), one by one vs at once | {one_by_one:.0} vs {at_once:.0} ms ({ratio:.0}x) |"
 	);
 }

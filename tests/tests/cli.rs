@@ -169,6 +169,11 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	assert!(chain.task(job, 0).await.unwrap().is_none(), "with its tasks");
 	assert!(chain.job_pruned(job).await.unwrap());
 	assert!(!chain.job_pruned(job + 1).await.unwrap(), "a job never posted was not pruned");
+	assert_eq!(
+		chain.jobs_pruned(&[job + 1, job, job + 1, job]).await.unwrap(),
+		[job, job],
+		"asked about many jobs at once, the chain names the removed one, in order"
+	);
 	assert_eq!(chain.free_balance(&dave).await.unwrap(), poster);
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
 	let started = std::time::Instant::now();

@@ -308,19 +308,10 @@ pub fn spawn_drop_job(kept: &Arc<Mutex<Kept>>, store: &Store, job: JobId) {
 /// not following it (stopped, or away longer than the blocks it catches up on).
 pub async fn drop_pruned(kept: &Mutex<Kept>, store: &Store, chain: &ccgsc_chain::Chain) {
 	let jobs: Vec<JobId> = kept.lock().expect("not poisoned qed").jobs().collect();
-	let mut pruned = Vec::new();
-	for job in jobs {
-		match chain.job_pruned(job).await {
-			Ok(true) => pruned.push(job),
-			Ok(false) => {},
-			Err(e) => {
-				tracing::debug!(error = %e, "cannot tell which jobs' records were removed");
-				break;
-			},
-		}
-	}
-	if !pruned.is_empty() {
-		drop_jobs(kept, store, &pruned);
+	match chain.jobs_pruned(&jobs).await {
+		Ok(pruned) if pruned.is_empty() => {},
+		Ok(pruned) => drop_jobs(kept, store, &pruned),
+		Err(e) => tracing::debug!(error = %e, "cannot tell which jobs' records were removed"),
 	}
 }
 
