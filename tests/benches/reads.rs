@@ -14,10 +14,10 @@
 //! Then what a worker's start costs it per job it keeps content for (`kept::drop_pruned` asks
 //! the chain which of those jobs' records were removed): [`NOTED`] jobs, one by one through
 //! `Chain::job_pruned` (the block, `Jobs.NextJobId` and the record for each, as a worker did
-//! before), and at once through `Chain::jobs_pruned` (one block and one `NextJobId`, the records'
-//! reads pipelined). A worker's notes name distinct jobs; here the ids take turns between the
-//! chain's two jobs, one ended and removed, one open, as every record read costs the same. Both
-//! ways must name the same jobs.
+//! before), and at once through `Chain::jobs_pruned` (one block and one `NextJobId`, then the
+//! records one after another). A worker's notes name distinct jobs; here the ids take turns
+//! between the chain's two jobs, one ended and removed, one open, as every record read costs the
+//! same. Both ways must name the same jobs.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo bench -p ccgsc-tests --bench reads`.
 
