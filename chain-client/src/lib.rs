@@ -1020,8 +1020,7 @@ impl Chain {
 	/// reads the block and `Jobs.NextJobId` once, then the records one after another. Not
 	/// several at a time: the node's RPC server leaves Nagle's algorithm on (see
 	/// [`Chain::connect`]), so answers to reads in flight together wait for the client's
-	/// delayed acknowledgements: in a trial with the `reads` bench, 32 reads in flight at a time
-	/// took five times as long as one at a time.
+	/// delayed acknowledgements; a trial with 32 reads in flight was slower than this.
 	///
 	/// # Errors
 	/// [`Error::Subxt`] if the node cannot be asked.

@@ -305,7 +305,9 @@ pub fn spawn_drop_job(kept: &Arc<Mutex<Kept>>, store: &Store, job: JobId) {
 }
 
 /// Drops what `kept` holds for jobs whose record the chain removed while this process was
-/// not following it (stopped, or away longer than the blocks it catches up on).
+/// not following it (stopped, or away longer than the blocks it catches up on), asking the
+/// chain about all of them at once ([`ccgsc_chain::Chain::jobs_pruned`]). If the node cannot
+/// be asked, nothing is dropped: the next start asks again.
 pub async fn drop_pruned(kept: &Mutex<Kept>, store: &Store, chain: &ccgsc_chain::Chain) {
 	let jobs: Vec<JobId> = kept.lock().expect("not poisoned qed").jobs().collect();
 	match chain.jobs_pruned(&jobs).await {
