@@ -45,7 +45,10 @@ mod mock;
 mod tests;
 pub mod weights;
 
-use alloc::vec::Vec;
+use alloc::{
+	collections::{BTreeMap, BTreeSet},
+	vec::Vec,
+};
 use ccgsc_primitives::{
 	chunk_count, commitment, draw, ChunkProof, ExecutorVersion, Hash, JobId, PlatformClass,
 	TaskIndex, TaskRef, TaskResult, CHUNK_SIZE,
@@ -64,7 +67,7 @@ use polkadot_sdk::{
 	frame_system::pallet_prelude::*,
 	sp_runtime::{
 		traits::{One, Saturating, Zero},
-		Perbill,
+		Perbill, TryRuntimeError,
 	},
 };
 use scale_info::TypeInfo;
@@ -498,6 +501,59 @@ pub mod pallet {
 }
 
 impl<T: Config> Pallet<T> {
+	/// Checks what must hold between blocks:
+	///
+	/// - each registered checker has exactly its recorded stake held under
+	///   [`HoldReason::CheckerStake`], and its count of open reviews is the number of open
+	///   reviews that name it;
+	/// - [`Active`] lists each registered checker that is not leaving, once;
+	/// - each open review names at least one checker, is scheduled to conclude in
+	///   [`Deadlines`], and its task is under review of that kind in the jobs pallet.
+	///
+	/// The pallet's unit tests run it after every block and every test, with the jobs
+	/// pallet's and the registry's. It is what a `try_state` hook would run (the runtime is not
+	/// built for try-runtime, so no hook calls it yet). It reads every checker, review and
+	/// deadline: never call it in a block.
+	pub fn do_try_state() -> Result<(), TryRuntimeError> {
+		let mut named: BTreeMap<T::AccountId, u32> = BTreeMap::new();
+		let scheduled: BTreeSet<(JobId, TaskIndex)> =
+			Deadlines::<T>::iter_values().flatten().collect();
+		for (job, task, review) in OpenReviews::<T>::iter() {
+			ensure!(!review.checkers.is_empty(), "an open review names no checker");
+			ensure!(scheduled.contains(&(job, task)), "an open review is never concluded");
+			ensure!(
+				pallet_jobs::Tasks::<T>::get(job, task)
+					.is_some_and(|t| t.phase == pallet_jobs::Phase::Review(review.kind)),
+				"an open review's task is not under review"
+			);
+			for (checker, _) in review.checkers.iter() {
+				*named.entry(checker.clone()).or_default() += 1;
+			}
+		}
+		let active = Active::<T>::get();
+		let listed: BTreeSet<&T::AccountId> = active.iter().collect();
+		ensure!(listed.len() == active.len(), "a checker is listed twice as active");
+		let reason: HoldReasonOf<T> = HoldReason::CheckerStake.into();
+		let mut staying = 0;
+		for (who, checker) in Checkers::<T>::iter() {
+			ensure!(
+				CurrencyOf::<T>::balance_on_hold(&reason, &who) == checker.stake,
+				"a checker's held stake differs from its recorded stake"
+			);
+			ensure!(
+				checker.open_reviews == named.get(&who).copied().unwrap_or(0),
+				"a checker's count of open reviews is off"
+			);
+			ensure!(
+				listed.contains(&who) == checker.leaving.is_none(),
+				"a checker is listed as active while leaving, or not listed while staying"
+			);
+			staying += u32::from(checker.leaving.is_none());
+		}
+		ensure!(staying as usize == active.len(), "an active checker is not registered");
+		Ok(())
+	}
+
 	/// The chunk a checker must prove: drawn from the review's nonce and the checker's own
 	/// commitment, within the chunks of an output of `output_len` bytes.
 	pub fn challenge_index(

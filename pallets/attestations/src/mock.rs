@@ -105,6 +105,35 @@ impl crate::Config for Test {
 /// The poster.
 pub const POSTER: u64 = 1;
 
+/// The credits of the test runtime: accounts 1..=12 with 10_000 each.
+pub const ISSUANCE: u64 = 120_000;
+
+/// Runs `test` in a fresh test runtime ([`new_test_ext`]), then checks the invariants
+/// ([`check_invariants`]) and that no credit was minted or burnt.
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		check_invariants();
+		assert_eq!(Balances::total_issuance(), ISSUANCE, "credits are moved, never made or lost");
+	});
+}
+
+/// Checks the three pallets' invariants (`do_try_state`), and that, the jobs pallet's reviews
+/// being this pallet's, every task under review has its open review here.
+pub fn check_invariants() {
+	Attestations::do_try_state().expect("the attestations pallet's invariants hold");
+	Jobs::do_try_state().expect("the jobs pallet's invariants hold");
+	Workers::do_try_state().expect("the worker registry's invariants hold");
+	for (job, task, info) in pallet_jobs::Tasks::<Test>::iter() {
+		if matches!(info.phase, pallet_jobs::Phase::Review(_)) {
+			assert!(
+				crate::OpenReviews::<Test>::contains_key(job, task),
+				"task {task} of job {job} is under review with no review open"
+			);
+		}
+	}
+}
+
 /// Accounts 1..=12 with 10_000 credits; workers 2..=4 (stake 1000); checkers 9..=11 are not
 /// registered yet.
 pub fn new_test_ext() -> sp_io::TestExternalities {
@@ -251,7 +280,8 @@ pub fn checker_reveals(who: u64, job: u64, index: TaskIndex, output: &[u8]) {
 	));
 }
 
-/// Moves to block `n`, running both pallets' `on_initialize`.
+/// Moves to block `n`, running both pallets' `on_initialize` and checking the invariants
+/// after each block.
 pub fn run_to_block(n: u64) {
 	while System::block_number() < n {
 		let next = System::block_number() + 1;
@@ -259,5 +289,6 @@ pub fn run_to_block(n: u64) {
 		System::set_parent_hash([next as u8; 32].into());
 		Jobs::on_initialize(next);
 		Attestations::on_initialize(next);
+		check_invariants();
 	}
 }

@@ -87,7 +87,10 @@ mod tests;
 pub mod types;
 pub mod weights;
 
-use alloc::vec::Vec;
+use alloc::{
+	collections::{BTreeMap, BTreeSet},
+	vec::Vec,
+};
 use ccgsc_primitives::{
 	commitment, draw, Hash, JobId, PlatformClass, TaskIndex, TaskRef, TaskResult,
 };
@@ -98,14 +101,14 @@ use polkadot_sdk::{
 		defensive,
 		pallet_prelude::*,
 		traits::{
-			fungible::{Inspect, Mutate, MutateHold},
+			fungible::{Inspect, InspectHold, Mutate, MutateHold},
 			tokens::{Fortitude, Precision, Restriction},
 		},
 	},
 	frame_system::pallet_prelude::*,
 	sp_runtime::{
 		traits::{One, Saturating, UniqueSaturatedInto, Zero},
-		PerThing, Perbill,
+		PerThing, Perbill, TryRuntimeError,
 	},
 };
 pub use types::*;
@@ -579,13 +582,7 @@ pub mod pallet {
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(spec.deadline > now, Error::<T>::DeadlineInPast);
 
-			let per_task = spec
-				.reward_per_task
-				.saturating_mul((spec.replication as u32).into())
-				.saturating_add(
-					T::CheckerFee::get().saturating_mul(T::CheckersPerReview::get().into()),
-				);
-			let escrow = per_task.saturating_mul(spec.task_count.into());
+			let escrow = Self::worst_case(&spec);
 			T::Currency::hold(&HoldReason::Escrow.into(), &poster, escrow)
 				.map_err(|_| Error::<T>::EscrowUnavailable)?;
 
@@ -961,6 +958,137 @@ impl<T: Config> Pallet<T> {
 		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
 		ensure!(info.status == JobStatus::Open, Error::<T>::JobNotOpen);
 		Ok(info)
+	}
+
+	/// What a job on `spec` may cost at most, and so what posting it holds: every task at full
+	/// replication, plus a review by [`Config::CheckersPerReview`] checkers at
+	/// [`Config::CheckerFee`] each.
+	pub fn worst_case(spec: &JobSpecOf<T>) -> BalanceOf<T> {
+		spec.reward_per_task
+			.saturating_mul((spec.replication as u32).into())
+			.saturating_add(T::CheckerFee::get().saturating_mul(T::CheckersPerReview::get().into()))
+			.saturating_mul(spec.task_count.into())
+	}
+
+	/// Checks what must hold between blocks, so that no credit is lost and no stake stays
+	/// stuck:
+	///
+	/// - each poster has exactly the unspent escrow of its stored jobs held under
+	///   [`HoldReason::Escrow`]; until a job ends, what it holds and what it paid add up to
+	///   [`Pallet::worst_case`], and it never pays more;
+	/// - an ended job holds no escrow and has no task in flight, and [`Prunable`] names only
+	///   ended jobs;
+	/// - a job's `in_flight` counts its tasks between their last commit and their settlement
+	///   (drawing, revealing, under review or provisionally accepted), and while it is open its
+	///   `settled` counts its settled tasks;
+	/// - a task's replicas are distinct workers, never more than it needs, in states its phase
+	///   allows, and only tasks below `next_task` exist;
+	/// - the registry's lease count of each worker in a task is the number of replicas it holds
+	///   in tasks not settled, and its count of results open to audit is the number of its single
+	///   results provisionally accepted or under audit.
+	///
+	/// The pallet's unit tests, and the attestations pallet's, run it after every block and
+	/// every test. It is what a `try_state` hook would run (the runtime is not built for
+	/// try-runtime, so no hook calls it yet). It reads every job and task: never call it in a
+	/// block.
+	pub fn do_try_state() -> Result<(), TryRuntimeError> {
+		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let mut held: BTreeMap<T::AccountId, (u32, u32)> = BTreeMap::new();
+		for (job, info) in Jobs::<T>::iter() {
+			let e = escrow.entry(info.poster.clone()).or_default();
+			*e = e.saturating_add(info.escrow);
+			let ended = info.ended.is_some();
+			let worst = Self::worst_case(&info.spec);
+			if ended {
+				ensure!(info.escrow.is_zero(), "an ended job still holds escrow");
+				ensure!(info.spent <= worst, "a job paid more than its worst case");
+			} else {
+				ensure!(
+					info.escrow.saturating_add(info.spent) == worst,
+					"a job's escrow and payments do not add up to what it held"
+				);
+			}
+			ensure!(info.next_task <= info.spec.task_count, "a job issued more tasks than it has");
+			ensure!(!ended || info.status != JobStatus::Open, "an open job has an end");
+			ensure!(!Prunable::<T>::contains_key(job) || ended, "a job to prune has not ended");
+			let (mut in_flight, mut done) = (0u32, 0u32);
+			for (index, task) in Tasks::<T>::iter_prefix(job) {
+				ensure!(index < info.next_task, "a task exists that was never claimed");
+				let workers: BTreeSet<_> = task.replicas.iter().map(|r| &r.worker).collect();
+				ensure!(
+					workers.len() == task.replicas.len(),
+					"a worker holds two replicas of a task"
+				);
+				let states = |allowed: fn(&ReplicaState) -> bool| {
+					task.replicas.iter().all(|r| allowed(&r.state))
+				};
+				let fits = match task.phase {
+					Phase::Open => {
+						task.replicas.len() <= task.needed as usize
+							&& states(|s| !matches!(s, ReplicaState::Revealed(_)))
+					},
+					Phase::Drawing => {
+						task.needed == 1
+							&& task.replicas.len() == 1
+							&& states(|s| matches!(s, ReplicaState::Committed(_)))
+					},
+					Phase::Revealing(_) | Phase::Review(ReviewKind::Dispute) => {
+						task.replicas.len() == task.needed as usize
+							&& states(|s| !matches!(s, ReplicaState::Leased))
+					},
+					Phase::Provisional(_) | Phase::Review(ReviewKind::Audit) => {
+						task.needed == 1
+							&& task.replicas.len() == 1
+							&& task.result.is_some()
+							&& states(|s| matches!(s, ReplicaState::Revealed(_)))
+					},
+					Phase::Done => true,
+				};
+				ensure!(fits, "a task's replicas do not fit its phase");
+				match task.phase {
+					Phase::Open => {},
+					Phase::Done => done += 1,
+					_ => in_flight += 1,
+				}
+				if task.phase != Phase::Done {
+					let single = matches!(
+						task.phase,
+						Phase::Provisional(_) | Phase::Review(ReviewKind::Audit)
+					);
+					for r in task.replicas.iter() {
+						let counts = held.entry(r.worker.clone()).or_default();
+						counts.0 += 1;
+						counts.1 += u32::from(single);
+					}
+				}
+			}
+			ensure!(info.in_flight == in_flight, "a job's in-flight count is off");
+			ensure!(info.settled <= done, "a job counts more settled tasks than it has");
+			ensure!(
+				info.status != JobStatus::Open || info.settled == done,
+				"an open job's settled count is off"
+			);
+			for index in Requeued::<T>::get(job) {
+				ensure!(index < info.next_task, "a requeued task was never claimed");
+			}
+		}
+		for (poster, amount) in escrow {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::Escrow.into(), &poster) == amount,
+				"a poster's held escrow differs from its jobs' unspent escrow"
+			);
+		}
+		for (worker, (leases, unaudited)) in held {
+			ensure!(
+				T::Workers::leases(&worker) == leases,
+				"a worker's lease count differs from the replicas it holds"
+			);
+			ensure!(
+				T::Workers::unaudited(&worker) == unaudited,
+				"a worker's count of results open to audit is off"
+			);
+		}
+		Ok(())
 	}
 
 	/// The lease length for a worker of benchmark `score` on `spec`.

@@ -2,6 +2,7 @@
 //! performed: tests settle them by calling `Jobs::settle` as the attestations pallet would.
 
 use crate as pallet_jobs;
+use alloc::collections::BTreeSet;
 use ccgsc_primitives::{
 	commitment, inputs_root, ContentId, Limits, PlatformClass, PlatformSet, TaskIndex, TaskRef,
 	TaskResult,
@@ -10,7 +11,7 @@ use core::cell::RefCell;
 use polkadot_sdk::{
 	frame_support::{
 		self, assert_ok, derive_impl, parameter_types,
-		traits::{ConstU32, Hooks},
+		traits::{fungible::InspectHold, ConstU32, Hooks},
 		weights::Weight,
 	},
 	frame_system, pallet_balances,
@@ -130,6 +131,44 @@ pub const POSTER: u64 = 1;
 /// The checker account that votes with verdicts in the tests.
 pub const CHECKER: u64 = 9;
 
+/// The credits of the test runtime: accounts 1..=9 with 10_000 each.
+pub const ISSUANCE: u64 = 90_000;
+
+/// Runs `test` in a fresh test runtime ([`new_test_ext`]), then checks the invariants
+/// ([`check_invariants`]) and that no credit was minted or burnt.
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		check_invariants();
+		assert_eq!(Balances::total_issuance(), ISSUANCE, "credits are moved, never made or lost");
+	});
+}
+
+/// Checks both pallets' invariants (`do_try_state`), and what they cannot see from inside:
+/// an account with no stored job holds no escrow, and a worker that holds no replica has no
+/// lease and no result open to audit counted against its stake.
+pub fn check_invariants() {
+	Jobs::do_try_state().expect("the jobs pallet's invariants hold");
+	Workers::do_try_state().expect("the worker registry's invariants hold");
+	let posters: BTreeSet<u64> = crate::Jobs::<Test>::iter_values().map(|j| j.poster).collect();
+	for who in (1..=9).filter(|who| !posters.contains(who)) {
+		assert_eq!(
+			Balances::balance_on_hold(&crate::HoldReason::Escrow.into(), &who),
+			0,
+			"account {who} has no job but holds escrow"
+		);
+	}
+	let holding: BTreeSet<u64> = crate::Tasks::<Test>::iter_values()
+		.filter(|t| t.phase != crate::Phase::Done)
+		.flat_map(|t| t.replicas.into_iter().map(|r| r.worker))
+		.collect();
+	for (who, worker) in pallet_workers::Workers::<Test>::iter() {
+		if !holding.contains(&who) {
+			assert_eq!((worker.leases, worker.unaudited), (0, 0), "worker {who} holds nothing");
+		}
+	}
+}
+
 /// Accounts 1..=9 with 10_000 credits each; workers 2..=6 registered with stake 1000.
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut storage =
@@ -236,13 +275,15 @@ pub fn reveal(worker: u64, job: u64, index: TaskIndex, result: TaskResult) {
 }
 
 /// Moves to block `n`, running `on_initialize` of the jobs pallet on the way (not `on_idle`:
-/// the pruning tests call it themselves, with the weight they mean to leave it).
+/// the pruning tests call it themselves, with the weight they mean to leave it), and checking
+/// the invariants after each block.
 pub fn run_to_block(n: u64) {
 	while System::block_number() < n {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		System::set_parent_hash([next as u8; 32].into());
 		Jobs::on_initialize(next);
+		check_invariants();
 	}
 }
 

@@ -49,7 +49,7 @@ use polkadot_sdk::{
 		},
 	},
 	frame_system::pallet_prelude::*,
-	sp_runtime::{traits::Zero, Perbill, Saturating},
+	sp_runtime::{traits::Zero, Perbill, Saturating, TryRuntimeError},
 };
 use scale_info::TypeInfo;
 pub use weights::WeightInfo;
@@ -166,6 +166,10 @@ pub trait WorkerRegistry<AccountId, Balance> {
 	fn consecutive_valid(who: &AccountId) -> u32;
 	/// Its active stake.
 	fn stake(who: &AccountId) -> Balance;
+	/// Task replicas the worker holds: leased or committed and not yet settled.
+	fn leases(who: &AccountId) -> u32;
+	/// Results of the worker's that are open to audit.
+	fn unaudited(who: &AccountId) -> u32;
 	/// Notes that the worker took (`true`) or let go of (`false`) a task replica.
 	fn note_lease(who: &AccountId, taken: bool);
 	/// Notes that a result of the worker's opened (`true`) or closed (`false`) an audit window.
@@ -438,6 +442,26 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// Checks what must hold between blocks: each registered worker has exactly its
+		/// recorded stake held under [`HoldReason::WorkerStake`], and unbonds no more than that.
+		/// The pallet's unit tests, and those of the pallets that use the registry, run it after
+		/// every block and every test. It is what a `try_state` hook would run (the runtime is
+		/// not built for try-runtime, so no hook calls it yet).
+		pub fn do_try_state() -> Result<(), TryRuntimeError> {
+			let reason: T::RuntimeHoldReason = HoldReason::WorkerStake.into();
+			for (who, worker) in Workers::<T>::iter() {
+				ensure!(
+					T::Currency::balance_on_hold(&reason, &who) == worker.stake,
+					"a worker's held stake differs from its recorded stake"
+				);
+				ensure!(
+					worker.unbonding.is_none_or(|u| u.amount <= worker.stake),
+					"a worker unbonds more than its stake"
+				);
+			}
+			Ok(())
+		}
+
 		fn check_profile(profile: &Profile) -> DispatchResult {
 			ensure!(
 				profile.cores > 0
@@ -470,6 +494,14 @@ impl<T: Config> WorkerRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn stake(who: &T::AccountId) -> BalanceOf<T> {
 		Workers::<T>::get(who).map_or(Zero::zero(), |w| w.active_stake())
+	}
+
+	fn leases(who: &T::AccountId) -> u32 {
+		Workers::<T>::get(who).map_or(0, |w| w.leases)
+	}
+
+	fn unaudited(who: &T::AccountId) -> u32 {
+		Workers::<T>::get(who).map_or(0, |w| w.unaudited)
 	}
 
 	fn note_lease(who: &T::AccountId, taken: bool) {

@@ -73,7 +73,21 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	ext
 }
 
-/// Moves to block `n`.
+/// The credits of the test runtime: accounts 1..=5 with 1000 each.
+pub const ISSUANCE: u64 = 5000;
+
+/// Runs `test` in a fresh test runtime ([`new_test_ext`]), then checks the registry's
+/// invariants and that no credit was minted or burnt.
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		Workers::do_try_state().expect("the registry's invariants hold");
+		assert_eq!(Balances::total_issuance(), ISSUANCE, "credits are moved, never made or lost");
+	});
+}
+
+/// Moves to block `n`, checking the registry's invariants there.
 pub fn run_to_block(n: u64) {
 	System::set_block_number(n);
+	Workers::do_try_state().expect("the registry's invariants hold");
 }

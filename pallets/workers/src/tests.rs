@@ -17,7 +17,7 @@ fn register(who: u64, stake: u64) {
 
 #[test]
 fn register_holds_the_stake() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		register(1, 300);
 		assert_eq!(held(1), 300);
 		assert_eq!(Balances::balance(&1), 700);
@@ -32,7 +32,7 @@ fn register_holds_the_stake() {
 
 #[test]
 fn register_refuses_bad_input_and_changes_nothing() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_noop!(
 			Workers::register(RuntimeOrigin::signed(1), 99, profile()),
 			Error::<Test>::StakeTooLow
@@ -69,7 +69,7 @@ fn register_refuses_bad_input_and_changes_nothing() {
 
 #[test]
 fn add_stake_and_update_profile() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		assert_noop!(
 			Workers::add_stake(RuntimeOrigin::signed(1), 10),
 			Error::<Test>::NotRegistered
@@ -101,7 +101,7 @@ fn add_stake_and_update_profile() {
 
 #[test]
 fn unbond_then_withdraw_after_the_period() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		register(1, 300);
 		assert_noop!(Workers::withdraw(RuntimeOrigin::signed(1)), Error::<Test>::NothingUnbonding);
 		assert_noop!(Workers::unbond(RuntimeOrigin::signed(1), 250), Error::<Test>::StakeTooLow);
@@ -128,7 +128,7 @@ fn unbond_then_withdraw_after_the_period() {
 
 #[test]
 fn unbond_is_refused_while_holding_a_lease_or_an_unaudited_result() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		register(1, 300);
 		<Workers as WorkerRegistry<_, _>>::note_lease(&1, true);
 		assert_noop!(Workers::unbond(RuntimeOrigin::signed(1), 300), Error::<Test>::StakeInUse);
@@ -142,7 +142,7 @@ fn unbond_is_refused_while_holding_a_lease_or_an_unaudited_result() {
 
 #[test]
 fn reputation_counts_consecutive_valid_results() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		register(1, 100);
 		type R = Workers;
 		for _ in 0..3 {
@@ -160,7 +160,7 @@ fn reputation_counts_consecutive_valid_results() {
 
 #[test]
 fn slashing_moves_stake_to_the_beneficiaries_and_conserves_issuance() {
-	new_test_ext().execute_with(|| {
+	build_and_execute(|| {
 		register(1, 300);
 		let issuance = Balances::total_issuance();
 		let taken = <Workers as WorkerRegistry<_, _>>::slash(
