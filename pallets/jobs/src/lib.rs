@@ -1063,6 +1063,7 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 			ensure!(info.in_flight == in_flight, "a job's in-flight count is off");
+			ensure!(!ended || in_flight == 0, "an ended job has a task in flight");
 			ensure!(info.settled <= done, "a job counts more settled tasks than it has");
 			ensure!(
 				info.status != JobStatus::Open || info.settled == done,
