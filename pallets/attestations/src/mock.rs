@@ -9,7 +9,7 @@ use ccgsc_primitives::{
 use polkadot_sdk::{
 	frame_support::{
 		self, assert_ok, derive_impl, parameter_types,
-		traits::{ConstU32, Hooks},
+		traits::{fungible::InspectHold, ConstU32, Hooks},
 	},
 	frame_system, pallet_balances,
 	sp_core::{ConstU64, ConstU8},
@@ -118,12 +118,20 @@ pub fn build_and_execute(test: impl FnOnce()) {
 	});
 }
 
-/// Checks the three pallets' invariants (`do_try_state`), and that, the jobs pallet's reviews
+/// Checks the three pallets' invariants (`do_try_state`), and what they cannot see from
+/// inside: an account that is no checker holds no checker stake, and, the jobs pallet's reviews
 /// being this pallet's, every task under review has its open review here.
 pub fn check_invariants() {
 	Attestations::do_try_state().expect("the attestations pallet's invariants hold");
 	Jobs::do_try_state().expect("the jobs pallet's invariants hold");
 	Workers::do_try_state().expect("the worker registry's invariants hold");
+	for who in (1..=12).filter(|who| !crate::Checkers::<Test>::contains_key(who)) {
+		assert_eq!(
+			Balances::balance_on_hold(&crate::HoldReason::CheckerStake.into(), &who),
+			0,
+			"account {who} is no checker but holds checker stake"
+		);
+	}
 	for (job, task, info) in pallet_jobs::Tasks::<Test>::iter() {
 		if matches!(info.phase, pallet_jobs::Phase::Review(_)) {
 			assert!(

@@ -3,7 +3,10 @@
 use crate as pallet_workers;
 use ccgsc_primitives::PlatformClass;
 use polkadot_sdk::{
-	frame_support::{self, derive_impl, traits::ConstU32},
+	frame_support::{
+		self, derive_impl,
+		traits::{fungible::InspectHold, ConstU32},
+	},
 	frame_system, pallet_balances,
 	sp_core::ConstU64,
 	sp_io,
@@ -81,13 +84,26 @@ pub const ISSUANCE: u64 = 5000;
 pub fn build_and_execute(test: impl FnOnce()) {
 	new_test_ext().execute_with(|| {
 		test();
-		Workers::do_try_state().expect("the registry's invariants hold");
+		check_invariants();
 		assert_eq!(Balances::total_issuance(), ISSUANCE, "credits are moved, never made or lost");
 	});
+}
+
+/// Checks the registry's invariants (`do_try_state`), and what it cannot see from inside: an
+/// account that is not registered holds no worker stake.
+pub fn check_invariants() {
+	Workers::do_try_state().expect("the registry's invariants hold");
+	for who in (1..=5).filter(|who| !crate::Workers::<Test>::contains_key(who)) {
+		assert_eq!(
+			Balances::balance_on_hold(&crate::HoldReason::WorkerStake.into(), &who),
+			0,
+			"account {who} is not registered but holds worker stake"
+		);
+	}
 }
 
 /// Moves to block `n`, checking the registry's invariants there.
 pub fn run_to_block(n: u64) {
 	System::set_block_number(n);
-	Workers::do_try_state().expect("the registry's invariants hold");
+	check_invariants();
 }
