@@ -985,13 +985,29 @@ impl<T: Config> Pallet<T> {
 	///   allows, and only tasks below `next_task` exist;
 	/// - the registry's lease count of each worker in a task is the number of replicas it holds
 	///   in tasks not settled, and its count of results open to audit is the number of its single
-	///   results provisionally accepted or under audit.
+	///   results provisionally accepted or under audit;
+	/// - nothing waits forever: whatever waits on a block has its timeout in [`Timeouts`] at
+	///   that block or later (a lease its expiry, a draw, a reveal window and an audit window
+	///   their close, a task with a commit waiting for more replicas its orphan check, an open
+	///   job its deadline, an ended job its pruning), and a job cancelled or past its deadline
+	///   ends as soon as no task of it is in flight.
 	///
 	/// The pallet's unit tests, and the attestations pallet's, run it after every block and
 	/// every test. It is what a `try_state` hook would run (the runtime is not built for
 	/// try-runtime, so no hook calls it yet). It reads every job and task: never call it in a
 	/// block.
 	pub fn do_try_state() -> Result<(), TryRuntimeError> {
+		// The latest block each timeout is due at.
+		let mut due: BTreeMap<Vec<u8>, BlockNumberFor<T>> = BTreeMap::new();
+		for (at, timeouts) in Timeouts::<T>::iter() {
+			for timeout in timeouts {
+				let latest = due.entry(timeout.encode()).or_insert(at);
+				*latest = (*latest).max(at);
+			}
+		}
+		let waits = |timeout: Timeout<T::AccountId>, from: BlockNumberFor<T>| {
+			due.get(&timeout.encode()).is_some_and(|at| *at >= from)
+		};
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut held: BTreeMap<T::AccountId, (u32, u32)> = BTreeMap::new();
 		for (job, info) in Jobs::<T>::iter() {
@@ -1011,6 +1027,20 @@ impl<T: Config> Pallet<T> {
 			ensure!(info.next_task <= info.spec.task_count, "a job issued more tasks than it has");
 			ensure!(!ended || info.status != JobStatus::Open, "an open job has an end");
 			ensure!(!Prunable::<T>::contains_key(job) || ended, "a job to prune has not ended");
+			ensure!(
+				match info.ended {
+					None if info.status == JobStatus::Open => {
+						waits(Timeout::Deadline(job), info.spec.deadline)
+					},
+					// Stopped, it ends when its last task in flight settles (checked below).
+					None => true,
+					Some(at) => {
+						Prunable::<T>::contains_key(job)
+							|| waits(Timeout::Prune(job), at.saturating_add(T::Retention::get()))
+					},
+				},
+				"a job waits for a deadline or a pruning that never comes"
+			);
 			let (mut in_flight, mut done) = (0u32, 0u32);
 			for (index, task) in Tasks::<T>::iter_prefix(job) {
 				ensure!(index < info.next_task, "a task exists that was never claimed");
@@ -1045,6 +1075,25 @@ impl<T: Config> Pallet<T> {
 					Phase::Done => true,
 				};
 				ensure!(fits, "a task's replicas do not fit its phase");
+				let next = One::one();
+				let timely = match task.phase {
+					Phase::Open => task.replicas.iter().all(|r| match r.state {
+						ReplicaState::Leased => waits(
+							Timeout::Lease(job, index, r.worker.clone()),
+							r.lease_until.saturating_add(next),
+						),
+						_ => waits(Timeout::Orphan(job, index), Zero::zero()),
+					}),
+					Phase::Drawing => waits(Timeout::Draw(job, index), Zero::zero()),
+					Phase::Revealing(until) => {
+						waits(Timeout::Reveal(job, index), until.saturating_add(next))
+					},
+					Phase::Provisional(until) => {
+						waits(Timeout::Audit(job, index), until.saturating_add(next))
+					},
+					Phase::Review(_) | Phase::Done => true,
+				};
+				ensure!(timely, "a task waits for a timeout that never comes");
 				match task.phase {
 					Phase::Open => {},
 					Phase::Done => done += 1,
@@ -1064,6 +1113,10 @@ impl<T: Config> Pallet<T> {
 			}
 			ensure!(info.in_flight == in_flight, "a job's in-flight count is off");
 			ensure!(!ended || in_flight == 0, "an ended job has a task in flight");
+			ensure!(
+				ended || info.status == JobStatus::Open || in_flight > 0,
+				"a stopped job with no task in flight has not ended"
+			);
 			ensure!(info.settled <= done, "a job counts more settled tasks than it has");
 			ensure!(
 				info.status != JobStatus::Open || info.settled == done,
