@@ -507,8 +507,9 @@ impl<T: Config> Pallet<T> {
 	///   [`HoldReason::CheckerStake`], and its count of open reviews is the number of open
 	///   reviews that name it;
 	/// - [`Active`] lists each registered checker that is not leaving, once;
-	/// - each open review names at least one checker, is scheduled to conclude in
-	///   [`Deadlines`], and its task is under review of that kind in the jobs pallet.
+	/// - each open review names at least one checker, is scheduled in [`Deadlines`] to conclude
+	///   after its reveal window closes, and its task is under review of that kind in the jobs
+	///   pallet.
 	///
 	/// The pallet's unit tests run it after every block and every test, with the jobs
 	/// pallet's and the registry's. It is what a `try_state` hook would run (the runtime is not
@@ -516,11 +517,20 @@ impl<T: Config> Pallet<T> {
 	/// deadline: never call it in a block.
 	pub fn do_try_state() -> Result<(), TryRuntimeError> {
 		let mut named: BTreeMap<T::AccountId, u32> = BTreeMap::new();
-		let scheduled: BTreeSet<(JobId, TaskIndex)> =
-			Deadlines::<T>::iter_values().flatten().collect();
+		// The latest block each review is due to conclude at.
+		let mut due: BTreeMap<(JobId, TaskIndex), BlockNumberFor<T>> = BTreeMap::new();
+		for (at, reviews) in Deadlines::<T>::iter() {
+			for review in reviews {
+				let latest = due.entry(review).or_insert(at);
+				*latest = (*latest).max(at);
+			}
+		}
 		for (job, task, review) in OpenReviews::<T>::iter() {
 			ensure!(!review.checkers.is_empty(), "an open review names no checker");
-			ensure!(scheduled.contains(&(job, task)), "an open review is never concluded");
+			ensure!(
+				due.get(&(job, task)).is_some_and(|at| *at > review.reveal_until),
+				"an open review is never concluded, or before its reveal window closes"
+			);
 			ensure!(
 				pallet_jobs::Tasks::<T>::get(job, task)
 					.is_some_and(|t| t.phase == pallet_jobs::Phase::Review(review.kind)),
