@@ -16,6 +16,9 @@
 //!   events: the checker may still be auditing warm-up results when the job starts, and those
 //!   are not this job's executions.
 //!
+//! - **core use** = efficiency × overhead: every execution counted as work, each at the tasks'
+//!   mean time alone, over wall time × 2 cores. It tells the platform's own losses (blocks at
+//!   the start and end, the node, networking, idle moments) from what verification costs.
 //! - where the wall time went: when the first task started and the last one stopped, how far
 //!   finality trailed the best block, how busy each worker was, and the CPU time the node and
 //!   this process (workers, checker, poster) used meanwhile.
@@ -317,6 +320,13 @@ async fn main() {
 		node_cpu.as_secs_f64(),
 		own_cpu.as_secs_f64(),
 		2.0 * wall.as_secs_f64()
+	);
+	// The same wall time, with every execution counted as work: how well the platform kept the
+	// cores busy, whatever verification asked of them. Efficiency is this over the overhead.
+	let core_use = efficiency * overhead;
+	println!(
+		"core use {core_use:.3}: executions (first runs, second replicas, audits, each at the \
+		 tasks' mean time alone) / (wall time × 2 cores)"
 	);
 	println!("platform efficiency {efficiency:.3} (target ≥ 0.8)");
 	println!("report: platform efficiency ({TILES} Mandelbrot tiles, 2 single-core workers) | {efficiency:.3} | ≥ 0.8");
