@@ -391,6 +391,9 @@ impl Rng {
 	}
 }
 
+/// The replica states of the jobs pallet.
+type ReplicaStateOf = pallet_jobs::ReplicaState;
+
 /// One market run with real reviews: the poster posts, workers 2 to 4 claim, commit and
 /// reveal (worker 4 often lies, and any of them may not reveal), checkers 9 to 11 register,
 /// attest, reveal or stay silent (checker 11 often lies), leave and withdraw, for 300 random
@@ -417,8 +420,10 @@ fn market_run(seed: u64) -> Vec<RuntimeEvent> {
 				.map(|(job, index, _)| (job, index))
 				.collect::<Vec<_>>()
 		};
-		let lies = |liar: u64, percent: u64, rng: &mut Rng, index: u32| {
-			if rng.percent(if liar == 4 || liar == 11 { percent } else { 3 }) {
+		// What `actor` commits to for task `index`: worker 4 and checker 11 lie `percent` % of
+		// the time, the others 3 %.
+		let output_of = |actor: u64, percent: u64, rng: &mut Rng, index: u32| {
+			if rng.percent(if actor == 4 || actor == 11 { percent } else { 3 }) {
 				bad_output(index)
 			} else {
 				good_output(index)
@@ -435,7 +440,7 @@ fn market_run(seed: u64) -> Vec<RuntimeEvent> {
 			25..=39 => {
 				let leased = mine(worker, |s| *s == ReplicaStateOf::Leased, |p| *p == Phase::Open);
 				if let Some((job, index)) = rng.pick(&leased) {
-					let output = lies(worker, 40, &mut rng, index);
+					let output = output_of(worker, 40, &mut rng, index);
 					replica_commits(worker, job, index, &output);
 					outputs.insert((worker, job, index), output);
 				}
@@ -453,7 +458,7 @@ fn market_run(seed: u64) -> Vec<RuntimeEvent> {
 			55..=69 => {
 				if let Some((job, index)) = rng.pick(&reviews(|a| *a == Attestation::Pending)) {
 					if rng.percent(90) {
-						let output = lies(who, 30, &mut rng, index);
+						let output = output_of(who, 30, &mut rng, index);
 						let result = TaskResult::success(&output);
 						let hash = commitment(&result, &salt(who), &who, &TaskRef { job, index });
 						let origin = RuntimeOrigin::signed(who);
@@ -504,9 +509,6 @@ fn market_run(seed: u64) -> Vec<RuntimeEvent> {
 	);
 	System::events().into_iter().map(|r| r.event).collect()
 }
-
-/// The replica states of the jobs pallet.
-type ReplicaStateOf = pallet_jobs::ReplicaState;
 
 /// Whatever workers and checkers do, no credit is made or lost and no stake is stuck: thirty
 /// reproducible random market runs with real reviews, with every pallet's invariants checked
