@@ -118,6 +118,11 @@ pub fn build_and_execute(test: impl FnOnce()) {
 	});
 }
 
+/// The checker stake `who` holds.
+pub fn stake_of(who: u64) -> u64 {
+	Balances::balance_on_hold(&crate::HoldReason::CheckerStake.into(), &who)
+}
+
 /// Checks the three pallets' invariants (`do_try_state`), and what they cannot see from
 /// inside: an account that is no checker holds no checker stake, and, the jobs pallet's reviews
 /// being this pallet's, every task under review has its open review here.
@@ -126,11 +131,7 @@ pub fn check_invariants() {
 	Jobs::do_try_state().expect("the jobs pallet's invariants hold");
 	Workers::do_try_state().expect("the worker registry's invariants hold");
 	for who in (1..=12).filter(|who| !crate::Checkers::<Test>::contains_key(who)) {
-		assert_eq!(
-			Balances::balance_on_hold(&crate::HoldReason::CheckerStake.into(), &who),
-			0,
-			"account {who} is no checker but holds checker stake"
-		);
+		assert_eq!(stake_of(who), 0, "account {who} is no checker but holds checker stake");
 	}
 	for (job, task, info) in pallet_jobs::Tasks::<Test>::iter() {
 		if matches!(info.phase, pallet_jobs::Phase::Review(_)) {

@@ -1,4 +1,4 @@
-use crate::{mock::*, Active, Attestation, Checkers, Error, Event, HoldReason, OpenReviews};
+use crate::{mock::*, Active, Attestation, Checkers, Error, Event, OpenReviews};
 use ccgsc_primitives::{commitment, PlatformClass, TaskRef, TaskResult};
 use pallet_jobs::{Phase, ReviewKind};
 use polkadot_sdk::frame_support::{
@@ -6,10 +6,6 @@ use polkadot_sdk::frame_support::{
 	traits::fungible::{Inspect, InspectHold},
 };
 use polkadot_sdk::sp_runtime::Perbill;
-
-fn stake_of(who: u64) -> u64 {
-	Balances::balance_on_hold(&HoldReason::CheckerStake.into(), &who)
-}
 
 fn phase(job: u64, task: u32) -> Phase<u64> {
 	pallet_jobs::Tasks::<Test>::get(job, task).expect("claimed").phase

@@ -1100,14 +1100,10 @@ impl<T: Config> Pallet<T> {
 					_ => in_flight += 1,
 				}
 				if task.phase != Phase::Done {
-					let single = matches!(
-						task.phase,
-						Phase::Provisional(_) | Phase::Review(ReviewKind::Audit)
-					);
 					for r in task.replicas.iter() {
 						let counts = held.entry(r.worker.clone()).or_default();
 						counts.0 += 1;
-						counts.1 += u32::from(single);
+						counts.1 += u32::from(task.phase.holds_single());
 					}
 				}
 			}
@@ -1514,7 +1510,7 @@ impl<T: Config> Pallet<T> {
 		if task.phase == Phase::Done {
 			return;
 		}
-		let single = matches!(task.phase, Phase::Provisional(_) | Phase::Review(ReviewKind::Audit));
+		let single = task.phase.holds_single();
 		let mut honest = Vec::new();
 		let mut liars = Vec::new();
 		if let Some(verdict) = verdict {

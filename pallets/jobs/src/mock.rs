@@ -144,6 +144,11 @@ pub fn build_and_execute(test: impl FnOnce()) {
 	});
 }
 
+/// The escrow `who` holds.
+pub fn escrow_held(who: u64) -> u64 {
+	Balances::balance_on_hold(&crate::HoldReason::Escrow.into(), &who)
+}
+
 /// Checks both pallets' invariants (`do_try_state`), and what they cannot see from inside:
 /// an account with no stored job holds no escrow, and a worker that holds no replica has no
 /// lease and no result open to audit counted against its stake.
@@ -152,11 +157,7 @@ pub fn check_invariants() {
 	Workers::do_try_state().expect("the worker registry's invariants hold");
 	let posters: BTreeSet<u64> = crate::Jobs::<Test>::iter_values().map(|j| j.poster).collect();
 	for who in (1..=9).filter(|who| !posters.contains(who)) {
-		assert_eq!(
-			Balances::balance_on_hold(&crate::HoldReason::Escrow.into(), &who),
-			0,
-			"account {who} has no job but holds escrow"
-		);
+		assert_eq!(escrow_held(who), 0, "account {who} has no job but holds escrow");
 	}
 	let holding: BTreeSet<u64> = crate::Tasks::<Test>::iter_values()
 		.filter(|t| t.phase != crate::Phase::Done)

@@ -1,22 +1,15 @@
 use crate::{
-	mock::*, weights::WeightInfo, Error, Event, HoldReason, JobStatus, Phase, Prunable,
-	ReplicaState, ReviewKind, Tasks,
+	mock::*, weights::WeightInfo, Error, Event, JobStatus, Phase, Prunable, ReplicaState,
+	ReviewKind, Tasks,
 };
 use ccgsc_primitives::{Outcome, PlatformClass, PlatformSet, TaskResult};
 use pallet_workers::WorkerRegistry;
 use polkadot_sdk::frame_support::{
 	assert_noop, assert_ok,
-	traits::{
-		fungible::{Inspect, InspectHold},
-		Get, Hooks,
-	},
+	traits::{fungible::Inspect, Get, Hooks},
 	weights::Weight,
 	BoundedVec,
 };
-
-fn escrow_held(who: u64) -> u64 {
-	Balances::balance_on_hold(&HoldReason::Escrow.into(), &who)
-}
 
 fn batch<T: core::fmt::Debug>(items: Vec<T>) -> BoundedVec<T, polkadot_sdk::sp_core::ConstU32<16>> {
 	items.try_into().expect("small batch")
@@ -992,16 +985,24 @@ impl Rng {
 	}
 }
 
-/// What one worker of the market below commits for a task: mostly the right output; worker 6
-/// lies often, the others now and then; sometimes a failure every replica agrees on, or an
-/// input the worker could not get.
+/// The right result of a task in the market below: its output, or for every seventh task the
+/// work limit exceeded, a failure every honest replica agrees on.
+fn market_answer(task: u32) -> TaskResult {
+	if task % 7 == 3 {
+		TaskResult::without_output(Outcome::WorkLimitExceeded)
+	} else {
+		good(task)
+	}
+}
+
+/// What one worker of the market below commits for a task: mostly the right result; worker 6
+/// lies often, the others now and then; sometimes an input the worker could not get.
 fn market_result(rng: &mut Rng, worker: u64, task: u32) -> TaskResult {
 	let lie = if worker == 6 { 40 } else { 5 };
 	match rng.below(100) {
 		n if n < lie => bad(task + 1000 * worker as u32),
 		n if n < lie + 5 => TaskResult::without_output(Outcome::InputUnavailable),
-		_ if task % 7 == 3 => TaskResult::without_output(Outcome::WorkLimitExceeded),
-		_ => good(task),
+		_ => market_answer(task),
 	}
 }
 
@@ -1019,12 +1020,7 @@ fn market_reviews(rng: &mut Rng) {
 		}
 		if rng.percent(90) {
 			Jobs::pay(job, task, &CHECKER, FEE);
-			let right = if task % 7 == 3 {
-				TaskResult::without_output(Outcome::WorkLimitExceeded)
-			} else {
-				good(task)
-			};
-			Jobs::settle(job, task, Some(right), &[CHECKER]);
+			Jobs::settle(job, task, Some(market_answer(task)), &[CHECKER]);
 		} else {
 			Jobs::settle(job, task, None, &[]);
 		}

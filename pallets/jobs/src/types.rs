@@ -177,6 +177,14 @@ pub enum Phase<BlockNumber> {
 	Done,
 }
 
+impl<BlockNumber> Phase<BlockNumber> {
+	/// Whether the task holds a single result open to audit: provisionally accepted or under
+	/// audit. Its worker's count of such results (the registry's `unaudited`) includes it.
+	pub fn holds_single(&self) -> bool {
+		matches!(self, Phase::Provisional(_) | Phase::Review(ReviewKind::Audit))
+	}
+}
+
 /// Most replicas of one task.
 pub type MaxReplicas = ConstU32<8>;
 
