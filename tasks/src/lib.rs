@@ -402,16 +402,27 @@ pub mod matmul {
 		v
 	}
 
-	/// The task: see the crate docs.
+	/// The sizes an input (or its first bytes) gives: `(rows, inner, cols)`, so `C` is
+	/// `rows × cols`.
 	///
 	/// # Errors
-	/// [`BadInput`] if the sizes are out of range or disagree with the data.
-	pub fn run(input: &[u8], _args: &[String]) -> Result<Vec<u8>, BadInput> {
+	/// [`BadInput`] if there are fewer than 12 bytes or a size is out of range.
+	pub fn shape(input: &[u8]) -> Result<(u32, u32, u32), BadInput> {
 		let mut r = Reader(input);
 		let (rows, inner, cols) = (r.u32()?, r.u32()?, r.u32()?);
 		if [rows, inner, cols].iter().any(|&n| n == 0 || n > MAX_SIDE) {
 			return Err(BadInput("sides must be 1..=2048"));
 		}
+		Ok((rows, inner, cols))
+	}
+
+	/// The task: see the crate docs.
+	///
+	/// # Errors
+	/// [`BadInput`] if the sizes are out of range or disagree with the data.
+	pub fn run(input: &[u8], _args: &[String]) -> Result<Vec<u8>, BadInput> {
+		let (rows, inner, cols) = shape(input)?;
+		let mut r = Reader(&input[12..]);
 		let (rows, inner, cols) = (rows as usize, inner as usize, cols as usize);
 		let floats = |bytes: &[u8]| -> Vec<f32> {
 			bytes
@@ -559,6 +570,18 @@ pub mod pwhash {
 	/// # Errors
 	/// [`BadInput`] if the input is not 72 bytes or its fields are out of range.
 	pub fn run(input: &[u8], _args: &[String]) -> Result<Vec<u8>, BadInput> {
+		let search = decode(input)?;
+		Ok(match find(&search) {
+			Some(key) => [&[1u8][..], &key.to_le_bytes()].concat(),
+			None => vec![0],
+		})
+	}
+
+	/// The search a task input describes.
+	///
+	/// # Errors
+	/// [`BadInput`] if the input is not 72 bytes or its fields are out of range.
+	pub fn decode(input: &[u8]) -> Result<Search, BadInput> {
 		let mut r = Reader(input);
 		let search = Search {
 			salt: r.array()?,
@@ -575,10 +598,7 @@ pub mod pwhash {
 		if search.digits == 0 || search.digits > 19 || search.start > search.end {
 			return Err(BadInput("digits must be 1..=19 and start <= end"));
 		}
-		Ok(match find(&search) {
-			Some(key) => [&[1u8][..], &key.to_le_bytes()].concat(),
-			None => vec![0],
-		})
+		Ok(search)
 	}
 
 	/// The first key in the range whose password derives the target.

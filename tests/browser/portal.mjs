@@ -1,13 +1,15 @@
 // Drives the portal in Debian's headless Chromium with Playwright: posts the Mandelbrot
 // example twice, once as a dev account and once signing through a test wallet injected into
 // the page as `window.injectedWeb3` (the path a real polkadot-js extension takes), watches the
-// tiles arrive, checks the image and downloads an output. Prints one JSON line per job for
+// tiles arrive, checks the image and downloads an output; then posts a password search and a
+// matrix product and reads their answers: the password found, and C downloaded whole. Prints
+// one JSON line per job (and one for the workers page) for
 // tests/tests/browser.rs, which starts the node, the portal and the workers and checks the
 // jobs on chain. Screenshots go to $ARTIFACTS.
 //
 // Env: PORTAL_URL, ARTIFACTS, WALLET_SEED (hex, 32 bytes: an ed25519 key), WALLET_ADDRESS
 // (its SS58 address), CHROMIUM (default /usr/bin/chromium).
-import { createPrivateKey, sign } from 'node:crypto';
+import { createHash, createPrivateKey, sign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { blake2b } from '@noble/hashes/blake2b';
 import { chromium } from 'playwright-core';
@@ -66,21 +68,32 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 
-async function postMandelbrot(context, label, signer) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+// Opens the portal in `page`, posts the built-in `workload` made from `params` signed by
+// `signer`, and returns the job id once the page shows the job.
+async function postWorkload(page, label, workload, workloadParams, signer) {
   await page.goto(url);
   await page.waitForSelector('#post');
   await page.selectOption('#source', 'builtin');
-  await page.selectOption('#workload', 'mandelbrot');
-  await page.fill('#params', JSON.stringify(params));
+  await page.selectOption('#workload', workload);
+  await page.fill('#params', JSON.stringify(workloadParams));
   await page.selectOption('#signer', signer);
   await page.fill('#reward', '0.01');
   await page.screenshot({ path: `${artifacts}/${label}-post.png`, fullPage: true });
   await page.click('#post');
   await page.waitForURL(/#\/jobs\/\d+$/, { timeout: 120_000 });
-  const job = Number(page.url().match(/jobs\/(\d+)$/)[1]);
+  return Number(page.url().match(/jobs\/(\d+)$/)[1]);
+}
+
+async function noPlaceholders(page) {
+  const text = await page.evaluate(() => document.body.innerText);
+  if (/\b(null|undefined|NaN)\b/.test(text)) throw new Error(`the page shows a placeholder value:\n${text}`);
+}
+
+async function postMandelbrot(context, label, signer) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const job = await postWorkload(page, label, 'mandelbrot', params, signer);
   // Tiles are drawn as they are accepted; the job ends when all 16 are in.
   await page.waitForSelector('canvas#image[data-tiles="16"]', { timeout: 300_000 });
   await page.waitForFunction(() => document.querySelector('#job-status')?.textContent === 'done', null, { timeout: 120_000 });
@@ -94,8 +107,7 @@ async function postMandelbrot(context, label, signer) {
     return { width: c.width, height: c.height, black, coloured };
   });
   await page.screenshot({ path: `${artifacts}/${label}-job.png`, fullPage: true });
-  const text = await page.evaluate(() => document.body.innerText);
-  if (/\b(null|undefined|NaN)\b/.test(text)) throw new Error(`the page shows a placeholder value:\n${text}`);
+  await noPlaceholders(page);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('a.download >> nth=0')]);
   const bytes = await readFile(await download.path());
   if (bytes.length !== TILE_BYTES) throw new Error(`downloaded ${bytes.length} bytes, a tile is ${TILE_BYTES}`);
@@ -146,10 +158,33 @@ try {
     return { account: cells[0], standing: cells[1], earned: cells[9] };
   }));
   await page.screenshot({ path: `${artifacts}/workers.png`, fullPage: true });
-  const text = await page.evaluate(() => document.body.innerText);
-  if (/\b(null|undefined|NaN)\b/.test(text)) throw new Error(`the page shows a placeholder value:\n${text}`);
+  await noPlaceholders(page);
   console.log(JSON.stringify({ label: 'workers', workers }));
   await page.close();
+
+  // The answers of the other two workloads: the password a search found, and C whole.
+  const answers = await browser.newContext();
+  const errors = [];
+  const search = await answers.newPage();
+  search.on('pageerror', (e) => errors.push(String(e)));
+  const searchJob = await postWorkload(search, 'password', 'pwhash', { digits: 4, iterations: 50, tasks: 4, secret: 4321 }, 'dev:dave');
+  await search.waitForFunction(() => document.querySelector('#job-status')?.textContent === 'done', null, { timeout: 300_000 });
+  const password = await (await search.waitForSelector('#password', { timeout: 60_000 })).textContent();
+  await search.screenshot({ path: `${artifacts}/password-job.png`, fullPage: true });
+  await noPlaceholders(search);
+  console.log(JSON.stringify({ label: 'password', job: searchJob, password }));
+  const product = await answers.newPage();
+  product.on('pageerror', (e) => errors.push(String(e)));
+  const productJob = await postWorkload(product, 'product', 'matmul', { n: 48, tiles: 3, seed: 7 }, 'dev:dave');
+  await product.waitForSelector('a#product', { timeout: 300_000 });
+  await product.screenshot({ path: `${artifacts}/product-job.png`, fullPage: true });
+  await noPlaceholders(product);
+  const [download] = await Promise.all([product.waitForEvent('download'), product.click('a#product')]);
+  const bytes = await readFile(await download.path());
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+  console.log(JSON.stringify({ label: 'product', job: productJob, download: download.suggestedFilename(), download_bytes: bytes.length, sha256 }));
+  await answers.close();
 } finally {
   await browser.close();
 }

@@ -4,7 +4,9 @@
 //! test wallet injected as `window.injectedWeb3`, watches the image fill in and downloads an
 //! output; this test then checks both jobs on chain: who posted them, that they are done, and
 //! that every accepted tile is the one the native renderer draws, and that the workers page
-//! lists both workers with their standing. Screenshots are kept in
+//! lists both workers with their standing. Then the script posts a password search and a
+//! matrix product: the page names the password found, and the product downloaded from it is
+//! `C = A·B` as the tasks' native twins compute it. Screenshots are kept in
 //! `<target dir>/browser-artifacts/`.
 //!
 //! Needs `chromium` and `npm ci --prefix tests/browser` (`./dev setup` installs both), and
@@ -113,7 +115,7 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 	let results: Vec<serde_json::Value> =
 		stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
 	println!("browser: {results:?}; screenshots in {}", artifacts.display());
-	assert_eq!(results.len(), 3, "{stdout}");
+	assert_eq!(results.len(), 5, "{stdout}");
 	let (jobs, page) = (&results[..2], &results[2]);
 
 	let tiles = ccgsc_tasks::mandelbrot::Tile::grid((-0.6, 0.0, 3.2), (256, 192), (4, 4), 300);
@@ -148,4 +150,25 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 		let earned = row["earned"].as_str().and_then(|e| e.strip_suffix(" credits"));
 		assert!(earned.and_then(|e| e.parse::<f64>().ok()).is_some_and(|e| e >= 0.0), "{row}");
 	}
+
+	// The password search's page names the PIN; the product's download is C = A·B whole, as
+	// the native twins of the tasks compute it from the same parameters.
+	let search = &results[3];
+	assert_eq!((&search["label"], &search["password"]), (&"password".into(), &"4321".into()));
+	let info = chain.job(search["job"].as_u64().unwrap()).await.unwrap().expect("the job");
+	assert_eq!(info.settled, 4, "{search}");
+	let product = &results[4];
+	let made = ccgsc_portal::workloads::make(
+		"matmul",
+		serde_json::json!({"n": 48, "tiles": 3, "seed": 7}),
+	)
+	.unwrap();
+	let c: Vec<u8> =
+		made.inputs.iter().flat_map(|i| ccgsc_tasks::matmul::run(i, &[]).unwrap()).collect();
+	let sha256: String =
+		ccgsc_tasks::pwhash::sha256(&c).iter().map(|b| format!("{b:02x}")).collect();
+	assert_eq!(product["download_bytes"], 48 * 48 * 4, "{product}");
+	assert_eq!(product["sha256"], sha256, "{product}");
+	let job = product["job"].as_u64().unwrap();
+	assert_eq!(product["download"], format!("job{job}-product-48x48-f32le.bin"));
 }

@@ -2,8 +2,10 @@
 //! (every bad request refused with a 4xx that says what is wrong, and nothing written), a job
 //! signed the way a browser wallet signs it, and a Mandelbrot job posted through the API that
 //! two real workers run, followed over server-sent events, its outputs kept by the portal
-//! after the workers stop and served across a node restart; and the workers page, where
-//! operators find their workers and checkers with their stakes and standing.
+//! after the workers stop and served across a node restart; a password search and a matrix
+//! product whose answers (the password found, `C` whole) the portal reads from their outputs;
+//! and the workers page, where operators find their workers and checkers with their stakes
+//! and standing.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! portal`.
@@ -712,6 +714,131 @@ async fn a_mandelbrot_job_from_the_portal_runs_live_and_its_outputs_outlive_work
 	assert_eq!(again["tasks"], view["tasks"], "the same accepted outputs after the restart");
 	let (_, status) = call(&app, get("/api/status")).await;
 	assert_eq!(status["chain"], "connected");
+	running.stop().await;
+}
+
+/// Posts the built-in workload `name` made from `params`, signed by dev account `dave`;
+/// returns the upload (module, inputs, ...) and the job id.
+async fn post_workload(app: &Router, name: &str, params: Value) -> (Value, u64) {
+	let (status, uploaded) = call(app, post_json(&format!("/api/workloads/{name}"), &params)).await;
+	assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+	let job = json!({"module": uploaded["module"], "inputs_root": uploaded["inputs_root"],
+		"args": uploaded["args"], "reward": 0.01, "work": uploaded["work"], "dev_account": "dave"});
+	let (status, posted) = call(app, post_json("/api/jobs", &job)).await;
+	assert_eq!(status, StatusCode::CREATED, "{posted}");
+	(uploaded, posted["job"].as_u64().unwrap())
+}
+
+/// Job `id` once it has ended and the portal holds every accepted output.
+async fn finished(app: &Router, id: u64, node: &Node) -> Value {
+	let started = Instant::now();
+	loop {
+		let (status, view) = call(app, get(&format!("/api/jobs/{id}"))).await;
+		assert_eq!(status, StatusCode::OK, "{view}");
+		let tasks = view["tasks"].as_array().unwrap();
+		if view["finished"] == true
+			&& tasks.iter().all(|t| t["output"].is_null() || t["kept"] == true)
+		{
+			return view;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(300),
+			"job {id} finishes: {view}\n{}",
+			node.log_tail()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
+/// `C = A·B` summed in order of `k`, from a `matmul` input, written out by hand.
+fn band_by_hand(input: &[u8]) -> Vec<u8> {
+	let word = |i: usize| u32::from_le_bytes(input[4 * i..4 * i + 4].try_into().unwrap()) as usize;
+	let (rows, inner, cols) = (word(0), word(1), word(2));
+	let float = |i: usize| f32::from_le_bytes(input[4 * i..4 * i + 4].try_into().unwrap());
+	let a = |r: usize, k: usize| float(3 + r * inner + k);
+	let b = |k: usize, c: usize| float(3 + rows * inner + k * cols + c);
+	let mut out = Vec::new();
+	for r in 0..rows {
+		for c in 0..cols {
+			let sum = (0..inner).fold(0.0f32, |sum, k| sum + a(r, k) * b(k, c));
+			out.extend_from_slice(&sum.to_le_bytes());
+		}
+	}
+	out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_password_search_and_a_matrix_product_posted_from_the_portal_show_their_answers() {
+	logs();
+	let node = Node::dev();
+	let dir = tempfile::tempdir().unwrap();
+	let running =
+		start_portal(&node, &dir.path().join("portal"), true, UploadLimits::default()).await;
+	let portal = running.portal();
+	let app = ccgsc_portal::app(portal.clone());
+	let chain = node.client(Duration::from_secs(10)).await;
+	fund(&chain, &[71, 72]).await;
+	let bootstrap = portal.p2p().listen_addrs().await.unwrap();
+	let workers = [
+		start_worker(&node, dir.path(), 71, bootstrap.clone(), false).await,
+		start_worker(&node, dir.path(), 72, bootstrap.clone(), false).await,
+	];
+	let issuance = chain.total_issuance().await.unwrap();
+
+	// 4-digit PINs in four ranges of 2 500; 4321 is in the second.
+	let search = json!({"digits": 4, "iterations": 50, "tasks": 4, "secret": 4321});
+	let (_, search) = post_workload(&app, "pwhash", search).await;
+	let (uploaded, product) =
+		post_workload(&app, "matmul", json!({"n": 48, "tiles": 3, "seed": 7})).await;
+	// Asked for before any band can be accepted (that takes a claim, a commit and a reveal).
+	refused(
+		call(&app, get(&format!("/api/jobs/{product}/product"))).await,
+		StatusCode::CONFLICT,
+		&format!("the product of job {product} is not complete yet: 0 of its 3 bands"),
+	);
+	refused(
+		call(&app, get(&format!("/api/jobs/{search}/product"))).await,
+		StatusCode::NOT_FOUND,
+		"is not a matrix product",
+	);
+
+	let view = finished(&app, search, &node).await;
+	assert_eq!(view["status"], "done", "{view}");
+	assert_eq!(
+		view["answer"],
+		json!({"kind": "password", "searched": 4, "failed": 0,
+			"found": {"key": 4321, "password": "4321", "task": 1, "provisional": false}}),
+	);
+
+	let view = finished(&app, product, &node).await;
+	assert_eq!(view["status"], "done", "{view}");
+	assert_eq!(
+		view["answer"],
+		json!({"kind": "product", "rows": 48, "cols": 48, "bands": 3, "complete": true,
+			"provisional": false}),
+	);
+	// C, whole: the bands in order, each what A·B is by hand for the inputs the portal stored.
+	let mut by_hand = Vec::new();
+	for input in uploaded["inputs"].as_array().unwrap() {
+		let (status, bytes) =
+			call_bytes(&app, get(&format!("/api/content/{}", input.as_str().unwrap()))).await;
+		assert_eq!(status, StatusCode::OK);
+		by_hand.extend(band_by_hand(&bytes));
+	}
+	let response = app.clone().oneshot(get(&format!("/api/jobs/{product}/product"))).await.unwrap();
+	assert_eq!(response.status(), StatusCode::OK);
+	assert_eq!(
+		response.headers()["content-disposition"],
+		format!("attachment; filename=\"job{product}-product-48x48-f32le.bin\"")
+	);
+	assert_eq!(response.headers()["content-length"], (48 * 48 * 4).to_string());
+	let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+	assert!(bytes.to_vec() == by_hand, "C is A·B, band by band in order");
+
+	for worker in workers {
+		worker.stop().await;
+	}
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
 	running.stop().await;
 }
 

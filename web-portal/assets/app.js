@@ -211,6 +211,27 @@ function palette(v) {
   return [Math.round(255 * Math.min(1, 3 * t)), Math.round(255 * Math.pow(t, 0.6)), Math.round(120 + 135 * (1 - t))];
 }
 
+// What a password search or a matrix product's accepted outputs add up to (the API's `answer`).
+function answerCard(v) {
+  const a = v.answer;
+  const unsure = ' (an audit may still overturn it)';
+  if (a.kind === 'password') {
+    const searched = `${a.searched} of ${v.task_count} ranges searched${a.failed ? `, ${a.failed} failed` : ''}`;
+    const line = a.found
+      ? h('p', {}, 'Password found: ', h('b', { id: 'password', class: 'mono' }, a.found.password ?? `key ${a.found.key}`),
+        ` by task ${a.found.task}${a.found.provisional ? unsure : ''}`)
+      : h('p', { id: 'password-searching' }, a.searched + a.failed === v.task_count
+        ? `Not found: no searched range holds it (${searched}).` : `Not found yet: ${searched}.`);
+    return h('div', { class: 'card', id: 'answer' }, h('h2', {}, 'Password search'), line,
+      a.found ? h('p', { class: 'muted' }, searched) : null);
+  }
+  const shape = `${a.rows} × ${a.cols}`;
+  return h('div', { class: 'card', id: 'answer' }, h('h2', {}, `Matrix product C = A·B (${shape})`),
+    h('p', {}, `${a.bands} of ${v.task_count} bands of rows accepted and held here${a.provisional ? unsure : ''}.`),
+    a.complete ? h('a', { id: 'product', class: 'download', href: `/api/jobs/${v.id}/product`, download: `job${v.id}-product-${a.rows}x${a.cols}-f32le.bin` },
+      `download C (${shape} little-endian f32, row-major)`) : null);
+}
+
 async function jobPage(id) {
   const drawn = new Set();
   const primes = new Map(); // task -> [count, list]
@@ -295,6 +316,7 @@ async function jobPage(id) {
         h('span', {}, h('span', { class: `task ${s}` }), `${s} ${counts[s]}`))),
       imageBox ? h('div', { class: 'card' }, h('h2', {}, 'Image (tiles appear as they are accepted)'), imageBox) : null,
       primeBox,
+      v.answer ? answerCard(v) : null,
       h('h2', {}, 'Outputs'),
       h('p', { class: 'muted' }, `Module ${v.module}. Downloads are served from the portal's store, checked chunk by chunk against the content id the chain accepted.`),
       h('table', { id: 'outputs' },

@@ -31,7 +31,7 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{assets, view, workloads, Portal, Prepared};
+use crate::{answer, assets, view, workloads, Portal, Prepared};
 
 /// Largest JSON request body.
 const JSON_BYTES: usize = 64 * 1024;
@@ -63,6 +63,7 @@ pub fn app(portal: Portal) -> Router {
 		.route("/api/jobs/submit", post(submit))
 		.route("/api/jobs/{id}", get(job))
 		.route("/api/jobs/{id}/events", get(job_events))
+		.route("/api/jobs/{id}/product", get(product))
 		.route("/api/content/{id}", get(content))
 		.route("/api/workers", get(workers))
 		.route("/api/checkers", get(checkers))
@@ -713,12 +714,24 @@ async fn job_view(portal: &Portal, id: JobId) -> ApiResult<view::JobView> {
 	};
 	let p2p = portal.p2p();
 	let mut claimed = tasks.iter().peekable();
-	let views = (0..job.spec.task_count)
+	let views: Vec<view::TaskView> = (0..job.spec.task_count)
 		.map(|index| {
 			let info = claimed.next_if(|(i, _)| *i == index).map(|(_, t)| t);
 			view::task(index, info, |id| p2p.has(id))
 		})
 		.collect();
+	let (answer, views) = match workload {
+		Some(workload @ ("pwhash" | "matmul")) => {
+			let (portal, root) = (portal.clone(), job.spec.inputs_root);
+			tokio::task::spawn_blocking(move || {
+				let store = portal.p2p().store();
+				(answer::of(workload, &root, &views, store, &portal.inner.answers), views)
+			})
+			.await
+			.map_err(ApiError::internal)?
+		},
+		_ => (None, views),
+	};
 	let status = view::status(&job.status);
 	Ok(view::JobView {
 		id,
@@ -738,6 +751,7 @@ async fn job_view(portal: &Portal, id: JobId) -> ApiResult<view::JobView> {
 		at,
 		workload,
 		image,
+		answer,
 		tasks: views,
 	})
 }
@@ -812,6 +826,51 @@ fn job_event(view: &view::JobView) -> Event {
 		.event("job")
 		.json_data(view)
 		.unwrap_or_else(|e| Event::default().event("error").data(e.to_string()))
+}
+
+/// `C` of a `matmul` job whose every band is accepted and held here: the bands' outputs in
+/// task order, `rows × cols` little-endian f32, row-major.
+async fn product(State(portal): State<Portal>, Path(id): Path<String>) -> ApiResult<Response> {
+	let id = parse_job_id(&id)?;
+	let view = job_view(&portal, id).await?;
+	let Some(answer::Answer::Product { rows, cols, bands, complete, .. }) = view.answer else {
+		return Err(ApiError::not_found(format!(
+			"job {id} is not a matrix product: its module is not the built-in matmul, or the \
+			 portal does not hold its inputs"
+		)));
+	};
+	if !complete {
+		return Err(ApiError::new(
+			StatusCode::CONFLICT,
+			format!(
+				"the product of job {id} is not complete yet: {bands} of its {} bands are \
+				 accepted and held here",
+				view.task_count
+			),
+		));
+	}
+	let outputs: Vec<ContentId> = view.tasks.iter().filter_map(|t| t.output).collect();
+	let store = portal.p2p().store().clone();
+	let bands = futures::StreamExt::then(futures::stream::iter(outputs), move |output| {
+		let store = store.clone();
+		async move {
+			let missing = || std::io::Error::other(format!("output {output} left the store"));
+			tokio::task::spawn_blocking(move || store.get(&output))
+				.await
+				.map_err(std::io::Error::other)??
+				.ok_or_else(missing)
+		}
+	});
+	let name = format!("attachment; filename=\"job{id}-product-{rows}x{cols}-f32le.bin\"");
+	Ok((
+		[
+			(header::CONTENT_TYPE, "application/octet-stream".to_string()),
+			(header::CONTENT_LENGTH, (rows * u64::from(cols) * 4).to_string()),
+			(header::CONTENT_DISPOSITION, name),
+		],
+		axum::body::Body::from_stream(bands),
+	)
+		.into_response())
 }
 
 // ---- content ----

@@ -16,7 +16,10 @@
 //!   the transaction with the signature it returned. With `--dev`, `POST /api/jobs` signs
 //!   with a dev account instead; without `--dev` the server holds no key at all.
 //! - **Watching.** `GET /api/jobs/{id}` is a job with every task's state; `GET
-//!   /api/jobs/{id}/events` streams it again whenever a finalized block changes it.
+//!   /api/jobs/{id}/events` streams it again whenever a finalized block changes it. A job of a
+//!   built-in workload shows its answer, not only bytes: a Mandelbrot job its image, a primes
+//!   job its count, a password search the password found, a matrix product `C` whole (`GET
+//!   /api/jobs/{id}/product`); see `answer`.
 //! - **Keeping results.** The portal follows finalized blocks and fetches every accepted
 //!   output into its store as it settles (checked chunk by chunk against the content id the
 //!   chain accepted), and provides it: results outlive the workers that made them.
@@ -36,6 +39,7 @@
 //! need a preflight they do not get.
 #![deny(missing_docs)]
 
+mod answer;
 mod api;
 mod assets;
 mod link;
@@ -142,6 +146,8 @@ struct Inner {
 	uploads: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 	/// The image layout of Mandelbrot jobs, by job.
 	layouts: Mutex<HashMap<u64, Arc<view::Layout>>>,
+	/// What the answers of `pwhash` and `matmul` jobs are read from.
+	answers: answer::Memory,
 }
 
 /// A started portal: its state and the tasks that keep it connected.
@@ -198,6 +204,7 @@ impl Portal {
 				prepared: Mutex::default(),
 				uploads: Mutex::default(),
 				layouts: Mutex::default(),
+				answers: answer::Memory::default(),
 			}),
 		};
 		let follower = tokio::spawn(link::follow(portal.clone()));
