@@ -543,6 +543,36 @@ async fn a_job_signed_by_a_wallet_is_posted_and_a_bad_signature_is_refused() {
 	running.stop().await;
 }
 
+/// A dev-mode portal on a node, and two workers that fetch from it.
+struct Market {
+	dir: tempfile::TempDir,
+	running: Running,
+	app: Router,
+	chain: ccgsc_chain::Chain,
+	workers: [ccgsc_tests::market::Running<ccgsc_worker::Stats>; 2],
+	/// Total issuance once the workers are funded.
+	issuance: ccgsc_chain::Balance,
+}
+
+impl Market {
+	async fn start(node: &Node) -> Self {
+		let dir = tempfile::tempdir().unwrap();
+		let running =
+			start_portal(node, &dir.path().join("portal"), true, UploadLimits::default()).await;
+		let portal = running.portal();
+		let app = ccgsc_portal::app(portal.clone());
+		let chain = node.client(Duration::from_secs(10)).await;
+		fund(&chain, &[71, 72]).await;
+		let bootstrap = portal.p2p().listen_addrs().await.unwrap();
+		let workers = [
+			start_worker(node, dir.path(), 71, bootstrap.clone(), false).await,
+			start_worker(node, dir.path(), 72, bootstrap.clone(), false).await,
+		];
+		let issuance = chain.total_issuance().await.unwrap();
+		Self { dir, running, app, chain, workers, issuance }
+	}
+}
+
 /// Reads server-sent events from `body` until `done` accepts a `job` event; returns it.
 async fn follow_events(
 	body: Body,
@@ -591,35 +621,11 @@ async fn a_mandelbrot_job_from_the_portal_runs_live_and_its_outputs_outlive_work
 ) {
 	logs();
 	let mut node = Node::dev();
-	let dir = tempfile::tempdir().unwrap();
-	let running =
-		start_portal(&node, &dir.path().join("portal"), true, UploadLimits::default()).await;
-	let portal = running.portal();
-	let app = ccgsc_portal::app(portal.clone());
-	let chain = node.client(Duration::from_secs(10)).await;
-	fund(&chain, &[71, 72]).await;
-	let bootstrap = portal.p2p().listen_addrs().await.unwrap();
-	let workers = [
-		start_worker(&node, dir.path(), 71, bootstrap.clone(), false).await,
-		start_worker(&node, dir.path(), 72, bootstrap.clone(), false).await,
-	];
-	let issuance = chain.total_issuance().await.unwrap();
+	let Market { dir: _dir, running, app, chain, workers, issuance } = Market::start(&node).await;
 
 	let params = json!({"width": 256, "height": 192, "tiles_x": 4, "tiles_y": 4, "max_iter": 300});
-	let (status, uploaded) = call(&app, post_json("/api/workloads/mandelbrot", &params)).await;
-	assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+	let (uploaded, id) = post_workload(&app, "mandelbrot", params).await;
 	assert_eq!(uploaded["task_count"], 16);
-	let (status, posted) = call(
-		&app,
-		post_json(
-			"/api/jobs",
-			&json!({"module": uploaded["module"], "inputs_root": uploaded["inputs_root"],
-				"reward": 0.01, "work": uploaded["work"], "dev_account": "dave"}),
-		),
-	)
-	.await;
-	assert_eq!(status, StatusCode::CREATED, "{posted}");
-	let id = posted["job"].as_u64().unwrap();
 
 	// Follow it live until it is finished and the portal holds every output.
 	let response = app.clone().oneshot(get(&format!("/api/jobs/{id}/events"))).await.unwrap();
@@ -771,19 +777,7 @@ fn band_by_hand(input: &[u8]) -> Vec<u8> {
 async fn a_password_search_and_a_matrix_product_posted_from_the_portal_show_their_answers() {
 	logs();
 	let node = Node::dev();
-	let dir = tempfile::tempdir().unwrap();
-	let running =
-		start_portal(&node, &dir.path().join("portal"), true, UploadLimits::default()).await;
-	let portal = running.portal();
-	let app = ccgsc_portal::app(portal.clone());
-	let chain = node.client(Duration::from_secs(10)).await;
-	fund(&chain, &[71, 72]).await;
-	let bootstrap = portal.p2p().listen_addrs().await.unwrap();
-	let workers = [
-		start_worker(&node, dir.path(), 71, bootstrap.clone(), false).await,
-		start_worker(&node, dir.path(), 72, bootstrap.clone(), false).await,
-	];
-	let issuance = chain.total_issuance().await.unwrap();
+	let Market { dir: _dir, running, app, chain, workers, issuance } = Market::start(&node).await;
 
 	// 4-digit PINs in four ranges of 2 500; 4321 is in the second.
 	let search = json!({"digits": 4, "iterations": 50, "tasks": 4, "secret": 4321});

@@ -214,28 +214,37 @@ mod tests {
 		}
 	}
 
+	/// The workload `name` made from `params` with its inputs and every output in `store`,
+	/// and a view of each task as accepted.
+	fn run_all(
+		store: &Store,
+		name: &str,
+		params: serde_json::Value,
+		run: ccgsc_tasks::Task,
+	) -> (Hash, Vec<TaskView>) {
+		let made = crate::workloads::make(name, params).unwrap();
+		let ids: Vec<_> = made.inputs.iter().map(|i| store.put(i).unwrap()).collect();
+		let root = store.put_inputs(&ids).unwrap();
+		let tasks = made
+			.inputs
+			.iter()
+			.enumerate()
+			.map(|(i, input)| {
+				let output = run(input, &[]).unwrap();
+				store.put(&output).unwrap();
+				task(i as u32, "accepted", "Success", &output)
+			})
+			.collect();
+		(root, tasks)
+	}
+
 	#[test]
 	fn a_password_search_names_the_key_its_task_found_with_the_searchs_digits() {
 		let dir = tempfile::tempdir().unwrap();
 		let store = Store::open(dir.path()).unwrap();
-		let made = crate::workloads::make(
-			"pwhash",
-			serde_json::json!({"digits": 4, "tasks": 3, "secret": 42, "iterations": 1}),
-		)
-		.unwrap();
-		let ids: Vec<_> = made.inputs.iter().map(|i| store.put(i).unwrap()).collect();
-		let root = store.put_inputs(&ids).unwrap();
-		let outputs: Vec<Vec<u8>> =
-			made.inputs.iter().map(|i| ccgsc_tasks::pwhash::run(i, &[]).unwrap()).collect();
-		for output in &outputs {
-			store.put(output).unwrap();
-		}
+		let params = serde_json::json!({"digits": 4, "tasks": 3, "secret": 42, "iterations": 1});
+		let (root, mut tasks) = run_all(&store, "pwhash", params, ccgsc_tasks::pwhash::run);
 		let memory = Memory::default();
-		let mut tasks: Vec<TaskView> = outputs
-			.iter()
-			.enumerate()
-			.map(|(i, o)| task(i as u32, "accepted", "Success", o))
-			.collect();
 		tasks[1] = task(1, "failed", "WorkLimitExceeded", b"");
 		let answer = of("pwhash", &root, &tasks, &store, &memory).unwrap();
 		let found = Found { key: 42, password: Some("0042".into()), task: 0, provisional: false };
@@ -251,18 +260,9 @@ mod tests {
 	fn a_matrix_product_is_complete_when_every_band_of_the_right_size_is_here() {
 		let dir = tempfile::tempdir().unwrap();
 		let store = Store::open(dir.path()).unwrap();
-		let made =
-			crate::workloads::make("matmul", serde_json::json!({"n": 8, "tiles": 2})).unwrap();
-		let ids: Vec<_> = made.inputs.iter().map(|i| store.put(i).unwrap()).collect();
-		let root = store.put_inputs(&ids).unwrap();
-		let outputs: Vec<Vec<u8>> =
-			made.inputs.iter().map(|i| ccgsc_tasks::matmul::run(i, &[]).unwrap()).collect();
+		let params = serde_json::json!({"n": 8, "tiles": 2});
+		let (root, mut tasks) = run_all(&store, "matmul", params, ccgsc_tasks::matmul::run);
 		let memory = Memory::default();
-		let mut tasks: Vec<TaskView> = outputs
-			.iter()
-			.enumerate()
-			.map(|(i, o)| task(i as u32, "accepted", "Success", o))
-			.collect();
 		tasks[1].provisional = true;
 		let answer = of("matmul", &root, &tasks, &store, &memory).unwrap();
 		assert_eq!(
