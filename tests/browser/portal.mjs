@@ -1,9 +1,9 @@
 // Drives the portal in Debian's headless Chromium with Playwright: posts the Mandelbrot
 // example twice, once as a dev account and once signing through a test wallet injected into
 // the page as `window.injectedWeb3` (the path a real polkadot-js extension takes), watches the
-// tiles arrive, checks the image and downloads an output; then posts a password search and a
-// matrix product and reads their answers: the password found, and C downloaded whole. Prints
-// one JSON line per job (and one for the workers page) for
+// tiles arrive, checks the image, downloads it as a PNG and downloads an output; then posts a
+// password search and a matrix product and reads their answers: the password found, and C
+// downloaded whole. Prints one JSON line per job (and one for the workers page) for
 // tests/tests/browser.rs, which starts the node, the portal and the workers and checks the
 // jobs on chain. Screenshots go to $ARTIFACTS.
 //
@@ -108,12 +108,18 @@ async function postMandelbrot(context, label, signer) {
   });
   await page.screenshot({ path: `${artifacts}/${label}-job.png`, fullPage: true });
   await noPlaceholders(page);
+  // The assembled image as a PNG file: its header says the image's size.
+  await page.waitForSelector('a#image-png:not([hidden])');
+  const [pngDownload] = await Promise.all([page.waitForEvent('download'), page.click('a#image-png')]);
+  const png = await readFile(await pngDownload.path());
+  const pngFile = { name: pngDownload.suggestedFilename(), signature: png.subarray(0, 8).toString('hex'),
+    width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('a.download >> nth=0')]);
   const bytes = await readFile(await download.path());
   if (bytes.length !== TILE_BYTES) throw new Error(`downloaded ${bytes.length} bytes, a tile is ${TILE_BYTES}`);
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   await page.close();
-  return { label, job, image, download: download.suggestedFilename(), download_bytes: bytes.length };
+  return { label, job, image, png: pngFile, download: download.suggestedFilename(), download_bytes: bytes.length };
 }
 
 try {

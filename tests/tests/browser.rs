@@ -1,11 +1,11 @@
 //! The portal in a real browser: Debian's headless Chromium, driven by Playwright
 //! (`tests/browser/portal.mjs`), against a real dev node, the real `ccgsc-portal` binary and
 //! two workers. The script posts the Mandelbrot example as a dev account and again through a
-//! test wallet injected as `window.injectedWeb3`, watches the image fill in and downloads an
-//! output; this test then checks both jobs on chain: who posted them, that they are done, and
-//! that every accepted tile is the one the native renderer draws, and that the workers page
-//! lists both workers with their standing. Then the script posts a password search and a
-//! matrix product: the page names the password found, and the product downloaded from it is
+//! test wallet injected as `window.injectedWeb3`, watches the image fill in, downloads it as
+//! a PNG and downloads an output; this test then checks both jobs on chain: who posted them,
+//! that they are done, and that every accepted tile is the one the native renderer draws, and
+//! that the workers page lists both workers with their standing. Then the script posts a
+//! password search and a matrix product: the page names the password found, and the product downloaded from it is
 //! `C = A·B` as the tasks' native twins compute it. Screenshots are kept in
 //! `<target dir>/browser-artifacts/`.
 //!
@@ -128,6 +128,10 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 		assert!(image["coloured"].as_u64() > Some(1000), "the image shows the set: {image}");
 		assert!(image["black"].as_u64() > Some(1000), "with its inside black: {image}");
 		let job = result["job"].as_u64().unwrap();
+		let png = &result["png"];
+		assert_eq!(png["signature"], "89504e470d0a1a0a", "a PNG file: {png}");
+		assert_eq!((png["width"].as_u64(), png["height"].as_u64()), (Some(256), Some(192)));
+		assert_eq!(png["name"], format!("job{job}-mandelbrot.png"));
 		let info = chain.job(job).await.unwrap().expect("the job exists");
 		assert_eq!(info.poster, poster, "{} posted job {job}", result["label"]);
 		assert_eq!(info.settled, 16);

@@ -264,6 +264,17 @@ async function jobPage(id) {
       }
     }
     canvas.dataset.tiles = String(drawn.size);
+    if (drawn.size === view.task_count) document.getElementById('image-png')?.removeAttribute('hidden');
+  }
+
+  // The whole image as a PNG file, once every tile is drawn.
+  function savePng(e) {
+    e.preventDefault();
+    document.getElementById('image').toBlob((png) => {
+      const a = h('a', { href: URL.createObjectURL(png), download: `job${view.id}-mandelbrot.png` });
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+    }, 'image/png');
   }
 
   async function countPrimes(box) {
@@ -314,7 +325,9 @@ async function jobPage(id) {
       }))),
       h('div', { class: 'legend' }, STATES.filter((s) => counts[s]).map((s) =>
         h('span', {}, h('span', { class: `task ${s}` }), `${s} ${counts[s]}`))),
-      imageBox ? h('div', { class: 'card' }, h('h2', {}, 'Image (tiles appear as they are accepted)'), imageBox) : null,
+      imageBox ? h('div', { class: 'card' }, h('h2', {}, 'Image (tiles appear as they are accepted)'), imageBox,
+        h('p', {}, h('a', { id: 'image-png', href: '#', onclick: savePng, hidden: drawn.size !== v.task_count },
+          'download the image (PNG)'))) : null,
       primeBox,
       v.answer ? answerCard(v) : null,
       h('h2', {}, 'Outputs'),
