@@ -5,9 +5,9 @@
 //! a PNG and downloads an output; this test then checks both jobs on chain: who posted them,
 //! that they are done, and that every accepted tile is the one the native renderer draws, and
 //! that the workers page lists both workers with their standing. Then the script posts a
-//! password search and a matrix product: the page names the password found, and the product downloaded from it is
-//! `C = A·B` as the tasks' native twins compute it. Screenshots are kept in
-//! `<target dir>/browser-artifacts/`.
+//! password search and a matrix product: the page names the password found, and the product
+//! downloaded from it is `C = A·B` as the tasks' native twins compute it. Screenshots are kept
+//! in `<target dir>/browser-artifacts/`.
 //!
 //! Needs `chromium` and `npm ci --prefix tests/browser` (`./dev setup` installs both), and
 //! `cargo build --release -p ccgsc-node -p ccgsc-portal`.
