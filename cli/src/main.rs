@@ -32,7 +32,6 @@ mod up;
 
 use std::{
 	path::{Path, PathBuf},
-	sync::Mutex,
 	time::Duration,
 };
 
@@ -42,7 +41,7 @@ use ccgsc_chain::{
 	convert, AccountId32, Balance, Chain, Ed25519Signer, JobSpec, UNIT,
 };
 use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
-use ccgsc_worker::kept::{self, Item, Kept};
+use ccgsc_worker::kept::{self, Item};
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
 /// Post compute jobs to CCGSC and collect their verified outputs.
@@ -203,36 +202,23 @@ async fn connect(url: &str) -> anyhow::Result<Chain> {
 	Chain::connect(url).await.with_context(|| format!("cannot reach the node at {url}"))
 }
 
-/// The notes of which job each item of the store is for, while this process alone has them.
-struct Notes {
-	kept: Mutex<Kept>,
-	/// Held locked until the process ends.
-	_lock: std::fs::File,
-}
-
-impl Notes {
-	/// The notes under `dir`, or `None` if another process has them.
-	fn open(dir: &Path) -> anyhow::Result<Option<Self>> {
-		let path = dir.join("kept.lock");
-		let Some(lock) =
-			ccgsc_worker::hold(&path).with_context(|| format!("cannot lock {}", path.display()))?
-		else {
-			eprintln!(
-				"another ccgsc uses {}: what this one stores stays in the store",
-				dir.display()
-			);
-			return Ok(None);
-		};
-		let path = dir.join("kept");
-		let kept = Kept::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
-		Ok(Some(Self { kept: Mutex::new(kept), _lock: lock }))
+/// The notes of which job each item of the store is for, while this process alone has them;
+/// `None` if another process has them.
+fn open_notes(dir: &Path) -> anyhow::Result<Option<kept::Held>> {
+	let held = kept::Held::open(dir).context("cannot open the notes of what the store keeps")?;
+	if held.is_none() {
+		eprintln!("another ccgsc uses {}: what this one stores stays in the store", dir.display());
 	}
+	Ok(held)
 }
 
 /// Starts the content node on the store under `--dir`, with the notes of which job each item
 /// is for, and drops from the store what only jobs whose records the chain removed used.
-async fn start_p2p(cli: &Cli, chain: &Chain) -> anyhow::Result<(ccgsc_p2p::Node, Option<Notes>)> {
-	let notes = Notes::open(&cli.dir)?;
+async fn start_p2p(
+	cli: &Cli,
+	chain: &Chain,
+) -> anyhow::Result<(ccgsc_p2p::Node, Option<kept::Held>)> {
+	let notes = open_notes(&cli.dir)?;
 	let node = ccgsc_p2p::Node::start(
 		ccgsc_p2p::Config::new(cli.dir.join("store"))
 			.with_listen([cli.listen.clone()])
@@ -248,7 +234,7 @@ async fn start_p2p(cli: &Cli, chain: &Chain) -> anyhow::Result<(ccgsc_p2p::Node,
 
 /// Notes that the store holds `items` for `job`. A note that cannot be written (or that
 /// another process keeps) only means that its item stays in the store.
-fn note(notes: Option<&Notes>, job: u64, items: impl IntoIterator<Item = Item>) {
+fn note(notes: Option<&kept::Held>, job: u64, items: impl IntoIterator<Item = Item>) {
 	let Some(notes) = notes else { return };
 	let mut kept = notes.kept.lock().expect("not poisoned qed");
 	for item in items {
@@ -278,7 +264,7 @@ fn input_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 async fn run_post(
 	chain: &Chain,
 	p2p: &ccgsc_p2p::Node,
-	notes: Option<&Notes>,
+	notes: Option<&kept::Held>,
 	cli: &Cli,
 	post: &Post,
 ) -> anyhow::Result<()> {
@@ -378,7 +364,7 @@ async fn follow(url: &str, mut chain: Chain, job: u64) -> anyhow::Result<Chain> 
 async fn fetch(
 	chain: &Chain,
 	p2p: &ccgsc_p2p::Node,
-	notes: Option<&Notes>,
+	notes: Option<&kept::Held>,
 	job: u64,
 	out: &Path,
 	files: &[PathBuf],

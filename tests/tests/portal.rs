@@ -4,7 +4,8 @@
 //! two real workers run, followed over server-sent events, its outputs kept by the portal
 //! after the workers stop and served across a node restart; a password search and a matrix
 //! product whose answers (the password found, `C` whole) the portal reads from their outputs;
-//! and the workers page, where operators find their workers and checkers with their stakes
+//! outputs kept while the chain keeps their job's record, and removed with it; and the
+//! workers page, where operators find their workers and checkers with their stakes
 //! and standing.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
@@ -828,6 +829,95 @@ async fn a_password_search_and_a_matrix_product_posted_from_the_portal_show_thei
 	assert_eq!(response.headers()["content-length"], (48 * 48 * 4).to_string());
 	let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
 	assert!(bytes.to_vec() == by_hand, "C is A·B, band by band in order");
+
+	for worker in workers {
+		worker.stop().await;
+	}
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
+	running.stop().await;
+}
+
+/// The accepted output of each task of job `id`, from its view.
+fn outputs(view: &Value) -> Vec<ccgsc_primitives::ContentId> {
+	view["tasks"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|t| t["output"].as_str().unwrap().parse().unwrap())
+		.collect()
+}
+
+/// Waits (a minute at most) until `holds` is false.
+async fn until_dropped(what: &str, holds: impl Fn() -> bool) {
+	let started = Instant::now();
+	while holds() {
+		assert!(started.elapsed() < Duration::from_secs(60), "{what}");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outputs_stay_on_the_portal_while_the_chain_keeps_their_jobs_record() {
+	logs();
+	let node = Node::dev();
+	let Market { dir, running, app, chain, workers, issuance } = Market::start(&node).await;
+	const RETENTION: u32 = 20;
+	chain.set_job_retention(&ccgsc_chain::dev::alice(), RETENTION).await.unwrap();
+
+	// Two password searches, one after the other: the ranges without the password give the
+	// same output ([0]) in both jobs; the ranges with it, each its own.
+	let mut jobs = Vec::new();
+	for secret in [123, 456] {
+		let params = json!({"digits": 3, "iterations": 20, "tasks": 3, "secret": secret});
+		let (uploaded, id) = post_workload(&app, "pwhash", params).await;
+		jobs.push((id, outputs(&finished(&app, id, &node).await), uploaded));
+	}
+	let [(first, first_outputs, uploaded), (second, second_outputs, _)] = &jobs[..] else {
+		unreachable!()
+	};
+	let found = |outputs: &[ccgsc_primitives::ContentId], task: usize| outputs[task];
+	let (first_found, second_found, not_found) =
+		(found(first_outputs, 0), found(second_outputs, 1), found(first_outputs, 2));
+	assert_eq!(not_found, found(second_outputs, 0), "both jobs share the output of a miss");
+	let has = {
+		let portal = running.portal();
+		move |id: &ccgsc_primitives::ContentId| portal.p2p().has(id)
+	};
+	assert!([first_found, second_found, not_found].iter().all(&has), "the portal kept them");
+
+	// The chain removes the first record: its own output goes, the shared one stays for the
+	// second job, as do what the poster uploaded (the module and the inputs).
+	while !chain.job_pruned(*first).await.unwrap() {
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	until_dropped("the first job's own output goes with its record", || has(&first_found)).await;
+	assert!(!chain.job_pruned(*second).await.unwrap(), "the second job's record is still there");
+	assert!(has(&not_found) && has(&second_found), "what the second job still has stays");
+	let module: ccgsc_primitives::ContentId = uploaded["module"].as_str().unwrap().parse().unwrap();
+	assert!(has(&module), "uploads stay");
+	for input in uploaded["inputs"].as_array().unwrap() {
+		assert!(has(&input.as_str().unwrap().parse().unwrap()), "uploads stay");
+	}
+
+	// The second record goes while the portal is stopped: started again, it drops that job's
+	// outputs at once. (The notes of a directory belong to one portal at a time, so every
+	// handle on this one goes first.)
+	drop((has, app));
+	running.stop().await;
+	while !chain.job_pruned(*second).await.unwrap() {
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	let running =
+		start_portal(&node, &dir.path().join("portal"), true, UploadLimits::default()).await;
+	let has = {
+		let portal = running.portal();
+		move |id: &ccgsc_primitives::ContentId| portal.p2p().has(id)
+	};
+	until_dropped("a restarted portal drops what it kept for records removed meanwhile", || {
+		has(&second_found) || has(&not_found)
+	})
+	.await;
+	assert!(has(&module), "uploads stay");
 
 	for worker in workers {
 		worker.stop().await;

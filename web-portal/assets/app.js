@@ -331,7 +331,7 @@ async function jobPage(id) {
       primeBox,
       v.answer ? answerCard(v) : null,
       h('h2', {}, 'Outputs'),
-      h('p', { class: 'muted' }, `Module ${v.module}. Downloads are served from the portal's store, checked chunk by chunk against the content id the chain accepted.`),
+      h('p', { class: 'muted' }, `Module ${v.module}. Downloads are served from the portal's store, checked chunk by chunk against the content id the chain accepted; outputs stay until the chain removes the job's record (a week after the job ends).`),
       h('table', { id: 'outputs' },
         h('tr', {}, ['Task', 'State', 'Outcome', 'Output', 'Bytes', ''].map((t) => h('th', {}, t))),
         v.tasks.filter((t) => t.output).map((t) => h('tr', {},

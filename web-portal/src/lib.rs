@@ -23,7 +23,11 @@
 //! - **Keeping results.** The portal follows finalized blocks and fetches every accepted
 //!   output into its store as it settles (checked chunk by chunk against the content id the
 //!   chain accepted), and provides it: results outlive the workers that made them.
-//!   `GET /api/content/{id}` serves them.
+//!   `GET /api/content/{id}` serves them. They stay as long as the chain keeps the job's
+//!   record (a week after the job ends): when the chain removes it, nobody can look the job
+//!   up any more, and the portal removes the outputs it kept for that job alone, as workers
+//!   and the CLI do, so a long-running portal does not fill its disk with every output the
+//!   marketplace ever made. What posters upload (modules, inputs) stays.
 //! - **Reconnecting.** When the node goes away the portal keeps serving what it has, reports
 //!   `"chain": "reconnecting"` in `GET /api/status` and the event streams, answers requests
 //!   that need the chain with 503, and reconnects when the node returns.
@@ -148,6 +152,9 @@ struct Inner {
 	layouts: Mutex<HashMap<u64, Arc<view::Layout>>>,
 	/// What the answers of `pwhash` and `matmul` jobs are read from.
 	answers: answer::Memory,
+	/// Which job each kept output is for, so it goes when the chain removes the job's record
+	/// (`None` if another process holds the notes of this directory: then outputs stay).
+	kept: Option<ccgsc_worker::kept::Held>,
 }
 
 /// A started portal: its state and the tasks that keep it connected.
@@ -190,6 +197,7 @@ impl Portal {
 		.context("cannot start the content node")?;
 		let executor = ccgsc_executor::Executor::new(ccgsc_executor::Config::default())
 			.context("cannot set up the sandbox that checks modules")?;
+		let kept = link::open_notes(&config.dir)?;
 		let builtins = ccgsc_task_modules::ALL
 			.iter()
 			.map(|(name, bytes)| (ContentId::of(bytes), *name))
@@ -205,6 +213,7 @@ impl Portal {
 				uploads: Mutex::default(),
 				layouts: Mutex::default(),
 				answers: answer::Memory::default(),
+				kept,
 			}),
 		};
 		let follower = tokio::spawn(link::follow(portal.clone()));

@@ -1,11 +1,13 @@
 //! The portal's connection to the node: reconnecting, following finalized blocks, and keeping
-//! every accepted output.
+//! every accepted output while the chain keeps its job's record.
 
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
+use anyhow::Context;
 use ccgsc_chain::{api, Chain};
 use ccgsc_p2p::{FetchOptions, PeerId};
 use ccgsc_primitives::{ContentId, JobId, Outcome, TaskIndex};
+use ccgsc_worker::kept::{self, Item};
 use tokio::sync::watch;
 
 use crate::Portal;
@@ -46,6 +48,39 @@ impl Link {
 	}
 }
 
+/// Opens the notes of which job each output in the store was kept for (the worker's
+/// [`Kept`](kept::Kept), in `dir`); `None`, with a warning, if another process holds them.
+pub(crate) fn open_notes(dir: &Path) -> anyhow::Result<Option<kept::Held>> {
+	let held = kept::Held::open(dir).context("cannot open the notes of what the store keeps")?;
+	if held.is_none() {
+		tracing::warn!(
+			dir = %dir.display(),
+			"another process keeps the notes of this directory: outputs kept now stay"
+		);
+	}
+	Ok(held)
+}
+
+/// Notes that `output` is kept for `job`, before it is fetched (so a crash leaves a note for
+/// an output that may not be there, never an output without a note). A note that cannot be
+/// written only means that the output stays.
+fn note(portal: &Portal, job: JobId, output: ContentId) {
+	let Some(notes) = &portal.inner.kept else { return };
+	if let Err(e) =
+		notes.kept.lock().expect("kept notes lock poisoned").note(job, Item::Blob(output))
+	{
+		tracing::warn!(job, %output, error = %e, "cannot note which job an output is kept for");
+	}
+}
+
+/// Removes what was kept only for `jobs`, whose records the chain removed; waits for it, so an
+/// output a later block settles again (under another job) is noted after it is released.
+async fn drop_jobs(portal: &Portal, jobs: Vec<JobId>) {
+	let Some(notes) = &portal.inner.kept else { return };
+	let (kept, store) = (notes.kept.clone(), portal.inner.p2p.store().clone());
+	let _ = tokio::task::spawn_blocking(move || kept::drop_jobs(&kept, &store, &jobs)).await;
+}
+
 /// Connects (retrying), follows finalized blocks, and starts over whenever the node goes away.
 pub(crate) async fn follow(portal: Portal) {
 	let link = &portal.inner.link;
@@ -70,6 +105,11 @@ pub(crate) async fn follow(portal: Portal) {
 		};
 		delay = Duration::from_millis(250);
 		tracing::info!(url = %link.url, "connected to the node");
+		// Records removed while the portal was away, before any block is followed: so every
+		// release comes before the notes of later blocks.
+		if let Some(notes) = &portal.inner.kept {
+			kept::drop_pruned(&notes.kept, portal.inner.p2p.store(), &chain).await;
+		}
 		link.chain.send_replace(Some(chain.clone()));
 		tokio::spawn(backfill(portal.clone(), chain.clone()));
 		while let Some(block) = blocks.next().await {
@@ -86,11 +126,20 @@ pub(crate) async fn follow(portal: Portal) {
 						let Some(result) = settled.result else { continue };
 						if ccgsc_chain::convert::outcome_back(&result.outcome) == Outcome::Success {
 							let output = ContentId(result.output.0);
+							note(&portal, settled.job, output);
 							let (portal, chain) = (portal.clone(), chain.clone());
 							tokio::spawn(async move {
 								keep(&portal, &chain, settled.job, settled.task, output).await
 							});
 						}
+					}
+					let pruned: Vec<JobId> = events
+						.find::<api::jobs::events::JobPruned>()
+						.flatten()
+						.map(|e| e.job)
+						.collect();
+					if !pruned.is_empty() {
+						drop_jobs(&portal, pruned).await;
 					}
 				},
 				Err(e) => tracing::warn!(error = %e, "cannot read a block's events"),
@@ -102,7 +151,8 @@ pub(crate) async fn follow(portal: Portal) {
 	}
 }
 
-/// Fetches accepted outputs the store does not have yet (settled while the portal was away).
+/// Fetches accepted outputs the store does not have yet (settled while the portal was away),
+/// noting every accepted output for its job, kept already or not.
 async fn backfill(portal: Portal, chain: Chain) {
 	let jobs = match chain.jobs().await {
 		Ok(jobs) => jobs,
@@ -114,10 +164,8 @@ async fn backfill(portal: Portal, chain: Chain) {
 			let Some(result) = task.result else { continue };
 			let done = task.phase == api::runtime_types::pallet_jobs::types::Phase::Done;
 			let output = ContentId(result.output.0);
-			if done
-				&& ccgsc_chain::convert::outcome_back(&result.outcome) == Outcome::Success
-				&& !portal.inner.p2p.has(&output)
-			{
+			if done && ccgsc_chain::convert::outcome_back(&result.outcome) == Outcome::Success {
+				note(&portal, job, output);
 				keep(&portal, &chain, job, index, output).await;
 			}
 		}

@@ -261,6 +261,34 @@ impl Kept {
 	}
 }
 
+/// The notes of a directory no worker holds (the CLI's, the portal's): `dir/kept`, held by
+/// one process at a time through `dir/kept.lock` ([`crate::hold`]), so two processes on one
+/// directory never rewrite each other's log.
+#[derive(Debug)]
+pub struct Held {
+	/// The notes.
+	pub kept: Arc<Mutex<Kept>>,
+	/// Locked while this lives.
+	_lock: fs::File,
+}
+
+impl Held {
+	/// The notes under `dir`, or `None` if another process holds them.
+	///
+	/// # Errors
+	/// If the lock or the log cannot be made or read (the error names the file).
+	pub fn open(dir: &std::path::Path) -> io::Result<Option<Self>> {
+		let named = |path: PathBuf| {
+			move |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+		};
+		let path = dir.join("kept.lock");
+		let Some(lock) = crate::hold(&path).map_err(named(path))? else { return Ok(None) };
+		let path = dir.join("kept");
+		let kept = Kept::open(&path).map_err(named(path))?;
+		Ok(Some(Self { kept: Arc::new(Mutex::new(kept)), _lock: lock }))
+	}
+}
+
 /// Removes from `store` what `kept` held only for `jobs`, whose records the chain has
 /// removed: nobody can ask for it by those jobs any more. Failures are logged: an item that
 /// cannot be removed only stays.
