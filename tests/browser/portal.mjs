@@ -2,8 +2,8 @@
 // example twice, once as a dev account and once signing through a test wallet injected into
 // the page as `window.injectedWeb3` (the path a real polkadot-js extension takes), watches the
 // tiles arrive, checks the image, downloads it as a PNG and downloads an output; then posts a
-// password search and a matrix product and reads their answers: the password found, and C
-// downloaded whole. Prints one JSON line per job (and one for the workers page) for
+// prime count, a password search and a matrix product and reads their answers: the primes
+// counted, the password found, and C downloaded whole. Prints one JSON line per job (and one for the workers page) for
 // tests/tests/browser.rs, which starts the node, the portal and the workers and checks the
 // jobs on chain. Screenshots go to $ARTIFACTS.
 //
@@ -168,9 +168,19 @@ try {
   console.log(JSON.stringify({ label: 'workers', workers }));
   await page.close();
 
-  // The answers of the other two workloads: the password a search found, and C whole.
+  // The answers of the other three workloads: the primes counted, the password a search
+  // found, and C whole.
   const answers = await browser.newContext();
   const errors = [];
+  const count = await answers.newPage();
+  count.on('pageerror', (e) => errors.push(String(e)));
+  const countJob = await postWorkload(count, 'primes', 'primes', { limit: 100000, tasks: 4 }, 'dev:dave');
+  await count.waitForFunction(() => document.querySelector('#job-status')?.textContent === 'done', null, { timeout: 300_000 });
+  await count.waitForFunction(() => /from 4 of 4 tasks/.test(document.querySelector('#primes')?.textContent), null, { timeout: 60_000 });
+  const primeCount = await count.textContent('#prime-count');
+  await count.screenshot({ path: `${artifacts}/primes-job.png`, fullPage: true });
+  await noPlaceholders(count);
+  console.log(JSON.stringify({ label: 'primes', job: countJob, count: primeCount }));
   const search = await answers.newPage();
   search.on('pageerror', (e) => errors.push(String(e)));
   const searchJob = await postWorkload(search, 'password', 'pwhash', { digits: 4, iterations: 50, tasks: 4, secret: 4321 }, 'dev:dave');

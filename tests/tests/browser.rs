@@ -5,8 +5,9 @@
 //! a PNG and downloads an output; this test then checks both jobs on chain: who posted them,
 //! that they are done, and that every accepted tile is the one the native renderer draws, and
 //! that the workers page lists both workers with their standing. Then the script posts a
-//! password search and a matrix product: the page names the password found, and the product
-//! downloaded from it is `C = A·B` as the tasks' native twins compute it. Screenshots are kept
+//! prime count, a password search and a matrix product: the pages show π(100 000) and name
+//! the password found, and the product downloaded is `C = A·B` as the tasks' native twins
+//! compute it. Screenshots are kept
 //! in `<target dir>/browser-artifacts/`.
 //!
 //! Needs `chromium` and `npm ci --prefix tests/browser` (`./dev setup` installs both), and
@@ -115,7 +116,7 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 	let results: Vec<serde_json::Value> =
 		stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
 	println!("browser: {results:?}; screenshots in {}", artifacts.display());
-	assert_eq!(results.len(), 5, "{stdout}");
+	assert_eq!(results.len(), 6, "{stdout}");
 	let (jobs, page) = (&results[..2], &results[2]);
 
 	let tiles = ccgsc_tasks::mandelbrot::Tile::grid((-0.6, 0.0, 3.2), (256, 192), (4, 4), 300);
@@ -155,13 +156,16 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 		assert!(earned.and_then(|e| e.parse::<f64>().ok()).is_some_and(|e| e >= 0.0), "{row}");
 	}
 
-	// The password search's page names the PIN; the product's download is C = A·B whole, as
-	// the native twins of the tasks compute it from the same parameters.
-	let search = &results[3];
+	// The prime count's page shows π(100 000); the password search's page names the PIN; the
+	// product's download is C = A·B whole, as the native twins of the tasks compute it from
+	// the same parameters.
+	let count = &results[3];
+	assert_eq!((&count["label"], &count["count"]), (&"primes".into(), &"9592".into()));
+	let search = &results[4];
 	assert_eq!((&search["label"], &search["password"]), (&"password".into(), &"4321".into()));
 	let info = chain.job(search["job"].as_u64().unwrap()).await.unwrap().expect("the job");
 	assert_eq!(info.settled, 4, "{search}");
-	let product = &results[4];
+	let product = &results[5];
 	let made = ccgsc_portal::workloads::make(
 		"matmul",
 		serde_json::json!({"n": 48, "tiles": 3, "seed": 7}),

@@ -2,8 +2,9 @@
 //! (every bad request refused with a 4xx that says what is wrong, and nothing written), a job
 //! signed the way a browser wallet signs it, and a Mandelbrot job posted through the API that
 //! two real workers run, followed over server-sent events, its outputs kept by the portal
-//! after the workers stop and served across a node restart; a password search and a matrix
-//! product whose answers (the password found, `C` whole) the portal reads from their outputs;
+//! after the workers stop and served across a node restart; a prime count, a password search
+//! and a matrix product whose answers (the primes counted, the password found, `C` whole) the
+//! portal reads from their outputs;
 //! outputs kept while the chain keeps their job's record, and removed with it; and the
 //! workers page, where operators find their workers and checkers with their stakes
 //! and standing.
@@ -775,7 +776,7 @@ fn band_by_hand(input: &[u8]) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_password_search_and_a_matrix_product_posted_from_the_portal_show_their_answers() {
+async fn a_prime_count_a_password_search_and_a_matrix_product_from_the_portal_show_their_answers() {
 	logs();
 	let node = Node::dev();
 	let Market { dir: _dir, running, app, chain, workers, issuance } = Market::start(&node).await;
@@ -783,6 +784,7 @@ async fn a_password_search_and_a_matrix_product_posted_from_the_portal_show_thei
 	// 4-digit PINs in four ranges of 2 500; 4321 is in the second.
 	let search = json!({"digits": 4, "iterations": 50, "tasks": 4, "secret": 4321});
 	let (_, search) = post_workload(&app, "pwhash", search).await;
+	let (_, primes) = post_workload(&app, "primes", json!({"limit": 100_000, "tasks": 4})).await;
 	let (uploaded, product) =
 		post_workload(&app, "matmul", json!({"n": 48, "tiles": 3, "seed": 7})).await;
 	// Asked for before any band can be accepted (that takes a claim, a commit and a reveal).
@@ -803,6 +805,13 @@ async fn a_password_search_and_a_matrix_product_posted_from_the_portal_show_thei
 		view["answer"],
 		json!({"kind": "password", "searched": 4, "failed": 0,
 			"found": {"key": 4321, "password": "4321", "task": 1, "provisional": false}}),
+	);
+
+	let view = finished(&app, primes, &node).await;
+	let pi = 9592; // primes below 100 000
+	assert_eq!(
+		view["answer"],
+		json!({"kind": "primes", "count": pi, "counted": 4, "provisional": false})
 	);
 
 	let view = finished(&app, product, &node).await;

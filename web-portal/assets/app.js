@@ -234,7 +234,7 @@ function answerCard(v) {
 
 async function jobPage(id) {
   const drawn = new Set();
-  const primes = new Map(); // task -> [count, list]
+  const primes = new Map(); // task -> the primes its output lists (the first 200 at most)
   let view = null;
   const root = h('div');
   main().replaceChildren(root);
@@ -277,27 +277,29 @@ async function jobPage(id) {
     }, 'image/png');
   }
 
-  async function countPrimes(box) {
+  // The count is the API's answer; the first 200 primes listed come from the outputs of
+  // listing jobs (those longer than the count alone).
+  async function listPrimes(box) {
     for (const t of view.tasks) {
-      if (t.state !== 'accepted' || !t.kept || primes.has(t.index)) continue;
+      if (t.state !== 'accepted' || !t.kept || !(t.output_len > 8) || primes.has(t.index)) continue;
       try {
         const bytes = await output(t);
         const dv = new DataView(bytes.buffer);
         const list = [];
         for (let o = 8; o + 8 <= bytes.length && list.length < 200; o += 8) list.push(dv.getBigUint64(o, true));
-        primes.set(t.index, [dv.getBigUint64(0, true), list]);
+        primes.set(t.index, list);
       } catch { /* next event tries again */ }
     }
-    let total = 0n;
     const first = [];
     for (const i of [...primes.keys()].sort((a, b) => a - b)) {
-      total += primes.get(i)[0];
-      if (first.length < 200) first.push(...primes.get(i)[1].slice(0, 200 - first.length));
+      if (first.length < 200) first.push(...primes.get(i).slice(0, 200 - first.length));
     }
-    box.replaceChildren(
-      h('p', {}, 'Primes found so far: ', h('b', { id: 'prime-count' }, total.toString()),
-        ` (from ${primes.size} of ${view.task_count} tasks)`),
-      first.length ? h('p', { class: 'mono' }, first.join(', '), primes.size < view.task_count || first.length >= 200 ? ' …' : '') : null);
+    const a = view.answer;
+    box.replaceChildren(...[
+      h('p', {}, 'Primes found so far: ', h('b', { id: 'prime-count' }, String(a.count)),
+        ` (from ${a.counted} of ${view.task_count} tasks)${a.provisional ? ' (an audit may still overturn it)' : ''}`),
+      first.length ? h('p', { class: 'mono' }, first.join(', '), a.counted < view.task_count || first.length >= 200 ? ' …' : '') : null,
+    ].filter(Boolean));
   }
 
   function render() {
@@ -308,7 +310,7 @@ async function jobPage(id) {
     let canvas = document.getElementById('image');
     const imageBox = v.image ? (canvas || h('canvas', { id: 'image', width: v.image.width, height: v.image.height })) : null;
     let primeBox = document.getElementById('primes');
-    if (v.workload === 'primes' && !primeBox) primeBox = h('div', { id: 'primes', class: 'card' });
+    if (v.answer?.kind === 'primes' && !primeBox) primeBox = h('div', { id: 'primes', class: 'card' });
     root.replaceChildren(...[
       h('h1', {}, `Job #${v.id} `, h('span', { id: 'job-status', class: 'badge' }, v.finished ? `${v.status}` : v.status)),
       h('div', { class: 'facts' },
@@ -329,7 +331,7 @@ async function jobPage(id) {
         h('p', {}, h('a', { id: 'image-png', href: '#', onclick: savePng, hidden: drawn.size !== v.task_count },
           'download the image (PNG)'))) : null,
       primeBox,
-      v.answer ? answerCard(v) : null,
+      v.answer && v.answer.kind !== 'primes' ? answerCard(v) : null,
       h('h2', {}, 'Outputs'),
       h('p', { class: 'muted' }, `Module ${v.module}. Downloads are served from the portal's store, checked chunk by chunk against the content id the chain accepted; outputs stay until the chain removes the job's record (a week after the job ends).`),
       h('table', { id: 'outputs' },
@@ -341,7 +343,7 @@ async function jobPage(id) {
             : h('span', { class: 'muted' }, 'fetching…'))))),
     ].filter(Boolean));
     if (imageBox) drawTiles(imageBox);
-    if (primeBox) countPrimes(primeBox);
+    if (primeBox) listPrimes(primeBox);
   }
 
   try {

@@ -1,8 +1,8 @@
 //! What the accepted outputs of a built-in workload's job add up to, so a poster sees the
-//! answer and not only bytes: the password a `pwhash` job found, and the product `C` whose
-//! bands a `matmul` job's tasks computed (served whole by `GET /api/jobs/{id}/product`).
-//! (A `mandelbrot` job's answer is its image, which the page draws from the tile layout; a
-//! `primes` job's count the page adds up itself.)
+//! answer and not only bytes: the primes a `primes` job counted, the password a `pwhash` job
+//! found, and the product `C` whose bands a `matmul` job's tasks computed (served whole by
+//! `GET /api/jobs/{id}/product`). (A `mandelbrot` job's answer is its image, which the page
+//! draws from the tile layout.)
 //!
 //! An answer is read from the outputs the portal holds: one it has not fetched yet counts as
 //! not read. A result accepted while its audit window is open may still be overturned, so an
@@ -23,6 +23,15 @@ use crate::view::TaskView;
 #[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum Answer {
+	/// A prime count (`primes`).
+	Primes {
+		/// The primes in the ranges counted so far.
+		count: u64,
+		/// Tasks whose accepted output is counted.
+		counted: u32,
+		/// Some counted output may still be overturned by its audit.
+		provisional: bool,
+	},
 	/// A password search (`pwhash`).
 	Password {
 		/// The password, once a task has found it.
@@ -66,6 +75,9 @@ pub(crate) struct Found {
 /// do not change under their content ids and input roots.
 #[derive(Default)]
 pub(crate) struct Memory {
+	/// The counts `primes` outputs begin with, `None` for bytes that are not an output of the
+	/// task.
+	counts: Mutex<HashMap<ContentId, Option<u64>>>,
 	/// Decoded `pwhash` outputs: the key found or none, `None` for bytes that are not an
 	/// output of the task.
 	searches: Mutex<HashMap<ContentId, Option<Option<u64>>>>,
@@ -97,10 +109,36 @@ pub(crate) fn of(
 	memory: &Memory,
 ) -> Option<Answer> {
 	match workload {
+		"primes" => Some(primes(tasks, store, memory)),
 		"pwhash" => Some(password(root, tasks, store, memory)),
 		"matmul" => product(root, tasks, store, memory),
 		_ => None,
 	}
+}
+
+fn primes(tasks: &[TaskView], store: &Store, memory: &Memory) -> Answer {
+	let (mut count, mut counted, mut provisional) = (0, 0, false);
+	for task in tasks {
+		let Some(output) = task.output.filter(|_| succeeded(task) && task.kept) else { continue };
+		if let Some(Some(n)) = prime_count(&output, store, memory) {
+			count += n;
+			counted += 1;
+			provisional |= task.provisional;
+		}
+	}
+	Answer::Primes { count, counted, provisional }
+}
+
+/// The count output `id` of a prime count begins with (see [`Memory::counts`]), or `None`
+/// if it cannot be read now. Reads only the first chunk: a listing output can be large.
+fn prime_count(id: &ContentId, store: &Store, memory: &Memory) -> Option<Option<u64>> {
+	if let Some(count) = memory.counts.lock().expect("counts lock poisoned").get(id) {
+		return Some(*count);
+	}
+	let head = store.read_chunks(id, 0, 1).ok()??;
+	let count = head.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+	memory.counts.lock().expect("counts lock poisoned").insert(*id, count);
+	Some(count)
 }
 
 fn password(root: &Hash, tasks: &[TaskView], store: &Store, memory: &Memory) -> Answer {
@@ -236,6 +274,22 @@ mod tests {
 			})
 			.collect();
 		(root, tasks)
+	}
+
+	#[test]
+	fn a_prime_count_adds_up_the_counted_ranges() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = Store::open(dir.path()).unwrap();
+		let params = serde_json::json!({"limit": 1000, "tasks": 3, "list": true});
+		let (_, mut tasks) = run_all(&store, "primes", params, ccgsc_tasks::primes::run);
+		let memory = Memory::default();
+		let answer = of("primes", &[0; 32], &tasks, &store, &memory).unwrap();
+		assert_eq!(answer, Answer::Primes { count: 168, counted: 3, provisional: false });
+		tasks[2].kept = false;
+		tasks[1].provisional = true;
+		let answer = of("primes", &[0; 32], &tasks, &store, &memory).unwrap();
+		let below_668 = 121;
+		assert_eq!(answer, Answer::Primes { count: below_668, counted: 2, provisional: true });
 	}
 
 	#[test]

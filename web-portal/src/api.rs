@@ -721,7 +721,7 @@ async fn job_view(portal: &Portal, id: JobId) -> ApiResult<view::JobView> {
 		})
 		.collect();
 	let (answer, views) = match workload {
-		Some(workload @ ("pwhash" | "matmul")) => {
+		Some(workload @ ("primes" | "pwhash" | "matmul")) => {
 			let (portal, root) = (portal.clone(), job.spec.inputs_root);
 			tokio::task::spawn_blocking(move || {
 				let store = portal.p2p().store();

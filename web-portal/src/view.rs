@@ -68,7 +68,7 @@ pub(crate) struct JobView {
 	pub(crate) workload: Option<&'static str>,
 	/// How Mandelbrot tiles make one image (Mandelbrot jobs whose inputs the portal has).
 	pub(crate) image: Option<Layout>,
-	/// What the accepted outputs add up to, for the built-in `pwhash` and `matmul`.
+	/// What the accepted outputs add up to, for the built-in `primes`, `pwhash` and `matmul`.
 	pub(crate) answer: Option<crate::answer::Answer>,
 	pub(crate) tasks: Vec<TaskView>,
 }
