@@ -81,6 +81,8 @@ pub(crate) struct Memory {
 	/// Decoded `pwhash` outputs: the key found or none, `None` for bytes that are not an
 	/// output of the task.
 	searches: Mutex<HashMap<ContentId, Option<Option<u64>>>>,
+	/// The digits of the passwords a `pwhash` task tried, by inputs root and task.
+	digits: Mutex<HashMap<(Hash, TaskIndex), u32>>,
 	/// The bands of `matmul` jobs, by inputs root.
 	bands: Mutex<HashMap<Hash, Arc<Bands>>>,
 }
@@ -129,16 +131,28 @@ fn primes(tasks: &[TaskView], store: &Store, memory: &Memory) -> Answer {
 	Answer::Primes { count, counted, provisional }
 }
 
+/// What `read` gives for `key`, remembered in `memo` once it gives something (`None`: it cannot
+/// be read now, say an output not fetched yet, and is asked again next time).
+fn remembered<K: std::hash::Hash + Eq, T: Copy>(
+	memo: &Mutex<HashMap<K, T>>,
+	key: K,
+	read: impl FnOnce() -> Option<T>,
+) -> Option<T> {
+	if let Some(value) = memo.lock().expect("answer memory lock poisoned").get(&key) {
+		return Some(*value);
+	}
+	let value = read()?;
+	memo.lock().expect("answer memory lock poisoned").insert(key, value);
+	Some(value)
+}
+
 /// The count output `id` of a prime count begins with (see [`Memory::counts`]), or `None`
 /// if it cannot be read now. Reads only the first chunk: a listing output can be large.
 fn prime_count(id: &ContentId, store: &Store, memory: &Memory) -> Option<Option<u64>> {
-	if let Some(count) = memory.counts.lock().expect("counts lock poisoned").get(id) {
-		return Some(*count);
-	}
-	let head = store.read_chunks(id, 0, 1).ok()??;
-	let count = head.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
-	memory.counts.lock().expect("counts lock poisoned").insert(*id, count);
-	Some(count)
+	remembered(&memory.counts, *id, || {
+		let head = store.read_chunks(id, 0, 1).ok()??;
+		Some(head.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes))
+	})
 }
 
 fn password(root: &Hash, tasks: &[TaskView], store: &Store, memory: &Memory) -> Answer {
@@ -157,7 +171,7 @@ fn password(root: &Hash, tasks: &[TaskView], store: &Store, memory: &Memory) -> 
 				if let (Some(key), None) = (key, &found) {
 					found = Some(Found {
 						key,
-						password: digits(root, task.index, store)
+						password: digits(root, task.index, store, memory)
 							.map(|d| ccgsc_tasks::pwhash::password(key, d)),
 						task: task.index,
 						provisional: task.provisional,
@@ -172,25 +186,23 @@ fn password(root: &Hash, tasks: &[TaskView], store: &Store, memory: &Memory) -> 
 /// The decoded output `id` of a password search (see [`Memory::searches`]), or `None` if it
 /// cannot be read now.
 fn search_result(id: &ContentId, store: &Store, memory: &Memory) -> Option<Option<Option<u64>>> {
-	if let Some(decoded) = memory.searches.lock().expect("searches lock poisoned").get(id) {
-		return Some(*decoded);
-	}
-	let bytes = store.get(id).ok()??;
-	let decoded = match bytes.as_slice() {
-		[0] => Some(None),
-		[1, key @ ..] => key.try_into().ok().map(|k| Some(u64::from_le_bytes(k))),
-		_ => None,
-	};
-	memory.searches.lock().expect("searches lock poisoned").insert(*id, decoded);
-	Some(decoded)
+	remembered(&memory.searches, *id, || {
+		Some(match store.get(id).ok()??.as_slice() {
+			[0] => Some(None),
+			[1, key @ ..] => key.try_into().ok().map(|k| Some(u64::from_le_bytes(k))),
+			_ => None,
+		})
+	})
 }
 
-/// The digits of the passwords task `index` of the inputs under `root` tried.
-fn digits(root: &Hash, index: TaskIndex, store: &Store) -> Option<u32> {
-	let input = store.inputs(root).ok()??.get(index as usize).copied()?;
-	let bytes = store.get(&input).ok()??;
-	let search = ccgsc_tasks::pwhash::decode(&bytes).ok()?;
-	Some(search.digits)
+/// The digits of the passwords task `index` of the inputs under `root` tried (see
+/// [`Memory::digits`]), or `None` if the portal does not hold that input.
+fn digits(root: &Hash, index: TaskIndex, store: &Store, memory: &Memory) -> Option<u32> {
+	remembered(&memory.digits, (*root, index), || {
+		let input = store.inputs(root).ok()??.get(index as usize).copied()?;
+		let bytes = store.get(&input).ok()??;
+		Some(ccgsc_tasks::pwhash::decode(&bytes).ok()?.digits)
+	})
 }
 
 fn product(root: &Hash, tasks: &[TaskView], store: &Store, memory: &Memory) -> Option<Answer> {
