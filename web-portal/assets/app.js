@@ -211,15 +211,17 @@ function palette(v) {
   return [Math.round(255 * Math.min(1, 3 * t)), Math.round(255 * Math.pow(t, 0.6)), Math.round(120 + 135 * (1 - t))];
 }
 
+// Said of an answer that rests on a result still inside its audit window.
+const UNSURE = ' (an audit may still overturn it)';
+
 // What a password search or a matrix product's accepted outputs add up to (the API's `answer`).
 function answerCard(v) {
   const a = v.answer;
-  const unsure = ' (an audit may still overturn it)';
   if (a.kind === 'password') {
     const searched = `${a.searched} of ${v.task_count} ranges searched${a.failed ? `, ${a.failed} failed` : ''}`;
     const line = a.found
       ? h('p', {}, 'Password found: ', h('b', { id: 'password', class: 'mono' }, a.found.password ?? `key ${a.found.key}`),
-        ` by task ${a.found.task}${a.found.provisional ? unsure : ''}`)
+        ` by task ${a.found.task}${a.found.provisional ? UNSURE : ''}`)
       : h('p', { id: 'password-searching' }, a.searched + a.failed === v.task_count
         ? `Not found: no searched range holds it (${searched}).` : `Not found yet: ${searched}.`);
     return h('div', { class: 'card', id: 'answer' }, h('h2', {}, 'Password search'), line,
@@ -227,7 +229,7 @@ function answerCard(v) {
   }
   const shape = `${a.rows} × ${a.cols}`;
   return h('div', { class: 'card', id: 'answer' }, h('h2', {}, `Matrix product C = A·B (${shape})`),
-    h('p', {}, `${a.bands} of ${v.task_count} bands of rows accepted and held here${a.provisional ? unsure : ''}.`),
+    h('p', {}, `${a.bands} of ${v.task_count} bands of rows accepted and held here${a.provisional ? UNSURE : ''}.`),
     a.complete ? h('a', { id: 'product', class: 'download', href: `/api/jobs/${v.id}/product`, download: `job${v.id}-product-${a.rows}x${a.cols}-f32le.bin` },
       `download C (${shape} little-endian f32, row-major)`) : null);
 }
@@ -297,7 +299,7 @@ async function jobPage(id) {
     const a = view.answer;
     box.replaceChildren(...[
       h('p', {}, 'Primes found so far: ', h('b', { id: 'prime-count' }, String(a.count)),
-        ` (from ${a.counted} of ${view.task_count} tasks)${a.provisional ? ' (an audit may still overturn it)' : ''}`),
+        ` (from ${a.counted} of ${view.task_count} tasks)${a.provisional ? UNSURE : ''}`),
       first.length ? h('p', { class: 'mono' }, first.join(', '), a.counted < view.task_count || first.length >= 200 ? ' …' : '') : null,
     ].filter(Boolean));
   }

@@ -150,7 +150,7 @@ struct Inner {
 	uploads: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 	/// The image layout of Mandelbrot jobs, by job.
 	layouts: Mutex<HashMap<u64, Arc<view::Layout>>>,
-	/// What the answers of `pwhash` and `matmul` jobs are read from.
+	/// What the answers of `primes`, `pwhash` and `matmul` jobs are read from.
 	answers: answer::Memory,
 	/// Which job each kept output is for, so it goes when the chain removes the job's record
 	/// (`None` if another process holds the notes of this directory: then outputs stay).
