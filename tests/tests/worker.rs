@@ -661,6 +661,10 @@ async fn a_worker_cut_off_from_its_node_counts_what_it_was_paid_meanwhile() {
 	let chain = node.client(START).await;
 	let dir = tempfile::tempdir().unwrap();
 	fund(&chain, &[7, 10]).await;
+	// No audit: an audited result is paid as soon as its audit is in, which could be before the
+	// cut, and this test is about payments made while the worker is away.
+	chain.set_audit_rate(&dev::alice(), 0).await.expect("root sets the audit rate");
+	assert_eq!(chain.audit_rate().await.unwrap(), 0, "no single result is audited");
 	let issuance = chain.total_issuance().await.unwrap();
 	let (poster, module, inputs, inputs_root) =
 		primes_content(dir.path(), (0..4u64).map(|i| (i * 50_000, (i + 1) * 50_000))).await;
@@ -675,7 +679,7 @@ async fn a_worker_cut_off_from_its_node_counts_what_it_was_paid_meanwhile() {
 	.await;
 
 	// Replication 1: each result stands alone, and is paid when its audit window of 30 blocks
-	// (or its audit) is over.
+	// is over.
 	let now = chain.finalized_number().await.unwrap();
 	let spec = JobSpec {
 		args: vec!["--count".into()],
