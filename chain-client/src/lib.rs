@@ -330,6 +330,21 @@ fn job_posted(events: &subxt::extrinsics::ExtrinsicEvents<Config>) -> Result<Job
 	Ok(first_event::<api::jobs::events::JobPosted>(events, "Jobs.JobPosted")?.job)
 }
 
+/// What returned to the poster if a transaction's `events` end `job` (a cancel with nothing
+/// under way), `None` if they do not.
+fn ended_now(
+	events: &subxt::extrinsics::ExtrinsicEvents<Config>,
+	job: JobId,
+) -> Result<Option<Balance>, Error> {
+	for event in events.find::<api::jobs::events::JobEnded>() {
+		let event = event.chain()?;
+		if event.job == job {
+			return Ok(Some(event.refunded));
+		}
+	}
+	Ok(None)
+}
+
 /// The first event `E` (named `name`, for the error) among a transaction's `events`.
 fn first_event<E: subxt::events::DecodeAsEvent>(
 	events: &subxt::extrinsics::ExtrinsicEvents<Config>,
@@ -539,30 +554,7 @@ impl Chain {
 		account: &AccountId32,
 		spec: &JobSpec,
 	) -> Result<Unsigned, Error> {
-		let call = post_job_call(spec);
-		let at = self.client.at_current_block().await.chain()?;
-		let nonce = at.transactions().account_nonce(account).await.chain()?;
-		let params =
-			subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new().immortal().nonce(nonce);
-		let signable =
-			at.transactions().create_v4_signable_offline(&call, params.build()).chain()?;
-		let extensions = at
-			.metadata_ref()
-			.extrinsic()
-			.transaction_extensions_by_version(0)
-			.map(|all| all.map(|e| e.identifier().to_string()).collect())
-			.unwrap_or_default();
-		Ok(Unsigned {
-			account: *account,
-			call_data: at.transactions().call_data(&call).chain()?,
-			nonce,
-			spec_version: at.spec_version(),
-			transaction_version: at.transaction_version(),
-			genesis_hash: self.client.genesis_hash().0,
-			block_number: at.block_number() as u32,
-			extensions,
-			signer_payload: signable.signer_payload().chain()?,
-		})
+		self.prepare(account, &post_job_call(spec)).await
 	}
 
 	/// Submits a `post_job(spec)` prepared by [`Chain::prepare_post_job`] with the signature
@@ -577,15 +569,119 @@ impl Chain {
 		&self,
 		unsigned: &Unsigned,
 		spec: &JobSpec,
-		signature: subxt::utils::MultiSignature,
+		signature: MultiSignature,
 	) -> Result<JobId, Error> {
-		let call = post_job_call(spec);
+		job_posted(&self.submit_signed(unsigned, &post_job_call(spec), signature).await?)
+	}
+
+	/// Cancels `job`, which the signer posted: no new work starts, tasks past their first
+	/// commit still settle, then the unspent escrow returns to the poster. Returns what
+	/// returned if the job ended at once (nothing was under way), `None` if it ends once the
+	/// tasks under way have settled ([`Chain::refunded`] tells what returned then).
+	///
+	/// # Errors
+	/// As [`Chain::submit`]: `UnknownJob`, `NotPoster` (the signer did not post it) or
+	/// `JobNotOpen` (it has ended, or was cancelled already) among them.
+	pub async fn cancel_job<S: Signer>(
+		&self,
+		signer: &S,
+		job: JobId,
+	) -> Result<Option<Balance>, Error> {
+		ended_now(&self.submit(&api::transactions().jobs().cancel(job), signer).await?, job)
+	}
+
+	/// Prepares `cancel(job)` for a signer outside this process, as
+	/// [`Chain::prepare_post_job`] does `post_job`.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn prepare_cancel_job(
+		&self,
+		account: &AccountId32,
+		job: JobId,
+	) -> Result<Unsigned, Error> {
+		self.prepare(account, &api::transactions().jobs().cancel(job)).await
+	}
+
+	/// Submits a `cancel(job)` prepared by [`Chain::prepare_cancel_job`] with an outside
+	/// signer's signature, as [`Chain::submit_signed_post_job`] does `post_job`; returns as
+	/// [`Chain::cancel_job`].
+	///
+	/// # Errors
+	/// As [`Chain::submit_signed_post_job`].
+	pub async fn submit_signed_cancel_job(
+		&self,
+		unsigned: &Unsigned,
+		job: JobId,
+		signature: MultiSignature,
+	) -> Result<Option<Balance>, Error> {
+		let call = api::transactions().jobs().cancel(job);
+		ended_now(&self.submit_signed(unsigned, &call, signature).await?, job)
+	}
+
+	/// What returned to the poster of `job` when it ended in block `ended` (its record's
+	/// `ended`): the `JobEnded` event of that block says.
+	///
+	/// # Errors
+	/// [`Error::MissingEvent`] if that block did not end `job`; [`Error::Subxt`] if the node
+	/// cannot be asked or no longer keeps that block's state (a node keeps the state of its
+	/// last 256 blocks unless told otherwise).
+	pub async fn refunded(&self, job: JobId, ended: u32) -> Result<Balance, Error> {
+		let events = self.events_at(ended).await?;
+		for event in events.find::<api::jobs::events::JobEnded>() {
+			let event = event.chain()?;
+			if event.job == job {
+				return Ok(event.refunded);
+			}
+		}
+		Err(Error::MissingEvent("Jobs.JobEnded"))
+	}
+
+	/// `call` for `account` to sign outside this process (see [`Chain::prepare_post_job`]).
+	async fn prepare(
+		&self,
+		account: &AccountId32,
+		call: &impl subxt::transactions::Payload,
+	) -> Result<Unsigned, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let nonce = at.transactions().account_nonce(account).await.chain()?;
+		let params =
+			subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new().immortal().nonce(nonce);
+		let signable =
+			at.transactions().create_v4_signable_offline(call, params.build()).chain()?;
+		let extensions = at
+			.metadata_ref()
+			.extrinsic()
+			.transaction_extensions_by_version(0)
+			.map(|all| all.map(|e| e.identifier().to_string()).collect())
+			.unwrap_or_default();
+		Ok(Unsigned {
+			account: *account,
+			call_data: at.transactions().call_data(call).chain()?,
+			nonce,
+			spec_version: at.spec_version(),
+			transaction_version: at.transaction_version(),
+			genesis_hash: self.client.genesis_hash().0,
+			block_number: at.block_number() as u32,
+			extensions,
+			signer_payload: signable.signer_payload().chain()?,
+		})
+	}
+
+	/// Submits `call`, prepared by [`Chain::prepare`] as `unsigned`, with an outside signer's
+	/// `signature`, and waits until it is finalized (see [`Chain::submit_signed_post_job`]).
+	async fn submit_signed(
+		&self,
+		unsigned: &Unsigned,
+		call: &impl subxt::transactions::Payload,
+		signature: MultiSignature,
+	) -> Result<subxt::extrinsics::ExtrinsicEvents<Config>, Error> {
 		let at = self.client.at_current_block().await.chain()?;
 		let params = subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new()
 			.immortal()
 			.nonce(unsigned.nonce);
 		let mut signable =
-			at.transactions().create_v4_signable_offline(&call, params.build()).chain()?;
+			at.transactions().create_v4_signable_offline(call, params.build()).chain()?;
 		if signable.signer_payload().chain()? != unsigned.signer_payload {
 			return Err(Error::Dispatch(
 				"the runtime changed since the transaction was prepared: prepare it again".into(),
@@ -593,11 +689,7 @@ impl Chain {
 		}
 		let tx = signable.sign_with_account_and_signature(&unsigned.account, &signature).chain()?;
 		let progress = tx.submit_and_watch().await.map_err(|e| Error::Dispatch(e.to_string()))?;
-		let events = progress
-			.wait_for_finalized_success()
-			.await
-			.map_err(|e| Error::Dispatch(e.to_string()))?;
-		job_posted(&events)
+		progress.wait_for_finalized_success().await.map_err(|e| Error::Dispatch(e.to_string()))
 	}
 
 	/// Transfers `amount` credits from the signer to `to` (keeping the signer alive).

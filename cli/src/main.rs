@@ -4,6 +4,7 @@
 //! ccgsc post --dev alice --module primes.wasm --inputs ranges/ --out results/
 //! ccgsc status 3
 //! ccgsc fetch 3 --out results/
+//! ccgsc cancel 3 --dev alice     # no new task starts; the unspent escrow returns
 //! ccgsc up                       # a whole local marketplace: node, portal, workers, checker
 //! ```
 //!
@@ -15,7 +16,9 @@
 //! without `--out`: stop it and workers cannot fetch them (run the portal for content that
 //! outlives the terminal). A node that goes away meanwhile is waited for: the progress line
 //! says so, and `post` goes on once the node is back. `fetch` gets the outputs of a finished
-//! job again, from whoever provides them.
+//! job again, from whoever provides them. `cancel` ends a job its signer posted: no new task
+//! starts, tasks already past their first commit still settle (their workers did the work), and
+//! it follows the job until it has ended and says how many credits returned.
 //!
 //! The store keeps what `post` and `fetch` put there (module, inputs, outputs) until the chain
 //! removes the job's record, a week after the job ended; the next `post` or `fetch` then drops
@@ -37,7 +40,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use ccgsc_chain::{
-	api::runtime_types::pallet_jobs::types::{Job, Phase},
+	api::runtime_types::pallet_jobs::types::{Job, JobStatus, Phase},
 	convert, AccountId32, Balance, Chain, Ed25519Signer, JobSpec, UNIT,
 };
 use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
@@ -81,6 +84,15 @@ enum Command {
 		/// Where to write the outputs.
 		#[arg(long)]
 		out: PathBuf,
+	},
+	/// Cancel a job you posted: no new task starts; tasks under way still settle, then the
+	/// unspent escrow returns.
+	Cancel {
+		/// The job id.
+		job: u64,
+		/// Sign with this dev account (alice, bob, charlie, dave, eve, ferdie).
+		#[arg(long)]
+		dev: Option<String>,
 	},
 	/// Start a complete local marketplace (dev node, portal, workers, checker) until Ctrl-C.
 	Up(up::Up),
@@ -159,6 +171,13 @@ impl Poster {
 			Self::Key(k) => chain.post_job(k, spec).await,
 		}
 	}
+
+	async fn cancel(&self, chain: &Chain, job: u64) -> Result<Option<Balance>, ccgsc_chain::Error> {
+		match self {
+			Self::Dev(k) => chain.cancel_job(k, job).await,
+			Self::Key(k) => chain.cancel_job(k, job).await,
+		}
+	}
 }
 
 #[tokio::main]
@@ -180,6 +199,11 @@ async fn main() -> anyhow::Result<()> {
 		Command::Status { job } => {
 			let chain = connect(&cli.chain).await?;
 			status(&chain, *job).await
+		},
+		Command::Cancel { job, dev } => {
+			let poster = Poster::new(dev.as_deref(), &cli.dir)?;
+			let chain = connect(&cli.chain).await?;
+			cancel(&cli.chain, &chain, &poster, *job).await
 		},
 		Command::Fetch { job, out } => {
 			let chain = connect(&cli.chain).await?;
@@ -404,6 +428,47 @@ async fn fetch(
 		info.spec.task_count - failed,
 		out.display(),
 		if failed > 0 { format!(" ({failed} tasks without output)") } else { String::new() }
+	);
+	Ok(())
+}
+
+/// Cancels `job` as `poster`, follows it until it has ended, and says what returned.
+///
+/// # Errors
+/// If there is no such job, `poster` did not post it, it is no longer open, or the node cannot
+/// be asked; all but the last before anything is signed.
+async fn cancel(url: &str, chain: &Chain, poster: &Poster, job: u64) -> anyhow::Result<()> {
+	let info = job_info(chain, job).await?;
+	if info.poster != poster.account() {
+		bail!(
+			"job {job} was posted by {}, not by {}: only its poster can cancel it",
+			info.poster,
+			poster.account()
+		);
+	}
+	if !matches!(info.status, JobStatus::Open) {
+		bail!("job {job} is {:?}: only an open job can be cancelled", info.status);
+	}
+	let refunded = poster
+		.cancel(chain, job)
+		.await
+		.with_context(|| format!("the chain refused to cancel job {job}"))?;
+	let refunded = match refunded {
+		Some(refunded) => refunded,
+		None => {
+			println!("job {job} cancelled: the tasks under way settle first");
+			let chain = follow(url, chain.clone(), job).await?;
+			let ended = job_info(&chain, job)
+				.await?
+				.ended
+				.with_context(|| format!("job {job} has not ended"))?;
+			chain.refunded(job, ended).await?
+		},
+	};
+	println!(
+		"job {job} cancelled and ended: {:.3} credits returned to {}",
+		refunded as f64 / UNIT as f64,
+		poster.account()
 	);
 	Ok(())
 }

@@ -3,9 +3,10 @@
 // the page as `window.injectedWeb3` (the path a real polkadot-js extension takes), watches the
 // tiles arrive, checks the image, downloads it as a PNG and downloads an output; then posts a
 // prime count, a password search and a matrix product and reads their answers: the primes
-// counted, the password found, and C downloaded whole. Prints one JSON line per job (and one for the workers page) for
-// tests/tests/browser.rs, which starts the node, the portal and the workers and checks the
-// jobs on chain. Screenshots go to $ARTIFACTS.
+// counted, the password found, and C downloaded whole; the wallet also posts a long prime count
+// and cancels it from its page. Prints one JSON line per job (and one for the workers page)
+// for tests/tests/browser.rs, which starts the node, the portal and the workers and checks
+// the jobs on chain. Screenshots go to $ARTIFACTS.
 //
 // Env: PORTAL_URL, ARTIFACTS, WALLET_SEED (hex, 32 bytes: an ed25519 key), WALLET_ADDRESS
 // (its SS58 address), CHROMIUM (default /usr/bin/chromium).
@@ -153,6 +154,24 @@ try {
   const result = await postMandelbrot(wallet, 'wallet', 'wallet:0');
   if (signed !== 1) throw new Error(`the wallet signed ${signed} times`);
   console.log(JSON.stringify(result));
+
+  // The wallet's account posts a long prime count and cancels it from the job's page,
+  // confirming the dialog and signing again; the page shows the job cancelled, its escrow
+  // gone back. (Its line is printed last.)
+  const cancelErrors = [];
+  const cancelPage = await wallet.newPage();
+  cancelPage.on('pageerror', (e) => cancelErrors.push(String(e)));
+  const cancelJob = await postWorkload(cancelPage, 'cancel', 'primes', { limit: 1_600_000_000, tasks: 16 }, 'wallet:0');
+  cancelPage.once('dialog', (dialog) => dialog.accept());
+  await cancelPage.click('#cancel');
+  await cancelPage.waitForFunction(() => /^Cancelled/.test(document.querySelector('#cancel-message')?.textContent), null, { timeout: 120_000 });
+  await cancelPage.waitForFunction(() => document.querySelector('#job-status')?.textContent === 'cancelled'
+    && document.querySelector('#escrow')?.textContent === '0.0000 credits', null, { timeout: 120_000 });
+  await cancelPage.screenshot({ path: `${artifacts}/cancel-job.png`, fullPage: true });
+  await noPlaceholders(cancelPage);
+  if (signed !== 3) throw new Error(`the wallet signed ${signed} times, not 3 (two posts and a cancel)`);
+  if (cancelErrors.length) throw new Error(`page errors: ${cancelErrors.join('; ')}`);
+  const cancelled = { label: 'cancel', job: cancelJob, message: await cancelPage.textContent('#cancel-message') };
   await wallet.close();
 
   // The workers page: the workers that ran both jobs, with their standing and earnings.
@@ -201,6 +220,7 @@ try {
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   console.log(JSON.stringify({ label: 'product', job: productJob, download: download.suggestedFilename(), download_bytes: bytes.length, sha256 }));
   await answers.close();
+  console.log(JSON.stringify(cancelled));
 } finally {
   await browser.close();
 }

@@ -7,8 +7,9 @@
 //! that the workers page lists both workers with their standing. Then the script posts a
 //! prime count, a password search and a matrix product: the pages show π(100 000) and name
 //! the password found, and the product downloaded is `C = A·B` as the tasks' native twins
-//! compute it. Screenshots are kept
-//! in `<target dir>/browser-artifacts/`.
+//! compute it. The wallet's account also posts a long prime count and cancels it from the job's
+//! page: the chain has it cancelled before all its tasks ran, its escrow returned. Screenshots
+//! are kept in `<target dir>/browser-artifacts/`.
 //!
 //! Needs `chromium` and `npm ci --prefix tests/browser` (`./dev setup` installs both), and
 //! `cargo build --release -p ccgsc-node -p ccgsc-portal`.
@@ -19,6 +20,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
+use ccgsc_chain::api::runtime_types::pallet_jobs::types::JobStatus;
 use ccgsc_primitives::ContentId;
 use ccgsc_tests::{
 	binary, free_port, http,
@@ -116,7 +118,7 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 	let results: Vec<serde_json::Value> =
 		stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
 	println!("browser: {results:?}; screenshots in {}", artifacts.display());
-	assert_eq!(results.len(), 6, "{stdout}");
+	assert_eq!(results.len(), 7, "{stdout}");
 	let (jobs, page) = (&results[..2], &results[2]);
 
 	let tiles = ccgsc_tasks::mandelbrot::Tile::grid((-0.6, 0.0, 3.2), (256, 192), (4, 4), 300);
@@ -179,4 +181,15 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 	assert_eq!(product["sha256"], sha256, "{product}");
 	let job = product["job"].as_u64().unwrap();
 	assert_eq!(product["download"], format!("job{job}-product-48x48-f32le.bin"));
+
+	// The job cancelled from its page: cancelled by the wallet's account before all sixteen
+	// tasks ran, ended, nothing left in escrow.
+	let cancelled = &results[6];
+	assert_eq!(cancelled["label"], "cancel", "{cancelled}");
+	assert!(cancelled["message"].as_str().unwrap().starts_with("Cancelled: "), "{cancelled}");
+	let info = chain.job(cancelled["job"].as_u64().unwrap()).await.unwrap().expect("the job");
+	assert_eq!(info.poster, wallet, "{cancelled}");
+	assert_eq!(info.status, JobStatus::Cancelled, "{cancelled}");
+	assert!(info.ended.is_some() && info.escrow == 0, "{cancelled}");
+	assert!(info.settled < 16, "{} of 16 tasks settled", info.settled);
 }

@@ -3,7 +3,8 @@
 //! inputs; once the chain has removed the ended job's record (its retention shortened for the
 //! test), `status` and `fetch` say so, and so does the portal (410), the workers drop the
 //! job's module, inputs and outputs from their stores, and the CLI from its own at its next
-//! `fetch`; follow a job to its end without `--out`, through a node restart.
+//! `fetch`; follow a job to its end without `--out`, through a node restart; cancel a running
+//! job.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-cli && cargo test --release -p
 //! ccgsc-tests --test cli`.
@@ -56,6 +57,41 @@ async fn ccgsc(node: &Node, dir: &Path, args: &[&str]) -> Output {
 		.await
 		.expect("ccgsc finishes in time")
 		.expect("ccgsc runs")
+}
+
+/// Starts `ccgsc post` as Dave of `module` on the files of `inputs`, with `args` after the
+/// post's own, and returns it once it has posted: the process, its stdout from the next line
+/// on, its first line (`job <id> posted ...`) and the job id.
+async fn spawn_post(
+	node: &Node,
+	dir: &Path,
+	bootstrap: &ccgsc_p2p::Multiaddr,
+	module: &Path,
+	inputs: &Path,
+	args: &[&str],
+) -> (tokio::process::Child, tokio::io::BufReader<tokio::process::ChildStdout>, String, u64) {
+	let mut post = command(node, dir)
+		.args(["--bootstrap", &bootstrap.to_string(), "post", "--dev", "dave", "--module"])
+		.arg(module)
+		.arg("--inputs")
+		.arg(inputs)
+		.args(args)
+		.stdout(std::process::Stdio::piped())
+		.stderr(std::process::Stdio::piped())
+		.spawn()
+		.expect("ccgsc runs");
+	let mut stdout = tokio::io::BufReader::new(post.stdout.take().unwrap());
+	let mut first = String::new();
+	tokio::time::timeout(Duration::from_secs(120), stdout.read_line(&mut first))
+		.await
+		.expect("ccgsc posts in time")
+		.unwrap();
+	let job = first
+		.strip_prefix("job ")
+		.and_then(|rest| rest.split_whitespace().next())
+		.and_then(|id| id.parse::<u64>().ok())
+		.unwrap_or_else(|| panic!("`job <id> posted` on stdout, not {first:?}"));
+	(post, stdout, first, job)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -247,27 +283,15 @@ async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
 	let issuance = chain.total_issuance().await.unwrap();
 	let (workers, addr) = two_workers(&node, dir.path(), [63, 64]).await;
 
-	let mut post = command(&node, dir.path())
-		.args(["--bootstrap", &addr.to_string(), "post", "--dev", "dave", "--module"])
-		.arg(&module)
-		.arg("--inputs")
-		.arg(&inputs)
-		.args(["--arg", "--count", "--work", "60000000000"])
-		.stdout(std::process::Stdio::piped())
-		.stderr(std::process::Stdio::piped())
-		.spawn()
-		.expect("ccgsc runs");
-	let mut stdout = tokio::io::BufReader::new(post.stdout.take().unwrap());
-	let mut first = String::new();
-	tokio::time::timeout(Duration::from_secs(120), stdout.read_line(&mut first))
-		.await
-		.expect("ccgsc posts in time")
-		.unwrap();
-	let job = first
-		.strip_prefix("job ")
-		.and_then(|rest| rest.split_whitespace().next())
-		.and_then(|id| id.parse::<u64>().ok())
-		.unwrap_or_else(|| panic!("`job <id> posted` on stdout, not {first:?}"));
+	let (mut post, mut stdout, first, job) = spawn_post(
+		&node,
+		dir.path(),
+		&addr,
+		&module,
+		&inputs,
+		&["--arg", "--count", "--work", "60000000000"],
+	)
+	.await;
 
 	// The node goes away while the job runs, and comes back.
 	node.kill();
@@ -298,6 +322,89 @@ async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
 		let result = task.result.expect("settled");
 		assert_eq!(result.output.0, ContentId::of(&expected).0, "task {index}: {result:?}");
 	}
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
+	for worker in workers {
+		worker.stop().await;
+	}
+}
+
+/// `ccgsc cancel` ends a running job for its poster alone: the tasks under way settle, the
+/// rest of the escrow returns and it says how much; `ccgsc post`, following the job, ends
+/// with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ccgsc_cancel_ends_a_running_job_and_returns_what_it_did_not_spend() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(Duration::from_secs(60)).await;
+	let dir = tempfile::tempdir().unwrap();
+	let inputs = dir.path().join("inputs");
+	std::fs::create_dir_all(&inputs).unwrap();
+	// Counting primes below 1.6·10⁹ in sixteen ranges: most of a second each.
+	for i in 0..16u64 {
+		let range = primes::input(i * 100_000_000, (i + 1) * 100_000_000);
+		std::fs::write(inputs.join(format!("range-{i:02}.bin")), range).unwrap();
+	}
+	let module = dir.path().join("primes.wasm");
+	std::fs::write(&module, ccgsc_task_modules::PRIMES).unwrap();
+	fund(&chain, &[65, 66]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	let (workers, addr) = two_workers(&node, dir.path(), [65, 66]).await;
+
+	// Its stdout stays open (`_stdout`): `post` writes to it at the end.
+	let (mut post, _stdout, _, job) = spawn_post(
+		&node,
+		dir.path(),
+		&addr,
+		&module,
+		&inputs,
+		&["--arg", "--count", "--reward", "0.01", "--work", "20000000000"],
+	)
+	.await;
+	let job_id = job.to_string();
+	let held = chain.job(job).await.unwrap().expect("posted").escrow;
+
+	// Only its poster can cancel it, and only a job there is.
+	let eve = ccgsc(&node, dir.path(), &["cancel", &job_id, "--dev", "eve"]).await;
+	let said = String::from_utf8_lossy(&eve.stderr);
+	assert!(!eve.status.success(), "{said}");
+	assert!(said.contains("only its poster can cancel it"), "{said}");
+	let unknown = ccgsc(&node, dir.path(), &["cancel", "99", "--dev", "dave"]).await;
+	assert!(!unknown.status.success());
+	assert!(String::from_utf8_lossy(&unknown.stderr).contains("no job 99"));
+
+	// Once a task has settled, Dave cancels.
+	let started = std::time::Instant::now();
+	while chain.job(job).await.unwrap().expect("posted").settled == 0 {
+		assert!(started.elapsed() < Duration::from_secs(120), "a task settles");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	let cancelled = ccgsc(&node, dir.path(), &["cancel", &job_id, "--dev", "dave"]).await;
+	let said = String::from_utf8_lossy(&cancelled.stdout);
+	assert!(cancelled.status.success(), "{said}\n{}", String::from_utf8_lossy(&cancelled.stderr));
+	let info = chain.job(job).await.unwrap().expect("kept");
+	assert_eq!(info.status, JobStatus::Cancelled);
+	assert!(info.settled < 16, "no new task started after the cancel: {} settled", info.settled);
+	assert_eq!((info.escrow, info.in_flight), (0, 0), "it has ended");
+	let refunded = chain.refunded(job, info.ended.expect("ended")).await.unwrap();
+	assert_eq!(refunded + info.spent, held, "what was held was paid out or returned");
+	let line = format!(
+		"job {job} cancelled and ended: {:.3} credits returned",
+		refunded as f64 / ccgsc_chain::UNIT as f64
+	);
+	assert!(said.contains(&line), "it says what returned ({line}):\n{said}");
+
+	// `ccgsc post` was following the job: it ends with it.
+	let ended = tokio::time::timeout(Duration::from_secs(60), post.wait())
+		.await
+		.expect("ccgsc post ends with its job")
+		.unwrap();
+	let mut stderr = String::new();
+	post.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
+	assert!(ended.success(), "{stderr}");
+	assert!(stderr.contains("Cancelled"), "{stderr}");
+	let again = ccgsc(&node, dir.path(), &["cancel", &job_id, "--dev", "dave"]).await;
+	assert!(!again.status.success());
+	assert!(String::from_utf8_lossy(&again.stderr).contains("only an open job can be cancelled"));
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
 	for worker in workers {
 		worker.stop().await;

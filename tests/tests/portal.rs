@@ -458,7 +458,7 @@ fn wallet_signing_bytes(payload: &Value) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_job_signed_by_a_wallet_is_posted_and_a_bad_signature_is_refused() {
+async fn a_wallet_posts_and_cancels_a_job_and_a_bad_signature_is_refused() {
 	logs();
 	let node = Node::dev();
 	let dir = tempfile::tempdir().unwrap();
@@ -542,6 +542,76 @@ async fn a_job_signed_by_a_wallet_is_posted_and_a_bad_signature_is_refused() {
 		issuance,
 		"posting moves credits into escrow, no more"
 	);
+
+	// Cancelling: only its poster may, only while it is open, and a portal without --dev
+	// signs for nobody; each refused before there is anything to sign.
+	let cancel_prepare = format!("/api/jobs/{id}/cancel/prepare");
+	let eve = ccgsc_chain::AccountId32::from(ccgsc_chain::dev::eve().public_key());
+	refused(
+		call(&app, post_json(&cancel_prepare, &json!({"account": eve.to_string()}))).await,
+		StatusCode::FORBIDDEN,
+		&format!("job {id} was posted by {address}: only its poster can cancel it"),
+	);
+	refused(
+		call(
+			&app,
+			post_json("/api/jobs/99/cancel/prepare", &json!({"account": address.to_string()})),
+		)
+		.await,
+		StatusCode::NOT_FOUND,
+		"no job 99",
+	);
+	refused(
+		call(&app, post_json(&format!("/api/jobs/{id}/cancel"), &json!({"dev_account": "ferdie"})))
+			.await,
+		StatusCode::FORBIDDEN,
+		"dev accounts sign only on a portal started with --dev",
+	);
+	refused(
+		call(&app, post_json(&cancel_prepare, &json!({}))).await,
+		StatusCode::BAD_REQUEST,
+		"name the signing `account`",
+	);
+	let (_, view) = call(&app, get(&format!("/api/jobs/{id}"))).await;
+	assert_eq!(view["status"], "open", "still open after the refusals: {view}");
+
+	// Signed by the poster's wallet: nothing was under way (no worker here), so the job ends
+	// at once and its whole escrow returns.
+	let escrow: u128 = view["escrow"]["units"].as_str().unwrap().parse().unwrap();
+	assert!(escrow > 0, "{view}");
+	let free_before = chain.free_balance(&address).await.unwrap();
+	let (status, prepared) =
+		call(&app, post_json(&cancel_prepare, &json!({"account": address.to_string()}))).await;
+	assert_eq!(status, StatusCode::OK, "{prepared}");
+	let signature = ferdie.sign(&wallet_signing_bytes(&prepared["payload"]));
+	let (status, cancelled) = call(
+		&app,
+		post_json(
+			"/api/jobs/submit",
+			&json!({"token": prepared["token"], "signature": hex(&signature.0)}),
+		),
+	)
+	.await;
+	assert_eq!(status, StatusCode::OK, "{cancelled}");
+	assert_eq!(cancelled["job"], id);
+	assert_eq!(cancelled["ended"], true, "{cancelled}");
+	assert_eq!(cancelled["refunded"]["units"], escrow.to_string(), "the whole escrow returned");
+	let (_, view) = call(&app, get(&format!("/api/jobs/{id}"))).await;
+	assert_eq!(view["status"], "cancelled", "{view}");
+	assert_eq!(view["finished"], true, "{view}");
+	assert_eq!(view["escrow"]["units"], "0", "{view}");
+	assert_eq!(view["spent"]["units"], "0", "{view}");
+	let back = chain.free_balance(&address).await.unwrap() - free_before;
+	assert!(
+		back < escrow && escrow - back < UNIT / 100,
+		"the poster has the escrow back, less the cancel's fee: {back} of {escrow}"
+	);
+	refused(
+		call(&app, post_json(&cancel_prepare, &json!({"account": address.to_string()}))).await,
+		StatusCode::CONFLICT,
+		&format!("job {id} is cancelled: only an open job can be cancelled"),
+	);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "cancelling creates no credit");
 	running.stop().await;
 }
 
@@ -838,6 +908,82 @@ async fn a_prime_count_a_password_search_and_a_matrix_product_from_the_portal_sh
 	assert_eq!(response.headers()["content-length"], (48 * 48 * 4).to_string());
 	let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
 	assert!(bytes.to_vec() == by_hand, "C is A·B, band by band in order");
+
+	for worker in workers {
+		worker.stop().await;
+	}
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
+	running.stop().await;
+}
+
+/// A poster cancels a running job with a dev account: new work stops, the tasks under way
+/// settle and are paid, the rest of the escrow returns, and the workers go on to the next job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poster_cancels_a_running_job_and_gets_back_what_it_did_not_spend() {
+	logs();
+	let node = Node::dev();
+	let Market { dir: _dir, running, app, chain, workers, issuance } = Market::start(&node).await;
+	let dave = ccgsc_chain::AccountId32::from(ccgsc_chain::dev::dave().public_key());
+	let dave_before = chain.free_balance(&dave).await.unwrap();
+
+	// Counting the primes below 1.6·10⁹ in sixteen ranges: most of a second each.
+	let params = json!({"limit": 1_600_000_000u64, "tasks": 16});
+	let (_, id) = post_workload(&app, "primes", params).await;
+	let (_, view) = call(&app, get(&format!("/api/jobs/{id}"))).await;
+	let held: u128 = view["escrow"]["units"].as_str().unwrap().parse().unwrap();
+	let cancel = format!("/api/jobs/{id}/cancel");
+	refused(
+		call(&app, post_json(&cancel, &json!({"dev_account": "eve"}))).await,
+		StatusCode::FORBIDDEN,
+		"only its poster can cancel it",
+	);
+	refused(
+		call(&app, post_json(&cancel, &json!({}))).await,
+		StatusCode::BAD_REQUEST,
+		&format!("name a dev_account (portal started with --dev), or sign in the browser: POST /api/jobs/{id}/cancel/prepare"),
+	);
+
+	// Once a task has settled, Dave cancels.
+	let started = Instant::now();
+	loop {
+		let (_, view) = call(&app, get(&format!("/api/jobs/{id}"))).await;
+		if view["settled"].as_u64().unwrap() > 0 {
+			break;
+		}
+		assert!(started.elapsed() < Duration::from_secs(120), "a task settles: {view}");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+	let (status, cancelled) = call(&app, post_json(&cancel, &json!({"dev_account": "dave"}))).await;
+	assert_eq!(status, StatusCode::OK, "{cancelled}");
+	assert_eq!(cancelled["status"], "cancelled");
+
+	let view = finished(&app, id, &node).await;
+	assert_eq!(view["status"], "cancelled", "{view}");
+	let settled = view["settled"].as_u64().unwrap();
+	assert!(settled < 16, "no new task started after the cancel: {settled} of 16 settled");
+	assert_eq!(view["answer"]["counted"], settled, "the settled tasks were counted: {view}");
+	assert_eq!(view["escrow"]["units"], "0", "{view}");
+	let spent: u128 = view["spent"]["units"].as_str().unwrap().parse().unwrap();
+	assert!(spent > 0, "the tasks under way were paid: {view}");
+	let info = chain.job(id).await.unwrap().expect("kept");
+	let refunded = chain.refunded(id, info.ended.expect("ended")).await.unwrap();
+	assert_eq!(refunded + spent, held, "what was held was paid out or returned, nothing else");
+	if cancelled["ended"] == true {
+		assert_eq!(cancelled["refunded"]["units"], refunded.to_string());
+	}
+	let fees = dave_before - chain.free_balance(&dave).await.unwrap() - spent;
+	assert!(fees < UNIT / 100, "Dave paid the settled tasks and two small fees ({fees})");
+	refused(
+		call(&app, post_json(&cancel, &json!({"dev_account": "dave"}))).await,
+		StatusCode::CONFLICT,
+		"only an open job can be cancelled",
+	);
+
+	// The workers let go of the cancelled job's tasks and take the next job.
+	let (_, next) = post_workload(&app, "primes", json!({"limit": 100_000, "tasks": 2})).await;
+	let view = finished(&app, next, &node).await;
+	assert_eq!(view["status"], "done", "{view}");
+	assert_eq!(view["answer"]["count"], 9592, "{view}");
 
 	for worker in workers {
 		worker.stop().await;

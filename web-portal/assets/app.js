@@ -234,10 +234,30 @@ function answerCard(v) {
       `download C (${shape} little-endian f32, row-major)`) : null);
 }
 
+// Cancels job `v` signed by its poster: a dev account of the same address (portal started
+// with --dev) or a wallet account of that address. Returns what to tell the poster.
+async function cancelJob(v) {
+  const dev = status && status.dev ? status.dev_accounts.find((d) => d.address === v.poster) : null;
+  let answer;
+  if (dev) {
+    answer = await api('POST', `/api/jobs/${v.id}/cancel`, { dev_account: dev.name });
+  } else {
+    const wallet = (await walletAccounts()).find((w) => w.address === v.poster);
+    if (!wallet) throw new Error(`only the job's poster can cancel it: sign in with the wallet account ${v.poster}`);
+    const prepared = await api('POST', `/api/jobs/${v.id}/cancel/prepare`, { account: wallet.address });
+    const { signature } = await wallet.injected.signer.signPayload(prepared.payload);
+    answer = await api('POST', '/api/jobs/submit', { token: prepared.token, signature });
+  }
+  return answer.ended
+    ? `Cancelled: ${credits(answer.refunded)} returned to the poster.`
+    : 'Cancelled: the tasks under way settle, then the rest of the escrow returns to the poster.';
+}
+
 async function jobPage(id) {
   const drawn = new Set();
   const primes = new Map(); // task -> the primes its output lists (the first 200 at most)
   let view = null;
+  let cancelling = ''; // what the last cancellation said
   const root = h('div');
   main().replaceChildren(root);
 
@@ -304,6 +324,18 @@ async function jobPage(id) {
     ].filter(Boolean));
   }
 
+  async function cancel() {
+    if (!confirm(`Cancel job #${view.id}? No new task starts; tasks under way still settle, then the unspent escrow returns.`)) return;
+    cancelling = 'Cancelling…';
+    render();
+    try {
+      cancelling = await cancelJob(view);
+    } catch (e) {
+      cancelling = `Not cancelled: ${e.message}`;
+    }
+    render();
+  }
+
   function render() {
     const v = view;
     const pct = v.task_count ? (100 * v.settled) / v.task_count : 0;
@@ -317,12 +349,16 @@ async function jobPage(id) {
       h('h1', {}, `Job #${v.id} `, h('span', { id: 'job-status', class: 'badge' }, v.finished ? `${v.status}` : v.status)),
       h('div', { class: 'facts' },
         h('div', {}, 'Settled', h('b', { id: 'settled' }, `${v.settled} / ${v.task_count}`)),
-        h('div', {}, 'Escrow left', h('b', {}, credits(v.escrow))),
+        h('div', {}, 'Escrow left', h('b', { id: 'escrow' }, credits(v.escrow))),
         h('div', {}, 'Spent', h('b', {}, credits(v.spent))),
         h('div', {}, 'Reward per replica', h('b', {}, credits(v.reward_per_task))),
         h('div', {}, 'Replication', h('b', {}, v.replication)),
         h('div', {}, 'Workload', h('b', {}, v.workload || 'custom'))),
       h('div', { class: 'progress', id: 'progress' }, h('div', { style: `width:${pct}%` })),
+      v.status === 'open' || cancelling ? h('div', { class: 'card', id: 'cancel-card' },
+        v.status === 'open' ? h('button', { id: 'cancel', onclick: cancel, disabled: cancelling === 'Cancelling…' }, 'Cancel job') : null,
+        h('span', { id: 'cancel-message', class: cancelling.startsWith('Not') ? 'error' : 'muted' },
+          cancelling || ' Only its poster can: no new task starts, tasks under way still settle, the unspent escrow returns.')) : null,
       h('div', { class: 'tasks', id: 'tasks' }, v.tasks.map((t) => h('div', {
         class: `task ${t.provisional ? 'provisional' : t.state}`, 'data-state': t.state,
         title: `task ${t.index}: ${t.state}${t.provisional ? ' (audit window open)' : ''}${t.outcome ? ` · ${t.outcome}` : ''}`,

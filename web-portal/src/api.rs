@@ -31,7 +31,7 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{answer, assets, view, workloads, Portal, Prepared};
+use crate::{answer, assets, view, workloads, Call, Portal, Prepared};
 
 /// Largest JSON request body.
 const JSON_BYTES: usize = 64 * 1024;
@@ -64,6 +64,8 @@ pub fn app(portal: Portal) -> Router {
 		.route("/api/jobs/{id}", get(job))
 		.route("/api/jobs/{id}/events", get(job_events))
 		.route("/api/jobs/{id}/product", get(product))
+		.route("/api/jobs/{id}/cancel", post(cancel))
+		.route("/api/jobs/{id}/cancel/prepare", post(prepare_cancel))
 		.route("/api/content/{id}", get(content))
 		.route("/api/workers", get(workers))
 		.route("/api/checkers", get(checkers))
@@ -529,10 +531,24 @@ async fn post_job(
 	body: Result<Json<JobRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
 	let request = json_body(body)?;
-	let Some(name) = &request.dev_account else {
-		return Err(ApiError::bad(
-			"name a dev_account (portal started with --dev), or sign in the browser: POST /api/jobs/prepare",
-		));
+	let key = dev_key(&portal, request.dev_account.as_deref(), "POST /api/jobs/prepare")?;
+	let chain = portal.chain()?;
+	let spec = spec(&portal, &chain, &request).await?;
+	let job = chain.post_job(&key, &spec).await.map_err(ApiError::chain)?;
+	Ok((StatusCode::CREATED, Json(json!({ "job": job }))))
+}
+
+/// The dev account `name` signs, on a portal started with `--dev`; `wallet_route` is where a
+/// request without one goes to sign in the browser instead.
+fn dev_key(
+	portal: &Portal,
+	name: Option<&str>,
+	wallet_route: &str,
+) -> ApiResult<ccgsc_chain::dev::Keypair> {
+	let Some(name) = name else {
+		return Err(ApiError::bad(format!(
+			"name a dev_account (portal started with --dev), or sign in the browser: {wallet_route}"
+		)));
 	};
 	if !portal.config().dev {
 		return Err(ApiError::new(
@@ -540,13 +556,9 @@ async fn post_job(
 			"dev accounts sign only on a portal started with --dev: sign with your wallet",
 		));
 	}
-	let key = ccgsc_chain::dev::by_name(name).ok_or_else(|| {
+	ccgsc_chain::dev::by_name(name).ok_or_else(|| {
 		ApiError::bad(format!("no dev account {name:?}: {}", DEV_ACCOUNTS.join(", ")))
-	})?;
-	let chain = portal.chain()?;
-	let spec = spec(&portal, &chain, &request).await?;
-	let job = chain.post_job(&key, &spec).await.map_err(ApiError::chain)?;
-	Ok((StatusCode::CREATED, Json(json!({ "job": job }))))
+	})
 }
 
 async fn prepare(
@@ -554,14 +566,29 @@ async fn prepare(
 	body: Result<Json<JobRequest>, JsonRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
 	let request = json_body(body)?;
-	let account = request
-		.account
-		.as_deref()
-		.ok_or_else(|| ApiError::bad("name the signing `account` (an SS58 address)"))?;
-	let account = parse_account(account)?;
+	let account = signing_account(request.account.as_deref())?;
 	let chain = portal.chain()?;
 	let spec = spec(&portal, &chain, &request).await?;
 	let unsigned = chain.prepare_post_job(&account, &spec).await.map_err(ApiError::chain)?;
+	await_signature(&portal, unsigned, Call::Post(spec))
+}
+
+/// The wallet account a request names to sign.
+fn signing_account(account: Option<&str>) -> ApiResult<AccountId32> {
+	parse_account(
+		account.ok_or_else(|| ApiError::bad("name the signing `account` (an SS58 address)"))?,
+	)
+}
+
+/// Keeps `call`, prepared as `unsigned`, until the browser sends its signature to `POST
+/// /api/jobs/submit`; returns the token it goes under, the `SignerPayloadJSON` for the
+/// wallet's `signPayload`, and the bytes signed.
+fn await_signature(
+	portal: &Portal,
+	unsigned: ccgsc_chain::Unsigned,
+	call: Call,
+) -> ApiResult<Json<serde_json::Value>> {
+	let account = unsigned.account;
 	let mut token = [0u8; 16];
 	getrandom::getrandom(&mut token).map_err(ApiError::internal)?;
 	let token = hex(&token)[2..].to_string();
@@ -590,7 +617,7 @@ async fn prepare(
 				"too many transactions wait for signatures; try again in a few minutes",
 			));
 		}
-		prepared.insert(token.clone(), Prepared { unsigned, spec, at: Instant::now() });
+		prepared.insert(token.clone(), Prepared { unsigned, call, at: Instant::now() });
 	}
 	Ok(Json(json!({ "token": token, "payload": payload, "signer_payload": signer_payload })))
 }
@@ -637,11 +664,99 @@ async fn submit(
 			"no transaction waits under this token (they expire after 10 minutes): prepare it again",
 		)
 	})?;
-	let job = chain
-		.submit_signed_post_job(&prepared.unsigned, &prepared.spec, signature)
-		.await
-		.map_err(ApiError::chain)?;
-	Ok((StatusCode::CREATED, Json(json!({ "job": job }))))
+	match &prepared.call {
+		Call::Post(spec) => {
+			let job = chain
+				.submit_signed_post_job(&prepared.unsigned, spec, signature)
+				.await
+				.map_err(ApiError::chain)?;
+			Ok((StatusCode::CREATED, Json(json!({ "job": job }))))
+		},
+		Call::Cancel(job) => {
+			let refunded = chain
+				.submit_signed_cancel_job(&prepared.unsigned, *job, signature)
+				.await
+				.map_err(ApiError::chain)?;
+			Ok((StatusCode::OK, cancelled(*job, refunded)))
+		},
+	}
+}
+
+// ---- cancelling ----
+
+/// Who cancels a job: a dev account (`POST /api/jobs/{id}/cancel`, with `--dev`) or the
+/// wallet account that will sign (`POST /api/jobs/{id}/cancel/prepare`).
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct CancelRequest {
+	#[serde(default)]
+	dev_account: Option<String>,
+	#[serde(default)]
+	account: Option<String>,
+}
+
+/// Cancels a job with a dev account (portal started with `--dev`).
+async fn cancel(
+	State(portal): State<Portal>,
+	Path(id): Path<String>,
+	body: Result<Json<CancelRequest>, JsonRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+	let id = parse_job_id(&id)?;
+	let request = json_body(body)?;
+	let wallet_route = format!("POST /api/jobs/{id}/cancel/prepare");
+	let key = dev_key(&portal, request.dev_account.as_deref(), &wallet_route)?;
+	let chain = portal.chain()?;
+	cancellable(&chain, id, &key.public_key().into()).await?;
+	let refunded = chain.cancel_job(&key, id).await.map_err(ApiError::chain)?;
+	Ok(cancelled(id, refunded))
+}
+
+/// Prepares a job's cancellation for the wallet of its poster (see [`prepare`]).
+async fn prepare_cancel(
+	State(portal): State<Portal>,
+	Path(id): Path<String>,
+	body: Result<Json<CancelRequest>, JsonRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+	let id = parse_job_id(&id)?;
+	let request = json_body(body)?;
+	let account = signing_account(request.account.as_deref())?;
+	let chain = portal.chain()?;
+	cancellable(&chain, id, &account).await?;
+	let unsigned = chain.prepare_cancel_job(&account, id).await.map_err(ApiError::chain)?;
+	await_signature(&portal, unsigned, Call::Cancel(id))
+}
+
+/// Refuses to cancel job `id` as `who` unless it exists (404; 410 once its record is gone),
+/// is open (409) and `who` posted it (403), so nobody signs a cancellation the chain would
+/// refuse.
+async fn cancellable(chain: &Chain, id: JobId, who: &AccountId32) -> ApiResult<()> {
+	let Some(job) = chain.job(id).await.map_err(ApiError::chain)? else {
+		return Err(missing_job(chain, id).await);
+	};
+	if !matches!(job.status, ccgsc_chain::api::runtime_types::pallet_jobs::types::JobStatus::Open) {
+		return Err(ApiError::new(
+			StatusCode::CONFLICT,
+			format!("job {id} is {}: only an open job can be cancelled", view::status(&job.status)),
+		));
+	}
+	if job.poster != *who {
+		return Err(ApiError::new(
+			StatusCode::FORBIDDEN,
+			format!("job {id} was posted by {}: only its poster can cancel it", job.poster),
+		));
+	}
+	Ok(())
+}
+
+/// A cancellation's answer: whether the job ended at once, and if so what returned (else it
+/// ends once the tasks under way have settled, as `GET /api/jobs/{id}` shows).
+fn cancelled(job: JobId, refunded: Option<ccgsc_chain::Balance>) -> Json<serde_json::Value> {
+	Json(json!({
+		"job": job,
+		"status": "cancelled",
+		"ended": refunded.is_some(),
+		"refunded": refunded.map(view::Amount::from),
+	}))
 }
 
 // ---- watching ----
@@ -693,18 +808,23 @@ fn decode_tile(input: &[u8]) -> Option<ccgsc_tasks::mandelbrot::Tile> {
 	})
 }
 
+/// Why job `id` has no record: 410 for a job that was (its record removed), so a client can
+/// tell it from a mistyped id (404).
+async fn missing_job(chain: &Chain, id: JobId) -> ApiError {
+	match chain.job_pruned(id).await {
+		Ok(true) => ApiError::new(StatusCode::GONE, ccgsc_chain::job_gone(id)),
+		Ok(false) => ApiError::not_found(format!("no job {id}")),
+		Err(e) => ApiError::chain(e),
+	}
+}
+
 async fn job_view(portal: &Portal, id: JobId) -> ApiResult<view::JobView> {
 	let chain = portal.chain()?;
 	// The job and its tasks from one block, so the counts and the task states agree.
 	let Some(ccgsc_chain::JobSnapshot { at, job, tasks }) =
 		chain.job_with_tasks(id).await.map_err(ApiError::chain)?
 	else {
-		// 410 for a job that was, so a client can tell it from a mistyped id.
-		return Err(if chain.job_pruned(id).await.map_err(ApiError::chain)? {
-			ApiError::new(StatusCode::GONE, ccgsc_chain::job_gone(id))
-		} else {
-			ApiError::not_found(format!("no job {id}"))
-		});
+		return Err(missing_job(&chain, id).await);
 	};
 	let module = ContentId(job.spec.module.0);
 	let workload = portal.workload_of(&module);

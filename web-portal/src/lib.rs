@@ -15,6 +15,12 @@
 //!   `SignerPayloadJSON` the extension's `signPayload` takes, `POST /api/jobs/submit` sends
 //!   the transaction with the signature it returned. With `--dev`, `POST /api/jobs` signs
 //!   with a dev account instead; without `--dev` the server holds no key at all.
+//! - **Cancelling.** A poster who no longer wants a job's results ends it, signed the same
+//!   two ways: `POST /api/jobs/{id}/cancel/prepare` then `POST /api/jobs/submit`, or `POST
+//!   /api/jobs/{id}/cancel` with a dev account. No new work starts; tasks already past their
+//!   first commit still settle (their workers did the work), then the unspent escrow returns.
+//!   Only the job's poster can, and only while it is open: anything else is refused before
+//!   there is anything to sign.
 //! - **Watching.** `GET /api/jobs/{id}` is a job with every task's state; `GET
 //!   /api/jobs/{id}/events` streams it again whenever a finalized block changes it. A job of a
 //!   built-in workload shows its answer, not only bytes: a Mandelbrot job its image, a primes
@@ -60,7 +66,7 @@ use std::{
 
 use ccgsc_chain::{JobSpec, Unsigned};
 use ccgsc_p2p::Multiaddr;
-use ccgsc_primitives::ContentId;
+use ccgsc_primitives::{ContentId, JobId};
 
 pub use api::app;
 
@@ -124,11 +130,19 @@ impl Config {
 	}
 }
 
-/// A `post_job` waiting for the browser's signature.
+/// A transaction waiting for the browser's signature.
 struct Prepared {
 	unsigned: Unsigned,
-	spec: JobSpec,
+	call: Call,
 	at: Instant,
+}
+
+/// What a prepared transaction does.
+enum Call {
+	/// `post_job(spec)`.
+	Post(JobSpec),
+	/// `cancel(job)`.
+	Cancel(JobId),
 }
 
 /// The portal's shared state: cheap to clone.
