@@ -330,13 +330,13 @@ fn job_posted(events: &subxt::extrinsics::ExtrinsicEvents<Config>) -> Result<Job
 	Ok(first_event::<api::jobs::events::JobPosted>(events, "Jobs.JobPosted")?.job)
 }
 
-/// What returned to the poster if a transaction's `events` end `job` (a cancel with nothing
-/// under way), `None` if they do not.
-fn ended_now(
-	events: &subxt::extrinsics::ExtrinsicEvents<Config>,
+/// What returned to the poster of `job` if `ended` (the `JobEnded` events of a transaction or
+/// of a block) has it end, `None` if not.
+fn refund_of<E: Into<subxt::Error>>(
+	ended: impl Iterator<Item = Result<api::jobs::events::JobEnded, E>>,
 	job: JobId,
 ) -> Result<Option<Balance>, Error> {
-	for event in events.find::<api::jobs::events::JobEnded>() {
+	for event in ended {
 		let event = event.chain()?;
 		if event.job == job {
 			return Ok(Some(event.refunded));
@@ -587,7 +587,8 @@ impl Chain {
 		signer: &S,
 		job: JobId,
 	) -> Result<Option<Balance>, Error> {
-		ended_now(&self.submit(&api::transactions().jobs().cancel(job), signer).await?, job)
+		let events = self.submit(&api::transactions().jobs().cancel(job), signer).await?;
+		refund_of(events.find::<api::jobs::events::JobEnded>(), job)
 	}
 
 	/// Prepares `cancel(job)` for a signer outside this process, as
@@ -616,7 +617,8 @@ impl Chain {
 		signature: MultiSignature,
 	) -> Result<Option<Balance>, Error> {
 		let call = api::transactions().jobs().cancel(job);
-		ended_now(&self.submit_signed(unsigned, &call, signature).await?, job)
+		let events = self.submit_signed(unsigned, &call, signature).await?;
+		refund_of(events.find::<api::jobs::events::JobEnded>(), job)
 	}
 
 	/// What returned to the poster of `job` when it ended in block `ended` (its record's
@@ -628,13 +630,8 @@ impl Chain {
 	/// last 256 blocks unless told otherwise).
 	pub async fn refunded(&self, job: JobId, ended: u32) -> Result<Balance, Error> {
 		let events = self.events_at(ended).await?;
-		for event in events.find::<api::jobs::events::JobEnded>() {
-			let event = event.chain()?;
-			if event.job == job {
-				return Ok(event.refunded);
-			}
-		}
-		Err(Error::MissingEvent("Jobs.JobEnded"))
+		refund_of(events.find::<api::jobs::events::JobEnded>(), job)?
+			.ok_or(Error::MissingEvent("Jobs.JobEnded"))
 	}
 
 	/// `call` for `account` to sign outside this process (see [`Chain::prepare_post_job`]).
