@@ -574,8 +574,9 @@ impl Chain {
 		job_posted(&self.submit_signed(unsigned, &post_job_call(spec), signature).await?)
 	}
 
-	/// Cancels `job`, which the signer posted: no new work starts, tasks past their first
-	/// commit still settle, then the unspent escrow returns to the poster. Returns what
+	/// Cancels `job`, which the signer posted: no new work starts (`JobClosed`: workers stop
+	/// the job's tasks they run and give their leases back), tasks whose replicas have all
+	/// committed still settle, then the unspent escrow returns to the poster. Returns what
 	/// returned if the job ended at once (nothing was under way), `None` if it ends once the
 	/// tasks under way have settled ([`Chain::refunded`] tells what returned then).
 	///

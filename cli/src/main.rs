@@ -17,8 +17,9 @@
 //! outlives the terminal). A node that goes away meanwhile is waited for: the progress line
 //! says so, and `post` goes on once the node is back. `fetch` gets the outputs of a finished
 //! job again, from whoever provides them. `cancel` ends a job its signer posted: no new task
-//! starts, tasks already past their first commit still settle (their workers did the work), and
-//! it follows the job until it has ended and says how many credits returned.
+//! starts and workers stop the job's tasks they run, tasks whose replicas have all committed
+//! still settle (their workers did the work), and it follows the job until it has ended and
+//! says how many credits returned.
 //!
 //! The store keeps what `post` and `fetch` put there (module, inputs, outputs) until the chain
 //! removes the job's record, a week after the job ended; the next `post` or `fetch` then drops

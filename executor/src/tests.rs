@@ -261,6 +261,28 @@ fn a_task_past_its_wall_clock_guard_is_the_workers_failure_not_a_result() {
 	run_ok(&ex, modules::PRIMES, &primes::input(0, 1000));
 }
 
+#[test]
+fn a_task_stopped_by_its_caller_ends_without_a_result_and_the_executor_goes_on() {
+	let ex = executor();
+	let spin =
+		wat(r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#);
+	// Minutes of spinning before the work limit; the stop comes while it runs.
+	let limits = Limits { work: 1_000_000_000_000, ..LIMITS };
+	let stop = AtomicBool::new(false);
+	let stopped = std::thread::scope(|scope| {
+		let run = scope.spawn(|| ex.run_until(&job(&spin, &[], limits), 0, &[], &stop));
+		std::thread::sleep(Duration::from_millis(300));
+		assert!(!run.is_finished(), "the task still runs before the stop");
+		stop.store(true, Ordering::Relaxed);
+		run.join().unwrap()
+	});
+	assert!(matches!(stopped, Err(Error::Stopped)), "{stopped:?}");
+	// A flag set before the start stops the task before anything runs.
+	let before = ex.run_until(&job(modules::PRIMES, &[], LIMITS), 0, &primes::input(0, 10), &stop);
+	assert!(matches!(before, Err(Error::Stopped)), "{before:?}");
+	run_ok(&ex, modules::PRIMES, &primes::input(0, 1000));
+}
+
 /// A module that copies `len` bytes within its 1024-page memory `turns` times.
 fn copier(len: u32, turns: u32) -> Vec<u8> {
 	wat(&format!(

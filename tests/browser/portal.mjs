@@ -171,7 +171,11 @@ try {
   await noPlaceholders(cancelPage);
   if (signed !== 3) throw new Error(`the wallet signed ${signed} times, not 3 (two posts and a cancel)`);
   if (cancelErrors.length) throw new Error(`page errors: ${cancelErrors.join('; ')}`);
-  const cancelled = { label: 'cancel', job: cancelJob, message: await cancelPage.textContent('#cancel-message') };
+  const cancelled = {
+    label: 'cancel', job: cancelJob, message: await cancelPage.textContent('#cancel-message'),
+    skipped: await cancelPage.locator('#tasks .task.skipped').count(),
+    open: await cancelPage.locator('#tasks .task.open, #tasks .task.claimed').count(),
+  };
   await wallet.close();
 
   // The workers page: the workers that ran both jobs, with their standing and earnings.

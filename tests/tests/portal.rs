@@ -962,6 +962,15 @@ async fn a_poster_cancels_a_running_job_and_gets_back_what_it_did_not_spend() {
 	let settled = view["settled"].as_u64().unwrap();
 	assert!(settled < 16, "no new task started after the cancel: {settled} of 16 settled");
 	assert_eq!(view["answer"]["counted"], settled, "the settled tasks were counted: {view}");
+	// The tasks it never ran show as skipped, none as open or claimed: nothing more comes.
+	let mut states = std::collections::BTreeMap::<String, u64>::new();
+	for task in view["tasks"].as_array().unwrap() {
+		*states.entry(task["state"].as_str().unwrap().into()).or_default() += 1;
+	}
+	assert!(states.get("skipped").is_some_and(|&n| n + settled <= 16), "{states:?}");
+	assert!(!states.contains_key("open") && !states.contains_key("claimed"), "{states:?}");
+	let done = states.get("accepted").unwrap_or(&0) + states.get("failed").unwrap_or(&0);
+	assert_eq!(done, settled, "{states:?}");
 	assert_eq!(view["escrow"]["units"], "0", "{view}");
 	let spent: u128 = view["spent"]["units"].as_str().unwrap().parse().unwrap();
 	assert!(spent > 0, "the tasks under way were paid: {view}");

@@ -1,8 +1,9 @@
 //! Workers on the real chain: a primes job posted, claimed, fetched over libp2p, run in the
 //! sandbox, committed, revealed, settled and paid; a module that never ends; a worker killed
-//! mid-task, and one killed mid-task and started again; a task that outlasts its lease; a
-//! worker killed between its commit and its reveal; a worker whose node goes away, one whose
-//! node goes away while it registers, and one cut off from its node while it is paid.
+//! mid-task, and one killed mid-task and started again; a task that outlasts its lease; a job
+//! cancelled while a worker runs its tasks; a worker killed between its commit and its
+//! reveal; a worker whose node goes away, one whose node goes away while it registers, and
+//! one cut off from its node while it is paid.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-worker && cargo test --release -p
 //! ccgsc-tests --test worker`.
@@ -283,28 +284,12 @@ async fn a_worker_killed_mid_task_loses_its_lease_and_another_worker_completes_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_worker_renews_the_lease_of_a_task_that_outlasts_it() {
 	logs();
-	// A task of about fifteen seconds: a module that spins until its work limit, with the
-	// limit this machine's sandbox gets through in that time.
-	let spin = wat::parse_str(
-		r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#,
-	)
-	.unwrap();
-	let executor = Executor::new(ccgsc_executor::Config::default()).unwrap();
-	let calibration = ccgsc_executor::Job {
-		id: 0,
-		module_id: ContentId::of(&spin),
-		module: &spin,
-		args: &[],
-		limits: Limits { work: 1_000_000_000, memory: 16 << 20, output: 0 },
-		determinism: Determinism::Platform,
-	};
-	executor.run(&calibration, 0, &[]).unwrap();
-	let run = executor.run(&calibration, 0, &[]).unwrap();
-	assert_eq!(run.outcome, Outcome::WorkLimitExceeded);
-	let work = (run.work as f64 * 15.0 / run.elapsed.as_secs_f64()) as u64;
+	// A task of about fifteen seconds.
+	let (spin, work) = spinner(15.0);
 	// The worker states a score a thousand times its own, so the chain sizes its lease for a
 	// task a thousand times shorter: the ten-block minimum, about ten seconds.
-	let score = executor.probe(200_000_000).unwrap();
+	let score =
+		Executor::new(ccgsc_executor::Config::default()).unwrap().probe(200_000_000).unwrap();
 
 	let node = Node::dev();
 	let chain = node.client(START).await;
@@ -349,6 +334,135 @@ async fn a_worker_renews_the_lease_of_a_task_that_outlasts_it() {
 	let info = chain.job(id).await.unwrap().unwrap();
 	assert_eq!((info.status, info.spent, info.escrow), (JobStatus::Done, UNIT, 0));
 	assert_eq!(chain.worker(&worker.account).await.unwrap().unwrap().earned, UNIT);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
+	worker.stop().await;
+}
+
+/// A module that spins until its work limit, and the limit this machine's sandbox gets
+/// through in about `seconds`.
+fn spinner(seconds: f64) -> (Vec<u8>, u64) {
+	let spin = wat::parse_str(
+		r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#,
+	)
+	.unwrap();
+	let executor = Executor::new(ccgsc_executor::Config::default()).unwrap();
+	let calibration = ccgsc_executor::Job {
+		id: 0,
+		module_id: ContentId::of(&spin),
+		module: &spin,
+		args: &[],
+		limits: Limits { work: 1_000_000_000, memory: 16 << 20, output: 0 },
+		determinism: Determinism::Platform,
+	};
+	executor.run(&calibration, 0, &[]).unwrap();
+	let run = executor.run(&calibration, 0, &[]).unwrap();
+	assert_eq!(run.outcome, Outcome::WorkLimitExceeded);
+	(spin, (run.work as f64 * seconds / run.elapsed.as_secs_f64()) as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_stops_the_tasks_of_a_cancelled_job_gives_their_leases_back_and_goes_on() {
+	logs();
+	// Four tasks of about two minutes each, on a worker with two cores: two run, two wait.
+	let (spin, work) = spinner(120.0);
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	let (poster, primes_module, inputs, inputs_root) =
+		primes_content(dir.path(), [(0, 1000), (1000, 2000), (2000, 3000), (3000, 4000)]).await;
+	let spin = poster.client().add(spin).await.unwrap();
+	let bootstrap = poster.client().listen_addrs().await.unwrap();
+	fund(&chain, &[35]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	let worker = start_worker_with(
+		ccgsc_worker::Config::new(node.ws_url(), dir.path().join("worker-35"), [35; 32])
+			.with_bootstrap(bootstrap)
+			.with_cores(2),
+	)
+	.await;
+	let stats = &worker.stats;
+
+	let posted_at = chain.finalized_number().await.unwrap();
+	let spec = JobSpec {
+		limits: Limits { work, memory: 16 << 20, output: 1 << 16 },
+		..job(spin, inputs_root, 4, 1, 0, posted_at)
+	};
+	let id = chain.post_job(&dev::dave(), &spec).await.unwrap();
+	let held = chain.job(id).await.unwrap().unwrap().escrow;
+	let started = Instant::now();
+	while stats.running.load(Ordering::Relaxed) < 2 {
+		assert!(started.elapsed() < Duration::from_secs(60), "the worker never ran two tasks");
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	let leased = || async {
+		let mut leased = 0;
+		for index in 0..4 {
+			let task = chain.task(id, index).await.unwrap().unwrap();
+			leased += task
+				.replicas
+				.0
+				.iter()
+				.filter(|r| r.worker == worker.account && r.state == ReplicaState::Leased)
+				.count();
+		}
+		leased
+	};
+	assert_eq!(leased().await, 4, "the worker holds all four tasks, two of them running");
+
+	// Nothing has been committed, so the job ends with its cancel and all it held returns.
+	let refunded = chain.cancel_job(&dev::dave(), id).await.expect("the poster cancels");
+	assert_eq!(refunded, Some(held));
+
+	// The worker stops the two running tasks, never starts the other two, and gives all four
+	// leases back. Had it not stopped, it would have run each to its work limit and then
+	// committed, which the chain refuses, and given nothing back.
+	let started = Instant::now();
+	while stats.stopped.load(Ordering::Relaxed) < 4 || leased().await > 0 {
+		assert!(
+			started.elapsed() < Duration::from_secs(60),
+			"stopped {}, running {}, still leased {}",
+			stats.stopped.load(Ordering::Relaxed),
+			stats.running.load(Ordering::Relaxed),
+			leased().await
+		);
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+	assert_eq!(stats.running.load(Ordering::Relaxed), 0);
+	assert_eq!(stats.abandoned.load(Ordering::Relaxed), 4);
+	assert_eq!(stats.tasks_done.load(Ordering::Relaxed), 0, "nothing of it was committed");
+	assert_eq!(stats.refused.load(Ordering::Relaxed), 0, "no doomed commit was sent");
+
+	// Its cores go to the next job at once.
+	let now = chain.finalized_number().await.unwrap();
+	let spec = JobSpec {
+		args: vec!["--count".into()],
+		..job(primes_module, inputs_root, 4, 1, 1_000_000_000, now)
+	};
+	let next = chain.post_job(&dev::dave(), &spec).await.unwrap();
+	ended(&chain, &node, next, Duration::from_secs(120)).await;
+	assert_outputs_counted(&chain, &poster, next, &inputs).await;
+	assert_eq!(chain.job(next).await.unwrap().unwrap().status, JobStatus::Done);
+
+	let (mut closed, mut given_back, mut expired, mut committed) = (0, 0, 0, 0);
+	for number in posted_at..=chain.finalized_number().await.unwrap() {
+		let events = chain.events_at(number).await.unwrap();
+		closed += events
+			.find::<api::jobs::events::JobClosed>()
+			.flatten()
+			.filter(|e| e.job == id && e.status == JobStatus::Cancelled)
+			.count();
+		given_back += events
+			.find::<api::jobs::events::LeaseAbandoned>()
+			.flatten()
+			.filter(|e| e.job == id && e.worker == worker.account)
+			.count();
+		expired += events.find::<api::jobs::events::LeaseExpired>().flatten().count();
+		committed +=
+			events.find::<api::jobs::events::Committed>().flatten().filter(|e| e.job == id).count();
+	}
+	assert_eq!((closed, given_back, expired, committed), (1, 4, 0, 0));
+	let info = chain.job(id).await.unwrap().unwrap();
+	assert_eq!((info.status, info.spent, info.escrow), (JobStatus::Cancelled, 0, 0));
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
 	worker.stop().await;
 }

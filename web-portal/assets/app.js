@@ -202,7 +202,7 @@ async function jobsPage() {
       : h('p', { class: 'muted' }, 'No jobs yet.'));
 }
 
-const STATES = ['open', 'claimed', 'committed', 'revealed', 'disputed', 'audited', 'accepted', 'failed'];
+const STATES = ['open', 'claimed', 'committed', 'revealed', 'disputed', 'audited', 'accepted', 'failed', 'skipped'];
 
 // Mandelbrot bytes (0 inside, 1..255 escape speed) to colours.
 function palette(v) {
@@ -318,14 +318,14 @@ async function jobPage(id) {
     }
     const a = view.answer;
     box.replaceChildren(...[
-      h('p', {}, 'Primes found so far: ', h('b', { id: 'prime-count' }, String(a.count)),
+      h('p', {}, view.status === 'open' ? 'Primes found so far: ' : 'Primes found: ', h('b', { id: 'prime-count' }, String(a.count)),
         ` (from ${a.counted} of ${view.task_count} tasks)${a.provisional ? UNSURE : ''}`),
       first.length ? h('p', { class: 'mono' }, first.join(', '), a.counted < view.task_count || first.length >= 200 ? ' …' : '') : null,
     ].filter(Boolean));
   }
 
   async function cancel() {
-    if (!confirm(`Cancel job #${view.id}? No new task starts; tasks under way still settle, then the unspent escrow returns.`)) return;
+    if (!confirm(`Cancel job #${view.id}? No new task starts and running tasks stop; tasks whose results are all in still settle, then the unspent escrow returns.`)) return;
     cancelling = 'Cancelling…';
     render();
     try {
@@ -358,7 +358,7 @@ async function jobPage(id) {
       v.status === 'open' || cancelling ? h('div', { class: 'card', id: 'cancel-card' },
         v.status === 'open' ? h('button', { id: 'cancel', onclick: cancel, disabled: cancelling === 'Cancelling…' }, 'Cancel job') : null,
         h('span', { id: 'cancel-message', class: cancelling.startsWith('Not') ? 'error' : 'muted' },
-          cancelling || ' Only its poster can: no new task starts, tasks under way still settle, the unspent escrow returns.')) : null,
+          cancelling || ' Only its poster can: no new task starts and running tasks stop; tasks whose results are all in still settle; the unspent escrow returns.')) : null,
       h('div', { class: 'tasks', id: 'tasks' }, v.tasks.map((t) => h('div', {
         class: `task ${t.provisional ? 'provisional' : t.state}`, 'data-state': t.state,
         title: `task ${t.index}: ${t.state}${t.provisional ? ' (audit window open)' : ''}${t.outcome ? ` · ${t.outcome}` : ''}`,

@@ -17,8 +17,9 @@
 //!   with a dev account instead; without `--dev` the server holds no key at all.
 //! - **Cancelling.** A poster who no longer wants a job's results ends it, signed the same
 //!   two ways: `POST /api/jobs/{id}/cancel/prepare` then `POST /api/jobs/submit`, or `POST
-//!   /api/jobs/{id}/cancel` with a dev account. No new work starts; tasks already past their
-//!   first commit still settle (their workers did the work), then the unspent escrow returns.
+//!   /api/jobs/{id}/cancel` with a dev account. No new work starts and workers stop the job's
+//!   tasks they run; tasks whose replicas have all committed still settle (their workers did
+//!   the work), then the unspent escrow returns.
 //!   Only the job's poster can, and only while it is open: anything else is refused before
 //!   there is anything to sign.
 //! - **Watching.** `GET /api/jobs/{id}` is a job with every task's state; `GET

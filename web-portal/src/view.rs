@@ -77,7 +77,9 @@ pub(crate) struct JobView {
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub(crate) struct TaskView {
 	pub(crate) index: TaskIndex,
-	/// open, claimed, committed, revealed, disputed, audited, accepted or failed.
+	/// open, claimed, committed, revealed, disputed, audited, accepted or failed; or
+	/// skipped: a task of a job that closed (cancelled, or past its deadline) before the task
+	/// was committed, which will never run.
 	pub(crate) state: &'static str,
 	/// An accepted result that an audit may still overturn.
 	pub(crate) provisional: bool,
@@ -162,8 +164,22 @@ pub(crate) fn summary(
 	}
 }
 
-/// The state of a claimed task, as a poster reads it.
+/// The state of a task, as a poster reads it; `open` says whether its job still takes work.
 pub(crate) fn task(
+	index: TaskIndex,
+	task: Option<&TaskInfo<AccountId32, u32>>,
+	open: bool,
+	kept: impl Fn(&ContentId) -> bool,
+) -> TaskView {
+	let mut view = task_state(index, task, kept);
+	// Unclaimed, or claimed and not committed: once the job closed, nothing more comes.
+	if !open && matches!(view.state, "open" | "claimed") {
+		view.state = "skipped";
+	}
+	view
+}
+
+fn task_state(
 	index: TaskIndex,
 	task: Option<&TaskInfo<AccountId32, u32>>,
 	kept: impl Fn(&ContentId) -> bool,
@@ -395,6 +411,30 @@ mod tests {
 			earned: 0,
 			slashed: 0,
 		}
+	}
+
+	#[test]
+	fn the_tasks_a_closed_job_never_ran_are_skipped_not_open() {
+		use ccgsc_chain::api::runtime_types::pallet_jobs::types::Replica;
+		let leased = TaskInfo {
+			phase: Phase::Open,
+			needed: 1,
+			platform: convert::platform(PlatformClass::X86_64Native),
+			replicas: BoundedVec(vec![Replica {
+				worker: AccountId32([1; 32]),
+				state: ReplicaState::Leased,
+				lease_until: 10,
+			}]),
+			result: None,
+		};
+		let state =
+			|info: Option<&TaskInfo<AccountId32, u32>>, open| task(0, info, open, |_| false).state;
+		assert_eq!(state(None, true), "open");
+		assert_eq!(state(Some(&leased), true), "claimed");
+		assert_eq!(state(None, false), "skipped");
+		assert_eq!(state(Some(&leased), false), "skipped");
+		let committed = TaskInfo { phase: Phase::Drawing, ..leased };
+		assert_eq!(state(Some(&committed), false), "committed", "it still settles");
 	}
 
 	#[test]

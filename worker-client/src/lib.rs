@@ -31,6 +31,12 @@
 //!   yet committed or given back) that ends within [`RENEW_AHEAD`] blocks, and a task it is
 //!   still working on is never requeued under it. Renewal has a bound: the sandbox's work
 //!   limit and wall-clock guard end every task, and a task the guard ends is given back.
+//! - **A closed job stops.** When a job stops taking work, cancelled by its poster or past
+//!   its deadline ([`JobClosed`](ccgsc_chain::api::jobs::events::JobClosed)), its tasks that
+//!   run here stop within milliseconds (the sandbox looks at a stop flag where it looks at the
+//!   clock), those not started never start, and their leases go back at once: the chain would
+//!   refuse their commits, and the cores go to the next job. A fork that drops the close
+//!   costs only those tasks, requeued for any worker.
 //! - **Failures are the task's, not the worker's.** A trap, the work limit, the memory limit,
 //!   an oversized output or an invalid module end that task with its outcome, committed like
 //!   any result; an input nobody serves is committed as `InputUnavailable` (never slashed).
@@ -68,7 +74,7 @@ use std::{
 	path::PathBuf,
 	sync::{
 		atomic::{AtomicBool, AtomicU64, Ordering},
-		Arc, Mutex,
+		Arc, Mutex, Weak,
 	},
 	time::Duration,
 };
@@ -236,8 +242,12 @@ pub struct Stats {
 	pub earned: AtomicU64,
 	/// Credits slashed from this worker, in the smallest unit.
 	pub slashed: AtomicU64,
-	/// Leases given back (not started at shutdown, or the wall-clock guard fired).
+	/// Leases given back (not started at shutdown, the wall-clock guard fired, or the job
+	/// closed).
 	pub abandoned: AtomicU64,
+	/// Tasks stopped, or never started, because their job closed (cancelled, or past its
+	/// deadline); their leases are given back (and counted in `abandoned`).
+	pub stopped: AtomicU64,
 	/// Leases renewed (one per lease per renewal).
 	pub renewed: AtomicU64,
 	/// Transactions the chain refused.
@@ -326,8 +336,36 @@ pub struct Worker {
 	/// Which job each item of the content store is for, noted in `dir/kept`: an item goes
 	/// from the store with the record of the last job it is for.
 	kept: Arc<Mutex<Kept>>,
+	/// The stop flag of each job this worker holds leases on.
+	stops: Stops,
 	/// The hold on `dir/lock` (see [`hold`]), let go when the worker is dropped.
 	_lock: std::fs::File,
+}
+
+/// A stop flag per job, shared by the worker's leases on it and set when the job closes.
+/// The map holds the flags weakly: a job's entry lives as long as a lease on it does.
+#[derive(Default)]
+struct Stops(Mutex<HashMap<JobId, Weak<AtomicBool>>>);
+
+impl Stops {
+	/// The flag of `job`, made if no lease on it holds one (and the map pruned of the jobs
+	/// no lease holds any more).
+	fn of(&self, job: JobId) -> Arc<AtomicBool> {
+		let mut flags = self.0.lock().expect("not poisoned qed");
+		if let Some(flag) = flags.get(&job).and_then(Weak::upgrade) {
+			return flag;
+		}
+		flags.retain(|_, flag| flag.strong_count() > 0);
+		let flag = Arc::default();
+		flags.insert(job, Arc::downgrade(&flag));
+		flag
+	}
+
+	/// Sets the flag of `job`; whether a lease on it holds one.
+	fn stop(&self, job: JobId) -> bool {
+		let flag = self.0.lock().expect("not poisoned qed").get(&job).and_then(Weak::upgrade);
+		flag.map(|flag| flag.store(true, Ordering::Relaxed)).is_some()
+	}
 }
 
 impl Worker {
@@ -383,6 +421,7 @@ impl Worker {
 			leases: Arc::new(Mutex::new(leases)),
 			left_over,
 			kept,
+			stops: Stops::default(),
 			_lock: lock,
 		})
 	}
@@ -631,8 +670,11 @@ impl Worker {
 		for skipped in skipped {
 			let events = chain.events_at(skipped as u32).await?;
 			self.reveal_opened(&events, actions, true).await;
+			self.stop_closed(&events);
 		}
-		self.reveal_opened(&ccgsc_chain::block_events(block).await?, actions, true).await;
+		let events = ccgsc_chain::block_events(block).await?;
+		self.reveal_opened(&events, actions, true).await;
+		self.stop_closed(&events);
 		self.renew_due(number as u32, actions).await;
 		Ok(())
 	}
@@ -740,14 +782,31 @@ impl Worker {
 		}
 	}
 
+	/// Stops the tasks of the jobs `events` close (see [`Stops`]): those running end at the
+	/// sandbox's next look at their flag, those waiting never start, and both give their
+	/// leases back.
+	fn stop_closed(&self, events: &ccgsc_chain::Events) {
+		for closed in events.find::<api::jobs::events::JobClosed>().flatten() {
+			if self.stops.stop(closed.job) {
+				tracing::info!(
+					job = closed.job,
+					status = ?closed.status,
+					"the job closed: stopping its tasks and giving their leases back"
+				);
+			}
+		}
+	}
+
 	/// Counts the events of a finalized block (reveals done, payments, slashes, expired
-	/// leases) and sends any reveal they open that the best blocks missed.
+	/// leases), sends any reveal they open and stops any job they close that the best blocks
+	/// missed.
 	async fn on_finalized_events(
 		&self,
 		events: &ccgsc_chain::Events,
 		actions: &mpsc::Sender<Action>,
 	) {
 		self.reveal_opened(events, actions, false).await;
+		self.stop_closed(events);
 		let me = ccgsc_chain::AccountId32(self.account);
 		for revealed in events.find::<api::jobs::events::Revealed>().flatten() {
 			if revealed.worker == me {
@@ -787,19 +846,29 @@ impl Worker {
 		}
 	}
 
-	/// Runs one fetched task (or records why it could not be fetched); returns what to
-	/// commit, or `None` to give the lease back.
+	/// Runs one fetched task (or records why it could not be fetched) until `stop` is set;
+	/// returns what to commit, or `None` to give the lease back.
 	async fn execute(
 		&self,
 		job: JobId,
 		task: TaskIndex,
 		fetched: Result<task::Fetched, Ran>,
+		stop: Arc<AtomicBool>,
 	) -> Option<TaskResult> {
 		let started = std::time::Instant::now();
-		let ran = self.runner.execute(fetched).await;
+		let ran = if stop.load(Ordering::Relaxed) {
+			Ran::CannotRun(ccgsc_executor::Error::Stopped)
+		} else {
+			self.runner.execute_until(fetched, stop).await
+		};
 		self.stats.busy_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 		let mut execution = match ran {
 			Ran::Done(execution) => execution,
+			Ran::CannotRun(ccgsc_executor::Error::Stopped) => {
+				tracing::info!(job, task, "the job closed: task stopped, lease given back");
+				self.stats.stopped.fetch_add(1, Ordering::Relaxed);
+				return None;
+			},
 			Ran::InputUnavailable(e) => {
 				tracing::warn!(job, task, error = %e, "input unavailable");
 				return Some(TaskResult::without_output(Outcome::InputUnavailable));
@@ -1075,6 +1144,8 @@ async fn claim_round(
 			continue;
 		}
 		let Ok(mut room) = held.clone().try_acquire_many_owned(room) else { return };
+		// Taken before the claim, so a close in the very block after it finds the flag.
+		let stop = worker.stops.of(id);
 		match chain.claim(&worker.signer, id, room.num_permits() as u32).await {
 			Ok(leases) => {
 				worker.stats.inactive.store(false, Ordering::Relaxed);
@@ -1082,12 +1153,13 @@ async fn claim_round(
 				worker.leases.lock().expect("not poisoned qed").claimed(id, &leases);
 				for lease in leases {
 					let permit = room.split(1).expect("one permit per lease claimed qed");
-					let (worker, actions, exec, info, stopping) = (
+					let (worker, actions, exec, info, stopping, stop) = (
 						worker.clone(),
 						actions.clone(),
 						exec.clone(),
 						info.clone(),
 						stopping.clone(),
+						stop.clone(),
 					);
 					tokio::spawn(async move {
 						let fetched = worker.runner.fetch(&info, lease.task).await;
@@ -1101,7 +1173,7 @@ async fn claim_round(
 							return;
 						}
 						worker.stats.running.fetch_add(1, Ordering::Relaxed);
-						let result = worker.execute(info.job, lease.task, fetched).await;
+						let result = worker.execute(info.job, lease.task, fetched, stop).await;
 						worker.stats.running.fetch_sub(1, Ordering::Relaxed);
 						drop(running);
 						let Some(result) = result else {
@@ -1226,7 +1298,22 @@ pub fn describe(worker: &Worker, metrics: Option<SocketAddr>) -> String {
 
 #[cfg(test)]
 mod tests {
-	use super::hold;
+	use std::sync::atomic::Ordering;
+
+	use super::{hold, Stops};
+
+	#[test]
+	fn a_closed_job_stops_every_lease_held_on_it_and_no_other() {
+		let stops = Stops::default();
+		let (first, second, other) = (stops.of(1), stops.of(1), stops.of(2));
+		assert!(stops.stop(1), "leases on job 1 hold its flag");
+		assert!(first.load(Ordering::Relaxed) && second.load(Ordering::Relaxed));
+		assert!(!other.load(Ordering::Relaxed), "job 2 goes on");
+		drop((first, second));
+		assert!(!stops.stop(1), "no lease on job 1 is left to stop");
+		assert!(!stops.of(3).load(Ordering::Relaxed), "a new job starts unstopped");
+		assert_eq!(stops.0.lock().unwrap().len(), 2, "only the jobs with leases are kept");
+	}
 
 	#[test]
 	fn a_held_file_is_refused_to_a_second_holder_until_the_first_lets_go() {

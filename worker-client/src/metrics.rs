@@ -26,6 +26,12 @@ impl Metrics for Stats {
 			("ccgsc_worker_earned_total", "Credits earned, in the smallest unit.", &self.earned),
 			("ccgsc_worker_slashed_total", "Credits slashed, in the smallest unit.", &self.slashed),
 			("ccgsc_worker_abandoned_total", "Leases given back.", &self.abandoned),
+			(
+				"ccgsc_worker_stopped_total",
+				"Tasks stopped, or never started, because their job closed (cancelled, or past \
+				 its deadline); their leases are given back.",
+				&self.stopped,
+			),
 			("ccgsc_worker_renewed_total", "Leases renewed.", &self.renewed),
 			("ccgsc_worker_refused_total", "Transactions the chain refused.", &self.refused),
 			(

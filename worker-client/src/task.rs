@@ -5,7 +5,7 @@
 //! executed.
 
 use std::{
-	sync::{Arc, Mutex},
+	sync::{atomic::AtomicBool, Arc, Mutex},
 	time::Duration,
 };
 
@@ -127,6 +127,13 @@ impl Runner {
 	/// Runs a fetched task in the sandbox, on a blocking thread; a failed fetch is passed
 	/// through as it is.
 	pub async fn execute(&self, fetched: Result<Fetched, Ran>) -> Ran {
+		self.execute_until(fetched, Arc::default()).await
+	}
+
+	/// [`Runner::execute`], stopped once `stop` is set: the run ends as
+	/// [`Ran::CannotRun`] with [`ccgsc_executor::Error::Stopped`] (see
+	/// [`Executor::run_until`]).
+	pub async fn execute_until(&self, fetched: Result<Fetched, Ran>, stop: Arc<AtomicBool>) -> Ran {
 		let fetched = match fetched {
 			Ok(fetched) => fetched,
 			Err(unavailable) => return unavailable,
@@ -134,7 +141,7 @@ impl Runner {
 		let executor = self.executor.clone();
 		let run = tokio::task::spawn_blocking(move || {
 			let Fetched { spec, task, module, input } = fetched;
-			executor.run(
+			executor.run_until(
 				&ccgsc_executor::Job {
 					id: spec.job,
 					module_id: spec.module,
@@ -145,6 +152,7 @@ impl Runner {
 				},
 				task,
 				&input,
+				&stop,
 			)
 		})
 		.await

@@ -440,6 +440,17 @@ pub mod pallet {
 			/// The job.
 			job: JobId,
 		},
+		/// A job stopped taking work: its poster cancelled it, or its deadline passed
+		/// (`status` says which). No claim or commit is taken from now on, so a worker stops
+		/// the job's tasks it is running and gives their leases back; tasks whose replicas have
+		/// all committed still settle, and [`Event::JobEnded`] follows once none is in flight
+		/// (in the same block if none is).
+		JobClosed {
+			/// The job.
+			job: JobId,
+			/// How it closed: `Cancelled` or `Expired`.
+			status: JobStatus,
+		},
 	}
 
 	/// Errors.
@@ -934,8 +945,8 @@ pub mod pallet {
 			Ok(Some(used).into())
 		}
 
-		/// Ends the caller's job: no new work starts; tasks past their first commit still
-		/// settle, then the unspent escrow returns.
+		/// Ends the caller's job: no new work starts ([`Event::JobClosed`]); tasks whose
+		/// replicas have all committed still settle, then the unspent escrow returns.
 		///
 		/// Fails with `UnknownJob`, `NotPoster` or `JobNotOpen`.
 		#[pallet::call_index(6)]
@@ -946,6 +957,7 @@ pub mod pallet {
 			ensure!(info.poster == who, Error::<T>::NotPoster);
 			ensure!(info.status == JobStatus::Open, Error::<T>::JobNotOpen);
 			info.status = JobStatus::Cancelled;
+			Self::deposit_event(Event::JobClosed { job, status: info.status });
 			Self::finish_if_idle(job, &mut info);
 			Jobs::<T>::insert(job, info);
 			Ok(())
@@ -1285,6 +1297,7 @@ impl<T: Config> Pallet<T> {
 				let Some(mut info) = Jobs::<T>::get(job) else { return };
 				if info.status == JobStatus::Open {
 					info.status = JobStatus::Expired;
+					Self::deposit_event(Event::JobClosed { job, status: info.status });
 					Self::finish_if_idle(job, &mut info);
 					Jobs::<T>::insert(job, info);
 				}

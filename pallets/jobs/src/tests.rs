@@ -658,8 +658,10 @@ fn cancel_refunds_what_is_unspent() {
 		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(2), job), Error::<Test>::NotPoster);
 		assert_noop!(Jobs::cancel(RuntimeOrigin::signed(POSTER), 9), Error::<Test>::UnknownJob);
 		assert_ok!(Jobs::cancel(RuntimeOrigin::signed(POSTER), job));
+		assert!(events().contains(&Event::JobClosed { job, status: JobStatus::Cancelled }));
 		// Task 0 is still in its audit window: the escrow stays until it settles.
 		assert!(escrow_held(POSTER) > 0);
+		assert!(!events().iter().any(|e| matches!(e, Event::JobEnded { .. })));
 		run_to_block(2 + AUDIT_WINDOW);
 		assert_eq!(escrow_held(POSTER), 0);
 		assert_eq!(Balances::balance(&POSTER), 10_000 - REWARD);
@@ -678,6 +680,7 @@ fn the_deadline_ends_the_job_and_refunds_the_escrow() {
 		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), 0, 1));
 		run_to_block(20);
 		assert_eq!(crate::Jobs::<Test>::get(0).unwrap().status, JobStatus::Expired);
+		assert!(events().contains(&Event::JobClosed { job: 0, status: JobStatus::Expired }));
 		assert_eq!(escrow_held(POSTER), 0);
 		assert_eq!(Balances::balance(&POSTER), 10_000);
 		assert!(events().contains(&Event::JobEnded {
@@ -1152,7 +1155,25 @@ fn credits_are_conserved_whatever_the_market_does() {
 	let mut seen = std::collections::BTreeSet::new();
 	for seed in 1..=40 {
 		build_and_execute(|| {
-			for event in market_run(seed) {
+			let events = market_run(seed);
+			// Workers learn that a job stopped taking work from `JobClosed`: every job that
+			// ended cancelled or expired closed first, once, with that status; none other did.
+			let mut closed = std::collections::BTreeMap::new();
+			for event in &events {
+				match event {
+					Event::JobClosed { job, status } => {
+						assert!(closed.insert(*job, *status).is_none(), "seed {seed}: job {job}")
+					},
+					Event::JobEnded { job, status, .. } => assert_eq!(
+						closed.remove(job),
+						(*status != JobStatus::Done).then_some(*status),
+						"seed {seed}: job {job}"
+					),
+					_ => {},
+				}
+			}
+			assert!(closed.is_empty(), "seed {seed}: closed, never ended: {closed:?}");
+			for event in events {
 				seen.insert(match event {
 					Event::Paid { .. } => "paid",
 					Event::LiarSlashed { .. } => "liar slashed",
