@@ -41,7 +41,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use ccgsc_chain::{
-	api::runtime_types::pallet_jobs::types::{Job, JobStatus, Phase},
+	api::runtime_types::pallet_jobs::types::{Job, JobStatus, Phase, ReplicaState},
 	convert, AccountId32, Balance, Chain, Ed25519Signer, JobSpec, UNIT,
 };
 use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
@@ -495,7 +495,8 @@ async fn missing(chain: &Chain, job: u64) -> anyhow::Error {
 	}
 }
 
-/// Prints a job and the phase of each of its tasks.
+/// Prints a job and the phase of each of its tasks; a task of a closed job (cancelled, or past
+/// its deadline) that no replica committed is `skipped`: it will never run.
 async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 	let info = job_info(chain, job).await?;
 	println!(
@@ -506,9 +507,23 @@ async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 		info.spent as f64 / UNIT as f64,
 		info.escrow as f64 / UNIT as f64
 	);
+	let open = info.status == JobStatus::Open;
+	let skipped = "skipped: the job closed before it ran";
 	for index in 0..info.spec.task_count {
 		let line = match chain.task(job, index).await? {
-			None => "open".to_string(),
+			None if open => "open".to_string(),
+			None => skipped.to_string(),
+			Some(task)
+				if !open
+					&& task.phase == Phase::Open
+					&& !task
+						.replicas
+						.0
+						.iter()
+						.any(|r| matches!(r.state, ReplicaState::Committed(_))) =>
+			{
+				skipped.to_string()
+			},
 			Some(task) => match (&task.phase, &task.result) {
 				(Phase::Done, Some(r)) => {
 					format!(
