@@ -304,6 +304,22 @@ pub fn job_gone(id: JobId) -> String {
 	)
 }
 
+/// Whether `task` of a job in `status` will never run: the job no longer takes work
+/// (cancelled, or past its deadline) and no replica committed a result for the task (`task` is
+/// `None` when nobody claimed it). The portal's job page and `ccgsc status` call such a task
+/// skipped.
+pub fn skipped(
+	status: &rt::pallet_jobs::types::JobStatus,
+	task: Option<&rt::pallet_jobs::types::TaskInfo<AccountId32, u32>>,
+) -> bool {
+	use rt::pallet_jobs::types::{JobStatus, Phase, ReplicaState};
+	*status != JobStatus::Open
+		&& task.is_none_or(|task| {
+			task.phase == Phase::Open
+				&& !task.replicas.0.iter().any(|r| matches!(r.state, ReplicaState::Committed(_)))
+		})
+}
+
 /// The `post_job(spec)` call.
 fn post_job_call(spec: &JobSpec) -> impl subxt::transactions::Payload {
 	let args = spec

@@ -41,7 +41,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use ccgsc_chain::{
-	api::runtime_types::pallet_jobs::types::{Job, JobStatus, Phase, ReplicaState},
+	api::runtime_types::pallet_jobs::types::{Job, JobStatus, Phase},
 	convert, AccountId32, Balance, Chain, Ed25519Signer, JobSpec, UNIT,
 };
 use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
@@ -507,23 +507,13 @@ async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 		info.spent as f64 / UNIT as f64,
 		info.escrow as f64 / UNIT as f64
 	);
-	let open = info.status == JobStatus::Open;
-	let skipped = "skipped: the job closed before it ran";
 	for index in 0..info.spec.task_count {
-		let line = match chain.task(job, index).await? {
-			None if open => "open".to_string(),
-			None => skipped.to_string(),
-			Some(task)
-				if !open
-					&& task.phase == Phase::Open
-					&& !task
-						.replicas
-						.0
-						.iter()
-						.any(|r| matches!(r.state, ReplicaState::Committed(_))) =>
-			{
-				skipped.to_string()
+		let task = chain.task(job, index).await?;
+		let line = match task {
+			_ if ccgsc_chain::skipped(&info.status, task.as_ref()) => {
+				"skipped: the job closed before it ran".to_string()
 			},
+			None => "open".to_string(),
 			Some(task) => match (&task.phase, &task.result) {
 				(Phase::Done, Some(r)) => {
 					format!(

@@ -834,12 +834,10 @@ async fn job_view(portal: &Portal, id: JobId) -> ApiResult<view::JobView> {
 	};
 	let p2p = portal.p2p();
 	let mut claimed = tasks.iter().peekable();
-	let open =
-		matches!(job.status, ccgsc_chain::api::runtime_types::pallet_jobs::types::JobStatus::Open);
 	let views: Vec<view::TaskView> = (0..job.spec.task_count)
 		.map(|index| {
 			let info = claimed.next_if(|(i, _)| *i == index).map(|(_, t)| t);
-			view::task(index, info, open, |id| p2p.has(id))
+			view::task(&job.status, index, info, |id| p2p.has(id))
 		})
 		.collect();
 	let (answer, views) = match workload {

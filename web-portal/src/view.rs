@@ -164,16 +164,15 @@ pub(crate) fn summary(
 	}
 }
 
-/// The state of a task, as a poster reads it; `open` says whether its job still takes work.
+/// The state of task `index` of a job in `status`, as a poster reads it.
 pub(crate) fn task(
+	status: &JobStatus,
 	index: TaskIndex,
 	task: Option<&TaskInfo<AccountId32, u32>>,
-	open: bool,
 	kept: impl Fn(&ContentId) -> bool,
 ) -> TaskView {
 	let mut view = task_state(index, task, kept);
-	// Unclaimed, or claimed and not committed: once the job closed, nothing more comes.
-	if !open && matches!(view.state, "open" | "claimed") {
+	if ccgsc_chain::skipped(status, task) {
 		view.state = "skipped";
 	}
 	view
@@ -427,14 +426,26 @@ mod tests {
 			}]),
 			result: None,
 		};
-		let state =
-			|info: Option<&TaskInfo<AccountId32, u32>>, open| task(0, info, open, |_| false).state;
-		assert_eq!(state(None, true), "open");
-		assert_eq!(state(Some(&leased), true), "claimed");
-		assert_eq!(state(None, false), "skipped");
-		assert_eq!(state(Some(&leased), false), "skipped");
+		let state = |status, info: Option<&TaskInfo<AccountId32, u32>>| {
+			task(&status, 0, info, |_| false).state
+		};
+		assert_eq!(state(JobStatus::Open, None), "open");
+		assert_eq!(state(JobStatus::Open, Some(&leased)), "claimed");
+		for closed in [JobStatus::Cancelled, JobStatus::Expired] {
+			assert_eq!(state(closed.clone(), None), "skipped");
+			assert_eq!(state(closed.clone(), Some(&leased)), "skipped");
+		}
+		let waiting = TaskInfo {
+			replicas: BoundedVec(vec![Replica {
+				worker: AccountId32([2; 32]),
+				state: ReplicaState::Committed([0; 32]),
+				lease_until: 10,
+			}]),
+			..leased.clone()
+		};
+		assert_eq!(state(JobStatus::Cancelled, Some(&waiting)), "committed", "not skipped");
 		let committed = TaskInfo { phase: Phase::Drawing, ..leased };
-		assert_eq!(state(Some(&committed), false), "committed", "it still settles");
+		assert_eq!(state(JobStatus::Cancelled, Some(&committed)), "committed", "it still settles");
 	}
 
 	#[test]

@@ -856,6 +856,8 @@ impl Worker {
 		stop: Arc<AtomicBool>,
 	) -> Option<TaskResult> {
 		let started = std::time::Instant::now();
+		// Looked at here too, not only in the sandbox: a closed job's task whose fetch failed
+		// must not be committed as `InputUnavailable` either.
 		let ran = if stop.load(Ordering::Relaxed) {
 			Ran::CannotRun(ccgsc_executor::Error::Stopped)
 		} else {
