@@ -86,8 +86,8 @@ enum Command {
 		#[arg(long)]
 		out: PathBuf,
 	},
-	/// Cancel a job you posted: no new task starts; tasks under way still settle, then the
-	/// unspent escrow returns.
+	/// Cancel a job you posted: no new task starts and running tasks stop; tasks whose
+	/// replicas have all committed still settle, then the unspent escrow returns.
 	Cancel {
 		/// The job id.
 		job: u64,
@@ -457,7 +457,7 @@ async fn cancel(url: &str, chain: &Chain, poster: &Poster, job: u64) -> anyhow::
 	let refunded = match refunded {
 		Some(refunded) => refunded,
 		None => {
-			println!("job {job} cancelled: the tasks under way settle first");
+			println!("job {job} cancelled: the tasks whose results are in settle first");
 			let chain = follow(url, chain.clone(), job).await?;
 			let ended = job_info(&chain, job)
 				.await?

@@ -328,9 +328,9 @@ async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
 	}
 }
 
-/// `ccgsc cancel` ends a running job for its poster alone: the tasks under way settle, the
-/// rest of the escrow returns and it says how much; `ccgsc post`, following the job, ends
-/// with it.
+/// `ccgsc cancel` ends a running job for its poster alone: the tasks whose results are in
+/// settle, the rest of the escrow returns and it says how much; `ccgsc post`, following the
+/// job, ends with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ccgsc_cancel_ends_a_running_job_and_returns_what_it_did_not_spend() {
 	logs();

@@ -916,8 +916,9 @@ async fn a_prime_count_a_password_search_and_a_matrix_product_from_the_portal_sh
 	running.stop().await;
 }
 
-/// A poster cancels a running job with a dev account: new work stops, the tasks under way
-/// settle and are paid, the rest of the escrow returns, and the workers go on to the next job.
+/// A poster cancels a running job with a dev account: new work stops, the tasks whose results
+/// are in settle and are paid, the rest of the escrow returns, and the workers go on to the
+/// next job.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_poster_cancels_a_running_job_and_gets_back_what_it_did_not_spend() {
 	logs();

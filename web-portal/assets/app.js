@@ -250,7 +250,7 @@ async function cancelJob(v) {
   }
   return answer.ended
     ? `Cancelled: ${credits(answer.refunded)} returned to the poster.`
-    : 'Cancelled: the tasks under way settle, then the rest of the escrow returns to the poster.';
+    : 'Cancelled: the tasks whose results are in settle, then the rest of the escrow returns to the poster.';
 }
 
 async function jobPage(id) {

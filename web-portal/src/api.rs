@@ -749,7 +749,7 @@ async fn cancellable(chain: &Chain, id: JobId, who: &AccountId32) -> ApiResult<(
 }
 
 /// A cancellation's answer: whether the job ended at once, and if so what returned (else it
-/// ends once the tasks under way have settled, as `GET /api/jobs/{id}` shows).
+/// ends once the tasks whose results are in have settled, as `GET /api/jobs/{id}` shows).
 fn cancelled(job: JobId, refunded: Option<ccgsc_chain::Balance>) -> Json<serde_json::Value> {
 	Json(json!({
 		"job": job,
