@@ -304,19 +304,23 @@ pub fn job_gone(id: JobId) -> String {
 	)
 }
 
-/// Whether `task` of a job in `status` will never run: the job no longer takes work
-/// (cancelled, or past its deadline) and no replica committed a result for the task (`task` is
-/// `None` when nobody claimed it). The portal's job page and `ccgsc status` call such a task
-/// skipped.
+/// Whether `task` of a job in `status` will never settle because the job no longer takes work
+/// (cancelled, or past its deadline). That is a task nobody claimed (`task` is `None`), one
+/// still open (no commit can come: the chain refuses commits to a closed job), and one the chain
+/// let go: it waited for more replicas when the job closed, so its replicas were released unpaid
+/// and unjudged and it was marked done with neither a result nor replicas (a dispute the
+/// checkers could not decide also ends without a result, but keeps its replicas). The portal's
+/// job page and `ccgsc status` call such a task skipped.
 pub fn skipped(
 	status: &rt::pallet_jobs::types::JobStatus,
 	task: Option<&rt::pallet_jobs::types::TaskInfo<AccountId32, u32>>,
 ) -> bool {
-	use rt::pallet_jobs::types::{JobStatus, Phase, ReplicaState};
+	use rt::pallet_jobs::types::{JobStatus, Phase};
 	*status != JobStatus::Open
-		&& task.is_none_or(|task| {
-			task.phase == Phase::Open
-				&& !task.replicas.0.iter().any(|r| matches!(r.state, ReplicaState::Committed(_)))
+		&& task.is_none_or(|task| match task.phase {
+			Phase::Open => true,
+			Phase::Done => task.result.is_none() && task.replicas.0.is_empty(),
+			_ => false,
 		})
 }
 

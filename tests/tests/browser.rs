@@ -191,7 +191,7 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 	assert_eq!(info.poster, wallet, "{cancelled}");
 	assert_eq!(info.status, JobStatus::Cancelled, "{cancelled}");
 	assert!(info.ended.is_some() && info.escrow == 0, "{cancelled}");
-	// The page shows the tasks it never ran as skipped, none as open or claimed.
+	// The page shows the tasks it will never settle as skipped, none as open or claimed.
 	let skipped = cancelled["skipped"].as_u64().unwrap();
 	assert!(skipped >= 1 && skipped + u64::from(info.settled) <= 16, "{cancelled}");
 	assert_eq!(cancelled["open"], 0, "{cancelled}");

@@ -78,8 +78,9 @@ pub(crate) struct JobView {
 pub(crate) struct TaskView {
 	pub(crate) index: TaskIndex,
 	/// open, claimed, committed, revealed, disputed, audited, accepted or failed; or
-	/// skipped: a task of a job that closed (cancelled, or past its deadline) before the task
-	/// was committed, which will never run.
+	/// skipped: a task of a job that closed (cancelled, or past its deadline) that will never
+	/// settle, because no replica ran it or not all the replicas the job asked for did
+	/// ([`ccgsc_chain::skipped`]).
 	pub(crate) state: &'static str,
 	/// An accepted result that an audit may still overturn.
 	pub(crate) provisional: bool,
@@ -413,7 +414,7 @@ mod tests {
 	}
 
 	#[test]
-	fn the_tasks_a_closed_job_never_ran_are_skipped_not_open() {
+	fn the_tasks_a_closed_job_will_never_settle_are_skipped_not_open_or_failed() {
 		use ccgsc_chain::api::runtime_types::pallet_jobs::types::Replica;
 		let leased = TaskInfo {
 			phase: Phase::Open,
@@ -443,7 +444,17 @@ mod tests {
 			}]),
 			..leased.clone()
 		};
-		assert_eq!(state(JobStatus::Cancelled, Some(&waiting)), "committed", "not skipped");
+		assert_eq!(state(JobStatus::Open, Some(&waiting)), "committed");
+		// A task waiting for its second replica when the job closes never gets it: the chain
+		// lets its replicas go and marks it done with neither result nor replicas.
+		assert_eq!(state(JobStatus::Cancelled, Some(&waiting)), "skipped");
+		let let_go =
+			TaskInfo { phase: Phase::Done, replicas: BoundedVec(vec![]), ..leased.clone() };
+		assert_eq!(state(JobStatus::Cancelled, Some(&let_go)), "skipped");
+		// A dispute the checkers could not decide ends without a result too, but keeps its
+		// replicas: it failed.
+		let undecided = TaskInfo { phase: Phase::Done, ..waiting };
+		assert_eq!(state(JobStatus::Cancelled, Some(&undecided)), "failed");
 		let committed = TaskInfo { phase: Phase::Drawing, ..leased };
 		assert_eq!(state(JobStatus::Cancelled, Some(&committed)), "committed", "it still settles");
 	}

@@ -173,7 +173,9 @@ pub enum Phase<BlockNumber> {
 	/// A single result, accepted unless an audit overturns it before the given block; its
 	/// payout and the worker's stake stay held until then.
 	Provisional(BlockNumber),
-	/// Settled: see the task's `result` (none when the checkers could not decide).
+	/// Settled: see the task's `result` (none when the checkers could not decide). Or, with no
+	/// replicas left and no result, let go unsettled: its job ended while it waited for more
+	/// replicas, so they went unpaid and unjudged.
 	Done,
 }
 
