@@ -468,6 +468,7 @@ fn a_dispute_with_no_checker_fails_the_task_unpaid() {
 		reveal(3, job, 0, bad(0));
 		let task = Tasks::<Test>::get(job, 0).unwrap();
 		assert_eq!((task.phase, task.result), (Phase::Done, None));
+		assert_eq!(task.replicas.len(), 2, "it keeps its replicas: it failed, it was not let go");
 		assert_eq!(Balances::balance(&POSTER), 10_000);
 		assert_eq!(Balances::total_issuance(), issuance);
 	});
@@ -796,8 +797,10 @@ fn replicas_left_waiting_by_a_job_that_ended_are_let_go() {
 		assert_eq!(escrow_held(POSTER), 0);
 		run_to_block(1 + 2 * AUDIT_WINDOW + 1);
 		assert_eq!(leases(2), 0);
+		// Done with neither replicas nor a result: how clients tell it from a settled task.
 		assert_eq!(phase(job, 0), Phase::Done);
-		assert!(Tasks::<Test>::get(job, 0).unwrap().replicas.is_empty());
+		let task = Tasks::<Test>::get(job, 0).unwrap();
+		assert!(task.replicas.is_empty() && task.result.is_none());
 		assert_eq!(Balances::balance(&2), 9000);
 		assert_ok!(Workers::unbond(RuntimeOrigin::signed(2), 1));
 	});
