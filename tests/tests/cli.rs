@@ -397,8 +397,7 @@ async fn ccgsc_cancel_ends_a_running_job_and_returns_what_it_did_not_spend() {
 	let status = String::from_utf8_lossy(&status.stdout);
 	assert!(status.contains(&format!("Cancelled, {}/16 tasks settled", info.settled)), "{status}");
 	let skipped = status.matches("skipped: the job closed before").count() as u32;
-	assert!(skipped >= 1 && skipped + info.settled == 16, "{status}");
-	assert!(!status.contains(": open"), "{status}");
+	assert_eq!(skipped + info.settled, 16, "{status}");
 
 	// `ccgsc post` was following the job: it ends with it.
 	let ended = tokio::time::timeout(Duration::from_secs(60), post.wait())

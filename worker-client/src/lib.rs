@@ -856,13 +856,7 @@ impl Worker {
 		stop: Arc<AtomicBool>,
 	) -> Option<TaskResult> {
 		let started = std::time::Instant::now();
-		// Looked at here too, not only in the sandbox: a closed job's task whose fetch failed
-		// must not be committed as `InputUnavailable` either.
-		let ran = if stop.load(Ordering::Relaxed) {
-			Ran::CannotRun(ccgsc_executor::Error::Stopped)
-		} else {
-			self.runner.execute_until(fetched, stop).await
-		};
+		let ran = self.runner.execute_until(fetched, stop).await;
 		self.stats.busy_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 		let mut execution = match ran {
 			Ran::Done(execution) => execution,

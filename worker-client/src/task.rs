@@ -5,7 +5,10 @@
 //! executed.
 
 use std::{
-	sync::{atomic::AtomicBool, Arc, Mutex},
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc, Mutex,
+	},
 	time::Duration,
 };
 
@@ -132,8 +135,12 @@ impl Runner {
 
 	/// [`Runner::execute`], stopped once `stop` is set: the run ends as
 	/// [`Ran::CannotRun`] with [`ccgsc_executor::Error::Stopped`] (see
-	/// [`Executor::run_until`]).
+	/// [`Executor::run_until`]). A flag set before the run stops a failed fetch too: a stopped
+	/// task has no result, not even `InputUnavailable`.
 	pub async fn execute_until(&self, fetched: Result<Fetched, Ran>, stop: Arc<AtomicBool>) -> Ran {
+		if stop.load(Ordering::Relaxed) {
+			return Ran::CannotRun(ccgsc_executor::Error::Stopped);
+		}
 		let fetched = match fetched {
 			Ok(fetched) => fetched,
 			Err(unavailable) => return unavailable,
