@@ -304,24 +304,52 @@ pub fn job_gone(id: JobId) -> String {
 	)
 }
 
-/// Whether `task` of a job in `status` will never settle because the job no longer takes work
-/// (cancelled, or past its deadline). That is a task nobody claimed (`task` is `None`), one
-/// still open (no commit can come: the chain refuses commits to a closed job), and one the chain
-/// let go: it waited for more replicas when the job closed, so its replicas were released unpaid
-/// and unjudged and it was marked done with neither a result nor replicas (a dispute the
-/// checkers could not decide also ends without a result, but keeps its replicas). The portal's
-/// job page and `ccgsc status` call such a task skipped.
+/// Why a task of a closed job (cancelled, or past its deadline) will never settle. The
+/// portal's job page and `ccgsc status` call such a task skipped, and say which of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skipped {
+	/// No replica committed a result before the job closed: nobody claimed the task, or its
+	/// leases were still running (no commit can come: the chain refuses commits to a closed
+	/// job).
+	NeverRan,
+	/// Some replicas committed, but not all the job asked for: they go unpaid and unjudged.
+	/// The chain lets such a task go once the job closes, marking it done with neither a
+	/// result nor replicas (a dispute the checkers could not decide also ends without a
+	/// result, but keeps its replicas, so it is not this).
+	Unfinished,
+}
+
+impl Skipped {
+	/// What a poster reads.
+	pub fn describe(self) -> &'static str {
+		match self {
+			Skipped::NeverRan => "the job closed before it ran",
+			Skipped::Unfinished => "the job closed before all its replicas ran (they go unpaid)",
+		}
+	}
+}
+
+/// Whether `task` of a job in `status` will never settle because the job no longer takes work,
+/// and why ([`Skipped`]); `None` for a task of an open job, and for one that settles or
+/// settled (a task whose replicas all committed still settles after the job closes).
 pub fn skipped(
 	status: &rt::pallet_jobs::types::JobStatus,
 	task: Option<&rt::pallet_jobs::types::TaskInfo<AccountId32, u32>>,
-) -> bool {
-	use rt::pallet_jobs::types::{JobStatus, Phase};
-	*status != JobStatus::Open
-		&& task.is_none_or(|task| match task.phase {
-			Phase::Open => true,
-			Phase::Done => task.result.is_none() && task.replicas.0.is_empty(),
-			_ => false,
-		})
+) -> Option<Skipped> {
+	use rt::pallet_jobs::types::{JobStatus, Phase, ReplicaState};
+	if *status == JobStatus::Open {
+		return None;
+	}
+	let Some(task) = task else { return Some(Skipped::NeverRan) };
+	let committed = task.replicas.0.iter().any(|r| !matches!(r.state, ReplicaState::Leased));
+	match task.phase {
+		Phase::Open if committed => Some(Skipped::Unfinished),
+		Phase::Open => Some(Skipped::NeverRan),
+		Phase::Done if task.result.is_none() && task.replicas.0.is_empty() => {
+			Some(Skipped::Unfinished)
+		},
+		_ => None,
+	}
 }
 
 /// The `post_job(spec)` call.

@@ -41,7 +41,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use ccgsc_chain::{
-	api::runtime_types::pallet_jobs::types::{Job, JobStatus, Phase, ReplicaState},
+	api::runtime_types::pallet_jobs::types::{Job, JobStatus, Phase},
 	convert, AccountId32, Balance, Chain, Ed25519Signer, JobSpec, UNIT,
 };
 use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
@@ -496,8 +496,9 @@ async fn missing(chain: &Chain, job: u64) -> anyhow::Error {
 }
 
 /// Prints a job and the phase of each of its tasks. A task of a closed job (cancelled, or past
-/// its deadline) that will never settle is `skipped` (see [`ccgsc_chain::skipped`]): either no
-/// replica ran it, or some did but not all the job asked for, and those go unpaid.
+/// its deadline) that will never settle is `skipped`, and the line says why
+/// ([`ccgsc_chain::Skipped`]): no replica ran it, or some did but not all the job asked for,
+/// and those go unpaid.
 async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 	let info = job_info(chain, job).await?;
 	println!(
@@ -510,25 +511,10 @@ async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 	);
 	for index in 0..info.spec.task_count {
 		let task = chain.task(job, index).await?;
-		let line = match task {
-			_ if ccgsc_chain::skipped(&info.status, task.as_ref()) => {
-				let ran = task.as_ref().is_some_and(|task| {
-					task.phase == Phase::Done
-						|| task
-							.replicas
-							.0
-							.iter()
-							.any(|r| matches!(r.state, ReplicaState::Committed(_)))
-				});
-				if ran {
-					"skipped: the job closed before all its replicas ran (they go unpaid)"
-				} else {
-					"skipped: the job closed before it ran"
-				}
-				.to_string()
-			},
-			None => "open".to_string(),
-			Some(task) => match (&task.phase, &task.result) {
+		let line = match (ccgsc_chain::skipped(&info.status, task.as_ref()), task) {
+			(Some(why), _) => format!("skipped: {}", why.describe()),
+			(None, None) => "open".to_string(),
+			(None, Some(task)) => match (&task.phase, &task.result) {
 				(Phase::Done, Some(r)) => {
 					format!(
 						"done: {:?} {}",

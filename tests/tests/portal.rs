@@ -967,7 +967,14 @@ async fn a_poster_cancels_a_running_job_and_gets_back_what_it_did_not_spend() {
 	// than it asked for), none as open, claimed or committed: nothing more comes.
 	let mut states = std::collections::BTreeMap::<String, u64>::new();
 	for task in view["tasks"].as_array().unwrap() {
-		*states.entry(task["state"].as_str().unwrap().into()).or_default() += 1;
+		let state = task["state"].as_str().unwrap();
+		*states.entry(state.into()).or_default() += 1;
+		let why = task["skipped"].as_str().unwrap_or_default();
+		assert_eq!(
+			state == "skipped",
+			why.starts_with("the job closed before"),
+			"a skipped task, and only one, says why: {task}"
+		);
 	}
 	assert_eq!(states.get("skipped").unwrap_or(&0) + settled, 16, "{states:?}");
 	let done = states.get("accepted").unwrap_or(&0) + states.get("failed").unwrap_or(&0);

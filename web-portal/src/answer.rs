@@ -255,6 +255,7 @@ mod tests {
 		TaskView {
 			index,
 			state,
+			skipped: None,
 			provisional: false,
 			outcome: Some(outcome.into()),
 			output: Some(ContentId::of(output)),

@@ -82,6 +82,9 @@ pub(crate) struct TaskView {
 	/// settle, because no replica ran it or not all the replicas the job asked for did
 	/// ([`ccgsc_chain::skipped`]).
 	pub(crate) state: &'static str,
+	/// Why a skipped task never settles, as the page's tooltip says it
+	/// ([`ccgsc_chain::Skipped::describe`]).
+	pub(crate) skipped: Option<&'static str>,
 	/// An accepted result that an audit may still overturn.
 	pub(crate) provisional: bool,
 	/// How the accepted result ended (Success, Trapped, WorkLimitExceeded, ...).
@@ -173,8 +176,9 @@ pub(crate) fn task(
 	kept: impl Fn(&ContentId) -> bool,
 ) -> TaskView {
 	let mut view = task_state(index, task, kept);
-	if ccgsc_chain::skipped(status, task) {
+	if let Some(why) = ccgsc_chain::skipped(status, task) {
 		view.state = "skipped";
+		view.skipped = Some(why.describe());
 	}
 	view
 }
@@ -187,6 +191,7 @@ fn task_state(
 	let mut view = TaskView {
 		index,
 		state: "open",
+		skipped: None,
 		provisional: false,
 		outcome: None,
 		output: None,
@@ -427,36 +432,54 @@ mod tests {
 			}]),
 			result: None,
 		};
+		// The state, and for a skipped task why.
 		let state = |status, info: Option<&TaskInfo<AccountId32, u32>>| {
-			task(&status, 0, info, |_| false).state
+			let view = task(&status, 0, info, |_| false);
+			assert_eq!(view.state == "skipped", view.skipped.is_some(), "{view:?}");
+			(view.state, view.skipped)
 		};
-		assert_eq!(state(JobStatus::Open, None), "open");
-		assert_eq!(state(JobStatus::Open, Some(&leased)), "claimed");
+		const NEVER_RAN: Option<&str> = Some("the job closed before it ran");
+		const UNFINISHED: Option<&str> =
+			Some("the job closed before all its replicas ran (they go unpaid)");
+		assert_eq!(state(JobStatus::Open, None), ("open", None));
+		assert_eq!(state(JobStatus::Open, Some(&leased)), ("claimed", None));
 		for closed in [JobStatus::Cancelled, JobStatus::Expired] {
-			assert_eq!(state(closed.clone(), None), "skipped");
-			assert_eq!(state(closed.clone(), Some(&leased)), "skipped");
+			assert_eq!(state(closed.clone(), None), ("skipped", NEVER_RAN));
+			assert_eq!(state(closed.clone(), Some(&leased)), ("skipped", NEVER_RAN));
 		}
 		let waiting = TaskInfo {
-			replicas: BoundedVec(vec![Replica {
-				worker: AccountId32([2; 32]),
-				state: ReplicaState::Committed([0; 32]),
-				lease_until: 10,
-			}]),
+			replicas: BoundedVec(vec![
+				Replica {
+					worker: AccountId32([2; 32]),
+					state: ReplicaState::Committed([0; 32]),
+					lease_until: 10,
+				},
+				Replica {
+					worker: AccountId32([3; 32]),
+					state: ReplicaState::Leased,
+					lease_until: 10,
+				},
+			]),
+			needed: 2,
 			..leased.clone()
 		};
-		assert_eq!(state(JobStatus::Open, Some(&waiting)), "committed");
+		assert_eq!(state(JobStatus::Open, Some(&waiting)), ("committed", None));
 		// A task waiting for its second replica when the job closes never gets it: the chain
 		// lets its replicas go and marks it done with neither result nor replicas.
-		assert_eq!(state(JobStatus::Cancelled, Some(&waiting)), "skipped");
+		assert_eq!(state(JobStatus::Cancelled, Some(&waiting)), ("skipped", UNFINISHED));
 		let let_go =
 			TaskInfo { phase: Phase::Done, replicas: BoundedVec(vec![]), ..leased.clone() };
-		assert_eq!(state(JobStatus::Cancelled, Some(&let_go)), "skipped");
+		assert_eq!(state(JobStatus::Cancelled, Some(&let_go)), ("skipped", UNFINISHED));
 		// A dispute the checkers could not decide ends without a result too, but keeps its
 		// replicas: it failed.
 		let undecided = TaskInfo { phase: Phase::Done, ..waiting };
-		assert_eq!(state(JobStatus::Cancelled, Some(&undecided)), "failed");
+		assert_eq!(state(JobStatus::Cancelled, Some(&undecided)), ("failed", None));
 		let committed = TaskInfo { phase: Phase::Drawing, ..leased };
-		assert_eq!(state(JobStatus::Cancelled, Some(&committed)), "committed", "it still settles");
+		assert_eq!(
+			state(JobStatus::Cancelled, Some(&committed)),
+			("committed", None),
+			"it still settles"
+		);
 	}
 
 	#[test]
