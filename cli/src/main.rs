@@ -1,7 +1,8 @@
 //! `ccgsc`: the marketplace from a terminal, for posters.
 //!
 //! ```text
-//! ccgsc post --dev alice --module primes.wasm --inputs ranges/ --out results/
+//! ccgsc example primes --set list=true --out demo/   # a built-in workload, as files
+//! ccgsc post --dev alice --module demo/primes.wasm --inputs demo/inputs/ --out results/
 //! ccgsc status 3
 //! ccgsc fetch 3 --out results/
 //! ccgsc cancel 3 --dev alice     # no new task starts; the unspent escrow returns
@@ -32,6 +33,7 @@
 //! Keys: `--dev <name>` signs with a dev account (dev chains only); otherwise the ed25519 key in
 //! `<dir>/key` (made on first use; fund its account first: `ccgsc account` prints it).
 
+mod example;
 mod up;
 
 use std::{
@@ -95,6 +97,8 @@ enum Command {
 		#[arg(long)]
 		dev: Option<String>,
 	},
+	/// Write a built-in workload (module and inputs) to a folder, ready for `post`.
+	Example(example::Example),
 	/// Start a complete local marketplace (dev node, portal, workers, checker) until Ctrl-C.
 	Up(up::Up),
 	/// Print the account that signs (with --dev, the dev account's).
@@ -193,6 +197,7 @@ async fn main() -> anyhow::Result<()> {
 	let cli = Cli::parse();
 	match &cli.command {
 		Command::Up(options) => up::run(options).await,
+		Command::Example(example) => example::run(example),
 		Command::Account { dev } => {
 			println!("{}", Poster::new(dev.as_deref(), &cli.dir)?.account());
 			Ok(())

@@ -168,7 +168,7 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 	let info = chain.job(search["job"].as_u64().unwrap()).await.unwrap().expect("the job");
 	assert_eq!(info.settled, 4, "{search}");
 	let product = &results[5];
-	let made = ccgsc_portal::workloads::make(
+	let made = ccgsc_task_modules::workloads::make(
 		"matmul",
 		serde_json::json!({"n": 48, "tiles": 3, "seed": 7}),
 	)

@@ -1,6 +1,6 @@
-//! The `ccgsc` CLI against the real chain and two workers: post a module and a folder of
-//! inputs, follow the job, get the verified outputs in a folder; refuse a folder with no
-//! inputs; once the chain has removed the ended job's record (its retention shortened for the
+//! The `ccgsc` CLI against the real chain and two workers: write a built-in workload to a
+//! folder (`example`), post it with the command `example` printed, follow the job, get the
+//! verified outputs in a folder; refuse bad example parameters and a folder with no inputs; once the chain has removed the ended job's record (its retention shortened for the
 //! test), `status` and `fetch` say so, and so does the portal (410), the workers drop the
 //! job's module, inputs and outputs from their stores, and the CLI from its own at its next
 //! `fetch`; follow a job to its end without `--out`, through a node restart; cancel a running
@@ -100,41 +100,51 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	let node = Node::dev();
 	let chain = node.client(Duration::from_secs(60)).await;
 	let dir = tempfile::tempdir().unwrap();
-	let inputs = dir.path().join("inputs");
-	std::fs::create_dir_all(&inputs).unwrap();
+	// The folder to post: the built-in primes workload, as `ccgsc example` writes it.
+	let example = dir.path().join("example");
+	let example_arg = example.to_str().unwrap();
+	let wrote = ccgsc(
+		&node,
+		dir.path(),
+		&["example", "primes", "--set", "limit=90000", "--set", "tasks=3", "--out", example_arg],
+	)
+	.await;
+	let said = String::from_utf8_lossy(&wrote.stdout);
+	assert!(wrote.status.success(), "{said}{}", String::from_utf8_lossy(&wrote.stderr));
+	assert_eq!(std::fs::read(example.join("primes.wasm")).unwrap(), ccgsc_task_modules::PRIMES);
 	let ranges = [(0, 30_000), (30_000, 60_000), (60_000, 90_000)];
-	for (i, (lo, hi)) in ranges.iter().enumerate() {
-		std::fs::write(inputs.join(format!("range-{i}.bin")), primes::input(*lo, *hi)).unwrap();
+	// Bad parameters, an unknown workload and a folder that has inputs already are refused,
+	// and say why.
+	for (args, says) in [
+		(vec!["example", "primes", "--set", "limt=5"], "unknown field `limt`"),
+		(vec!["example", "primes", "--set", "limit"], "--set takes name=value"),
+		(vec!["example", "sorting"], "no built-in workload \"sorting\"; there are:\n  primes"),
+		(vec!["example", "matmul"], "already has files"),
+	] {
+		let refused =
+			ccgsc(&node, dir.path(), &[&args[..], &["--out", example_arg]].concat()).await;
+		let stderr = String::from_utf8_lossy(&refused.stderr);
+		assert!(!refused.status.success() && stderr.contains(says), "{args:?}: {stderr}");
 	}
-	let module = dir.path().join("primes.wasm");
-	std::fs::write(&module, ccgsc_task_modules::PRIMES).unwrap();
+	assert!(!example.join("matmul.wasm").exists(), "nothing was written");
+	assert_eq!(std::fs::read_dir(example.join("inputs")).unwrap().count(), 3);
 
 	// A short retention, so the test sees the job's record removed once it has ended.
 	chain.set_job_retention(&dev::alice(), RETENTION).await.expect("root sets the retention");
 	fund(&chain, &[61, 62]).await;
 	let (workers, addr) = two_workers(&node, dir.path(), [61, 62]).await;
 
-	let out = dir.path().join("out");
-	let posted = ccgsc(
-		&node,
-		dir.path(),
-		&[
-			"--bootstrap",
-			&addr.to_string(),
-			"post",
-			"--dev",
-			"dave",
-			"--module",
-			module.to_str().unwrap(),
-			"--inputs",
-			inputs.to_str().unwrap(),
-			"--out",
-			out.to_str().unwrap(),
-			"--work",
-			"2000000000",
-		],
-	)
-	.await;
+	// The command `example` printed, signed by Dave, through the first worker.
+	let command = said
+		.lines()
+		.find_map(|line| line.trim().strip_prefix("ccgsc "))
+		.unwrap_or_else(|| panic!("a `ccgsc post` command: {said}"));
+	let out = example.join("outputs");
+	assert!(command.ends_with(&format!("--out {}", out.display())), "{command}");
+	let mut args: Vec<&str> = command.split_whitespace().collect();
+	let bootstrap = addr.to_string();
+	args.extend(["--dev", "dave", "--bootstrap", &bootstrap]);
+	let posted = ccgsc(&node, dir.path(), &args).await;
 	let stdout = String::from_utf8_lossy(&posted.stdout);
 	assert!(
 		posted.status.success(),
@@ -142,9 +152,11 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 		String::from_utf8_lossy(&posted.stderr)
 	);
 	for (i, (lo, hi)) in ranges.iter().enumerate() {
-		let written = std::fs::read(out.join(format!("{i}-range-{i}.bin.out")))
+		let written = std::fs::read(out.join(format!("{i}-primes-{i:04}.bin.out")))
 			.unwrap_or_else(|e| panic!("output {i} written: {e}\n{stdout}"));
-		assert_eq!(written, primes::run(&primes::input(*lo, *hi), &[]).unwrap(), "output {i}");
+		// The example counts (`--arg=--count` in the command it printed).
+		let count = primes::run(&primes::input(*lo, *hi), &["--count".into()]).unwrap();
+		assert_eq!(written, count, "output {i}");
 	}
 
 	// `status` shows the finished job.
@@ -169,7 +181,7 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 			"--dev",
 			"dave",
 			"--module",
-			module.to_str().unwrap(),
+			example.join("primes.wasm").to_str().unwrap(),
 			"--inputs",
 			empty.to_str().unwrap(),
 		],

@@ -273,7 +273,7 @@ mod tests {
 		params: serde_json::Value,
 		run: ccgsc_tasks::Task,
 	) -> (Hash, Vec<TaskView>) {
-		let made = crate::workloads::make(name, params).unwrap();
+		let made = ccgsc_task_modules::workloads::make(name, params).unwrap();
 		let ids: Vec<_> = made.inputs.iter().map(|i| store.put(i).unwrap()).collect();
 		let root = store.put_inputs(&ids).unwrap();
 		let tasks = made

@@ -27,11 +27,12 @@ use axum::{
 use ccgsc_chain::{AccountId32, Chain, JobSpec, MultiSignature, UNIT};
 use ccgsc_executor::Determinism;
 use ccgsc_primitives::{ContentId, Hash, JobId, Limits, PlatformClass, PlatformSet};
+use ccgsc_task_modules::workloads;
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{answer, assets, view, workloads, Call, Portal, Prepared};
+use crate::{answer, assets, view, Call, Portal, Prepared};
 
 /// Largest JSON request body.
 const JSON_BYTES: usize = 64 * 1024;
@@ -372,17 +373,10 @@ async fn store(portal: &Portal, module: Vec<u8>, inputs: Vec<Vec<u8>>) -> ApiRes
 }
 
 async fn list_workloads() -> Json<serde_json::Value> {
-	Json(json!([
-		{ "name": "primes", "about": "count (or list) the primes below a limit",
-		  "defaults": { "limit": 10_000_000, "tasks": 20, "list": false } },
-		{ "name": "mandelbrot", "about": "render the Mandelbrot set, one tile per task",
-		  "defaults": { "width": 1024, "height": 768, "tiles_x": 8, "tiles_y": 8, "max_iter": 500,
-						"cx": -0.6, "cy": 0.0, "span": 3.2 } },
-		{ "name": "matmul", "about": "multiply two n × n matrices, one band of rows per task",
-		  "defaults": { "n": 512, "tiles": 8, "seed": 1 } },
-		{ "name": "pwhash", "about": "search a PIN space for the one whose PBKDF2-SHA256 matches",
-		  "defaults": { "digits": 5, "iterations": 1000, "tasks": 10, "secret": 31337 } },
-	]))
+	let list = workloads::catalogue().map(
+		|(name, about, defaults)| json!({ "name": name, "about": about, "defaults": defaults }),
+	);
+	Json(json!(list))
 }
 
 async fn make_workload(

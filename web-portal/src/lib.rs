@@ -55,7 +55,6 @@ mod api;
 mod assets;
 mod link;
 mod view;
-pub mod workloads;
 
 use std::{
 	collections::HashMap,

@@ -5,6 +5,8 @@
 //! for `wasm32-wasip1` (see the README for Rust and C).
 #![deny(missing_docs)]
 
+pub mod workloads;
+
 /// Counts and lists primes in a range (`ccgsc_tasks::primes`).
 pub const PRIMES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/primes.wasm"));
 /// Renders a Mandelbrot tile (`ccgsc_tasks::mandelbrot`).

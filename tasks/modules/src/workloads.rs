@@ -1,4 +1,5 @@
-//! The four built-in workloads: a module, and inputs made from a few parameters.
+//! The four built-in workloads: a module, and inputs made from a few parameters. The portal
+//! makes them for `POST /api/workloads/{name}`, and `ccgsc example` writes them to a folder.
 //!
 //! | name | parameters (defaults) | tasks |
 //! | --- | --- | --- |
@@ -8,7 +9,7 @@
 //! | `pwhash` | `digits` (5), `iterations` (1000), `tasks` (10), `secret` (31337) | the key space `[0, 10^digits)` cut into `tasks` ranges, searching for the key whose PBKDF2 is the target derived from `secret` |
 
 use ccgsc_tasks::{mandelbrot::Tile, matmul, primes, pwhash};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A workload made from parameters: the module, the inputs, the arguments and a work limit
 /// per task that covers the largest task with room to spare.
@@ -25,7 +26,7 @@ pub struct Made {
 }
 
 /// Parameters of `primes`.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct Primes {
 	/// Count primes below this.
@@ -43,7 +44,7 @@ impl Default for Primes {
 }
 
 /// Parameters of `mandelbrot`.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct Mandelbrot {
 	/// Image width in pixels.
@@ -80,7 +81,7 @@ impl Default for Mandelbrot {
 }
 
 /// Parameters of `matmul`.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct Matmul {
 	/// Side of the square matrices.
@@ -98,7 +99,7 @@ impl Default for Matmul {
 }
 
 /// Parameters of `pwhash`.
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct Pwhash {
 	/// Digits of the passwords.
@@ -123,6 +124,23 @@ const MARGIN: u64 = 4;
 
 /// The most tasks a built-in workload makes.
 pub const MAX_TASKS: u32 = 4096;
+
+/// Each workload's name, what it does, and its parameters with their defaults (a JSON object).
+pub fn catalogue() -> [(&'static str, &'static str, serde_json::Value); 4] {
+	fn defaults<P: Serialize + Default>() -> serde_json::Value {
+		serde_json::to_value(P::default()).expect("numbers and booleans serialize")
+	}
+	[
+		("primes", "count (or list) the primes below a limit", defaults::<Primes>()),
+		("mandelbrot", "render the Mandelbrot set, one tile per task", defaults::<Mandelbrot>()),
+		("matmul", "multiply two n × n matrices, one band of rows per task", defaults::<Matmul>()),
+		(
+			"pwhash",
+			"search a PIN space for the one whose PBKDF2-SHA256 matches",
+			defaults::<Pwhash>(),
+		),
+	]
+}
 
 /// Makes the workload `name` from its JSON parameters (`{}` for the defaults).
 ///
@@ -156,7 +174,7 @@ fn primes(p: Primes) -> Result<Made, String> {
 		.map(|i| primes::input((i * per).min(p.limit), ((i + 1) * per).min(p.limit)))
 		.collect();
 	Ok(Made {
-		module: ccgsc_task_modules::PRIMES,
+		module: crate::PRIMES,
 		inputs,
 		args: if p.list { vec![] } else { vec!["--count".into()] },
 		work: (per * 200 * MARGIN).max(100_000_000),
@@ -191,7 +209,7 @@ fn mandelbrot(m: Mandelbrot) -> Result<Made, String> {
 		Tile::grid((m.cx, m.cy, m.span), (m.width, m.height), (m.tiles_x, m.tiles_y), m.max_iter);
 	let pixels = u64::from(m.width / m.tiles_x) * u64::from(m.height / m.tiles_y);
 	Ok(Made {
-		module: ccgsc_task_modules::MANDELBROT,
+		module: crate::MANDELBROT,
 		inputs: tiles.iter().map(Tile::input).collect(),
 		args: vec![],
 		work: (pixels * u64::from(m.max_iter) * 100 * MARGIN).max(100_000_000),
@@ -229,7 +247,7 @@ fn matmul(m: Matmul) -> Result<Made, String> {
 		})
 		.collect();
 	Ok(Made {
-		module: ccgsc_task_modules::MATMUL,
+		module: crate::MATMUL,
 		inputs,
 		args: vec![],
 		work: ((band * side * side) as u64 * 20 * MARGIN).max(100_000_000),
@@ -271,7 +289,7 @@ fn pwhash(p: Pwhash) -> Result<Made, String> {
 		})
 		.collect();
 	Ok(Made {
-		module: ccgsc_task_modules::PWHASH,
+		module: crate::PWHASH,
 		inputs,
 		args: vec![],
 		work: (per * u64::from(p.iterations) * 2 * 3_000 * MARGIN).max(100_000_000),
@@ -315,6 +333,23 @@ mod tests {
 			.filter(|o| o[0] == 1)
 			.collect();
 		assert_eq!(found, vec![[&[1u8][..], &777u64.to_le_bytes()].concat()]);
+	}
+
+	#[test]
+	fn the_catalogue_lists_every_workload_with_defaults_it_makes() {
+		let names: Vec<_> = catalogue().iter().map(|(name, ..)| *name).collect();
+		let modules: Vec<_> = crate::ALL.iter().map(|(name, _)| *name).collect();
+		assert_eq!(names, modules);
+		for (name, _, defaults) in catalogue() {
+			let made = make(name, defaults.clone()).unwrap();
+			let module = crate::ALL.iter().find(|(n, _)| *n == name).unwrap().1;
+			assert_eq!(made.module, module, "{name}");
+			assert_eq!(
+				made.inputs,
+				make(name, serde_json::json!({})).unwrap().inputs,
+				"{name}: the listed defaults are the defaults"
+			);
+		}
 	}
 
 	#[test]
