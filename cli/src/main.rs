@@ -352,8 +352,11 @@ async fn run_post(
 	}
 }
 
-/// Draws a progress bar on stderr until `job` ends. A node that cannot be reached is waited
-/// for (reconnecting to `url`); returns the connection in use at the end.
+/// Draws a progress bar on stderr until `job` ends: the tasks settled, and those whose results
+/// are in but being verified (the replication draw, the reveal, a review if replicas disagree,
+/// and a single result's audit window, 30 blocks on the dev chain, in which a checker may
+/// audit it), so a job whose work is done does not look stuck. A node that cannot be reached
+/// is waited for (reconnecting to `url`); returns the connection in use at the end.
 ///
 /// # Errors
 /// If there is no such job, or a query fails again right after a reconnection (the node
@@ -377,9 +380,10 @@ async fn follow(url: &str, mut chain: Chain, job: u64) -> anyhow::Result<Chain> 
 		let width = 40;
 		let filled = (done as usize * width).checked_div(total as usize).unwrap_or(width);
 		eprint!(
-			"\r[{}{}] {done}/{total} tasks settled · {:.3} credits spent",
+			"\r[{}{}] {done}/{total} tasks settled · {} being verified · {:.3} credits spent",
 			"#".repeat(filled),
 			" ".repeat(width - filled),
+			info.in_flight,
 			info.spent as f64 / UNIT as f64
 		);
 		if info.ended.is_some() {
@@ -507,10 +511,11 @@ async fn missing(chain: &Chain, job: u64) -> anyhow::Error {
 async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 	let info = job_info(chain, job).await?;
 	println!(
-		"job {job}: {:?}, {}/{} tasks settled, {:.3} credits spent, {:.3} held",
+		"job {job}: {:?}, {}/{} tasks settled, {} being verified, {:.3} credits spent, {:.3} held",
 		info.status,
 		info.settled,
 		info.spec.task_count,
+		info.in_flight,
 		info.spent as f64 / UNIT as f64,
 		info.escrow as f64 / UNIT as f64
 	);

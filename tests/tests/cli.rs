@@ -145,12 +145,11 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	let bootstrap = addr.to_string();
 	args.extend(["--dev", "dave", "--bootstrap", &bootstrap]);
 	let posted = ccgsc(&node, dir.path(), &args).await;
-	let stdout = String::from_utf8_lossy(&posted.stdout);
-	assert!(
-		posted.status.success(),
-		"ccgsc post failed:\n{stdout}\n{}",
-		String::from_utf8_lossy(&posted.stderr)
-	);
+	let (stdout, stderr) =
+		(String::from_utf8_lossy(&posted.stdout), String::from_utf8_lossy(&posted.stderr));
+	assert!(posted.status.success(), "ccgsc post failed:\n{stdout}\n{stderr}");
+	// Its progress line ends with every task settled and none left being verified.
+	assert!(stderr.contains("] 3/3 tasks settled · 0 being verified · "), "{stderr}");
 	for (i, (lo, hi)) in ranges.iter().enumerate() {
 		let written = std::fs::read(out.join(format!("{i}-primes-{i:04}.bin.out")))
 			.unwrap_or_else(|e| panic!("output {i} written: {e}\n{stdout}"));
