@@ -4,8 +4,8 @@
 //! two real workers run, followed over server-sent events, its outputs kept by the portal
 //! after the workers stop and served across a node restart; a prime count, a password search
 //! and a matrix product whose answers (the primes counted, the password found, `C` whole) the
-//! portal reads from their outputs;
-//! outputs kept while the chain keeps their job's record, and removed with it; and the
+//! portal reads from their outputs; a result accepted alone shown with its output while its
+//! audit window is open; outputs kept while the chain keeps their job's record, and removed with it; and the
 //! workers page, where operators find their workers and checkers with their stakes
 //! and standing.
 //!
@@ -919,6 +919,74 @@ async fn a_prime_count_a_password_search_and_a_matrix_product_from_the_portal_sh
 /// A poster cancels a running job with a dev account: new work stops, the tasks whose results
 /// are in settle and are paid, the rest of the escrow returns, and the workers go on to the
 /// next job.
+/// A result a trusted worker's task is accepted on alone is provisional for its audit window
+/// (30 blocks); the portal fetches and serves its output at once, marked provisional, and the
+/// answer resting on it says so; once the window closes the task settles on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_provisional_result_is_shown_with_its_output_before_its_audit_window_closes() {
+	logs();
+	let node = Node::dev();
+	let Market { dir: _dir, running, app, chain, workers, issuance } = Market::start(&node).await;
+
+	// Warm-up: both workers run every task of a fully replicated job and earn trust.
+	let (_, warm_up) = post_workload(&app, "primes", json!({"limit": 60_000, "tasks": 12})).await;
+	finished(&app, warm_up, &node).await;
+	for worker in &workers {
+		let record = chain.worker(&worker.account).await.unwrap().unwrap();
+		assert!(record.reputation.consecutive_valid >= 5, "trusted after the warm-up");
+	}
+
+	// Trusted workers run most tasks once (there is no checker here to audit them), so some
+	// result is accepted alone: the page shows its output before its window closes.
+	let (_, id) = post_workload(&app, "primes", json!({"limit": 100_000, "tasks": 4})).await;
+	let started = Instant::now();
+	let (view, task) = loop {
+		let (_, view) = call(&app, get(&format!("/api/jobs/{id}"))).await;
+		let held = view["tasks"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.find(|t| t["provisional"] == true && t["kept"] == true)
+			.cloned();
+		if let Some(task) = held {
+			break (view, task);
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(120),
+			"a provisional output is held: {view}\n{}",
+			node.log_tail()
+		);
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	};
+	assert_eq!(task["state"], "accepted", "{task}");
+	assert_eq!(view["answer"]["provisional"], true, "the answer rests on it: {view}");
+	let index = task["index"].as_u64().unwrap();
+	let (status, bytes) =
+		call_bytes(&app, get(&format!("/api/content/{}", task["output"].as_str().unwrap()))).await;
+	assert_eq!(status, StatusCode::OK);
+	let range = ccgsc_tasks::primes::input(index * 25_000, (index + 1) * 25_000);
+	let count = ccgsc_tasks::primes::run(&range, &["--count".into()]).unwrap();
+	assert_eq!(bytes, count, "task {index}'s output, served while provisional");
+	let settled = chain.task(id, index as u32).await.unwrap().unwrap();
+	assert!(
+		matches!(
+			settled.phase,
+			ccgsc_chain::api::runtime_types::pallet_jobs::types::Phase::Provisional(_)
+		),
+		"the chain has not settled it yet"
+	);
+
+	// The windows close, the tasks settle on what was shown, and the answer is final.
+	let view = finished(&app, id, &node).await;
+	assert_eq!(view["tasks"][index as usize]["output"], task["output"], "{view}");
+	assert_eq!(
+		view["answer"],
+		json!({"kind": "primes", "count": 9592, "counted": 4, "provisional": false})
+	);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
+	running.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_poster_cancels_a_running_job_and_gets_back_what_it_did_not_spend() {
 	logs();

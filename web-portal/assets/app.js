@@ -254,8 +254,8 @@ async function cancelJob(v) {
 }
 
 async function jobPage(id) {
-  const drawn = new Set();
-  const primes = new Map(); // task -> the primes its output lists (the first 200 at most)
+  const drawn = new Map(); // task -> the output its tile shows (a provisional one an audit may replace)
+  const primes = new Map(); // task -> its output and the primes it lists (the first 200 at most)
   let view = null;
   let cancelling = ''; // what the last cancellation said
   const root = h('div');
@@ -270,8 +270,8 @@ async function jobPage(id) {
   async function drawTiles(canvas) {
     const ctx = canvas.getContext('2d');
     for (const t of view.tasks) {
-      if (t.state !== 'accepted' || !t.kept || drawn.has(t.index)) continue;
-      drawn.add(t.index);
+      if (t.state !== 'accepted' || !t.kept || drawn.get(t.index) === t.output) continue;
+      drawn.set(t.index, t.output);
       const rect = view.image.tiles[t.index];
       try {
         const bytes = await output(t);
@@ -303,18 +303,18 @@ async function jobPage(id) {
   // listing jobs (those longer than the count alone).
   async function listPrimes(box) {
     for (const t of view.tasks) {
-      if (t.state !== 'accepted' || !t.kept || !(t.output_len > 8) || primes.has(t.index)) continue;
+      if (t.state !== 'accepted' || !t.kept || !(t.output_len > 8) || primes.get(t.index)?.output === t.output) continue;
       try {
         const bytes = await output(t);
         const dv = new DataView(bytes.buffer);
         const list = [];
         for (let o = 8; o + 8 <= bytes.length && list.length < 200; o += 8) list.push(dv.getBigUint64(o, true));
-        primes.set(t.index, list);
+        primes.set(t.index, { output: t.output, list });
       } catch { /* next event tries again */ }
     }
     const first = [];
     for (const i of [...primes.keys()].sort((a, b) => a - b)) {
-      if (first.length < 200) first.push(...primes.get(i).slice(0, 200 - first.length));
+      if (first.length < 200) first.push(...primes.get(i).list.slice(0, 200 - first.length));
     }
     const a = view.answer;
     box.replaceChildren(...[

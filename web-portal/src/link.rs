@@ -1,5 +1,8 @@
 //! The portal's connection to the node: reconnecting, following finalized blocks, and keeping
-//! every accepted output while the chain keeps its job's record.
+//! every accepted output while the chain keeps its job's record. An output is fetched as soon
+//! as it is accepted, provisionally too (a single result in its audit window), so the job page
+//! shows it, marked provisional, without waiting out the window; an audit that overturns it
+//! settles the task on another output, which is fetched then.
 
 use std::{path::Path, time::Duration};
 
@@ -122,15 +125,23 @@ pub(crate) async fn follow(portal: Portal) {
 			};
 			match ccgsc_chain::block_events(&block).await {
 				Ok(events) => {
-					for settled in events.find::<api::jobs::events::TaskSettled>().flatten() {
-						let Some(result) = settled.result else { continue };
+					let provisional = events
+						.find::<api::jobs::events::ProvisionallyAccepted>()
+						.flatten()
+						.map(|e| (e.job, e.task, Some(e.result)));
+					let settled = events
+						.find::<api::jobs::events::TaskSettled>()
+						.flatten()
+						.map(|e| (e.job, e.task, e.result));
+					for (job, task, result) in provisional.chain(settled) {
+						let Some(result) = result else { continue };
 						if ccgsc_chain::convert::outcome_back(&result.outcome) == Outcome::Success {
 							let output = ContentId(result.output.0);
-							note(&portal, settled.job, output);
+							note(&portal, job, output);
 							let (portal, chain) = (portal.clone(), chain.clone());
-							tokio::spawn(async move {
-								keep(&portal, &chain, settled.job, settled.task, output).await
-							});
+							tokio::spawn(
+								async move { keep(&portal, &chain, job, task, output).await },
+							);
 						}
 					}
 					let pruned: Vec<JobId> = events
@@ -151,8 +162,8 @@ pub(crate) async fn follow(portal: Portal) {
 	}
 }
 
-/// Fetches accepted outputs the store does not have yet (settled while the portal was away),
-/// noting every accepted output for its job, kept already or not.
+/// Fetches accepted outputs (provisional ones too) the store does not have yet (accepted while
+/// the portal was away), noting every accepted output for its job, kept already or not.
 async fn backfill(portal: Portal, chain: Chain) {
 	let jobs = match chain.jobs().await {
 		Ok(jobs) => jobs,
@@ -162,9 +173,10 @@ async fn backfill(portal: Portal, chain: Chain) {
 		let Ok(Some(snapshot)) = chain.job_with_tasks(job).await else { continue };
 		for (index, task) in snapshot.tasks {
 			let Some(result) = task.result else { continue };
-			let done = task.phase == api::runtime_types::pallet_jobs::types::Phase::Done;
+			use api::runtime_types::pallet_jobs::types::Phase;
+			let accepted = matches!(task.phase, Phase::Done | Phase::Provisional(_));
 			let output = ContentId(result.output.0);
-			if done && ccgsc_chain::convert::outcome_back(&result.outcome) == Outcome::Success {
+			if accepted && ccgsc_chain::convert::outcome_back(&result.outcome) == Outcome::Success {
 				note(&portal, job, output);
 				keep(&portal, &chain, job, index, output).await;
 			}
@@ -172,7 +184,7 @@ async fn backfill(portal: Portal, chain: Chain) {
 	}
 }
 
-/// Fetches `output` of a settled task into the store (which checks every chunk against the
+/// Fetches `output` of an accepted task into the store (which checks every chunk against the
 /// id), asking the task's replicas first, and keeps trying for a minute.
 async fn keep(portal: &Portal, chain: &Chain, job: JobId, task: TaskIndex, output: ContentId) {
 	let p2p = &portal.inner.p2p;
