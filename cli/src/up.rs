@@ -16,8 +16,13 @@
 //! Dave bootstrap from Alice). The portal follows Alice's node, the workers are spread over
 //! the four, the checker runs beside Charlie's.
 //!
-//! If any of them exits on its own, the launcher stops the rest and says which one and where
-//! its log is.
+//! If a node or the portal exits on its own, the launcher stops the rest and says which one and
+//! where its log is. A worker or the checker that exits on its own (it crashed, or someone
+//! killed it to see what the marketplace does) is started again on its folder, its log going
+//! on, so it reveals what it committed and gives back the leases it held, as a restarted
+//! worker does; meanwhile the others take over its tasks as its leases run out. One that exits
+//! within [`CRASH_LOOP`] of being started again is left stopped, with its log named, and the
+//! rest go on.
 
 use std::{
 	path::{Path, PathBuf},
@@ -62,10 +67,21 @@ pub struct Up {
 /// Credits a worker or checker account is topped up to when it has less than half of them.
 const FUNDING: u128 = 1_000 * UNIT;
 
+/// A worker or the checker that exits this soon after being started again is left stopped: it
+/// would most likely exit again (a bad folder, a node that refuses it), and its log says why.
+const CRASH_LOOP: Duration = Duration::from_secs(30);
+
 struct Process {
 	name: String,
 	child: Child,
 	log: PathBuf,
+	/// The binary and its arguments, to start it again.
+	path: PathBuf,
+	args: Vec<String>,
+	/// A worker or the checker: started again when it exits on its own.
+	restarts: bool,
+	/// When it was last started again, if it was.
+	restarted: Option<Instant>,
 }
 
 impl Process {
@@ -83,18 +99,41 @@ impl Process {
 		if !path.exists() {
 			bail!("{} is missing: build it first (`./dev up` does)", path.display());
 		}
-		let child = Command::new(&path)
+		let child = Self::start(&path, args, file)?;
+		Ok(Self {
+			name: name.to_string(),
+			child,
+			log,
+			path,
+			args: args.to_vec(),
+			restarts: matches!(binary, "ccgsc-worker" | "ccgsc-verifier"),
+			restarted: None,
+		})
+	}
+
+	fn start(path: &Path, args: &[String], log: std::fs::File) -> anyhow::Result<Child> {
+		Command::new(path)
 			.args(args)
 			.stdin(Stdio::null())
 			.stdout(Stdio::null())
-			.stderr(file)
+			.stderr(log)
 			.kill_on_drop(true)
 			// Its own process group: a terminal's Ctrl-C reaches only the launcher, which then
 			// stops everything in order (workers before the node they report to).
 			.process_group(0)
 			.spawn()
-			.with_context(|| format!("cannot start {}", path.display()))?;
-		Ok(Self { name: name.to_string(), child, log })
+			.with_context(|| format!("cannot start {}", path.display()))
+	}
+
+	/// Starts it again after it exited, its log going on.
+	fn restart(&mut self) -> anyhow::Result<()> {
+		let log = std::fs::OpenOptions::new()
+			.append(true)
+			.open(&self.log)
+			.with_context(|| format!("cannot open {}", self.log.display()))?;
+		self.child = Self::start(&self.path, &self.args, log)?;
+		self.restarted = Some(Instant::now());
+		Ok(())
 	}
 
 	/// Sends SIGINT (what Ctrl-C sends), so it shuts down gracefully.
@@ -327,14 +366,37 @@ async fn start_rest(
 	Ok(())
 }
 
-/// Returns (an error) when a process exits on its own.
-async fn watch_exits(nodes: &mut [Process], others: &mut [Process]) -> anyhow::Result<()> {
+/// Starts a worker or the checker that exits on its own again (unless it exits within
+/// [`CRASH_LOOP`] of being started again: then it is left stopped); returns (an error) when a
+/// node or the portal exits on its own.
+async fn watch_exits(nodes: &mut [Process], others: &mut Vec<Process>) -> anyhow::Result<()> {
 	loop {
 		tokio::time::sleep(Duration::from_secs(1)).await;
-		for p in nodes.iter_mut().chain(others.iter_mut()) {
+		for p in nodes.iter_mut() {
 			if let Ok(Some(status)) = p.child.try_wait() {
 				bail!("{} exited ({status}); see {}", p.name, p.log.display());
 			}
+		}
+		let mut stopped = Vec::new();
+		for (i, p) in others.iter_mut().enumerate() {
+			let Ok(Some(status)) = p.child.try_wait() else { continue };
+			let (name, log) = (&p.name, p.log.display());
+			if !p.restarts {
+				bail!("{name} exited ({status}); see {log}");
+			}
+			if p.restarted.is_some_and(|at| at.elapsed() < CRASH_LOOP) {
+				eprintln!(
+					"{name} exited ({status}) again within {CRASH_LOOP:?} of being started again; \
+					 leaving it stopped (see {log}); the rest go on"
+				);
+				stopped.push(i);
+				continue;
+			}
+			eprintln!("{name} exited ({status}); starting it again (its log goes on in {log})");
+			p.restart()?;
+		}
+		for i in stopped.into_iter().rev() {
+			others.remove(i);
 		}
 	}
 }

@@ -1,6 +1,7 @@
 //! `ccgsc up` (the README's first command runs it): it starts a whole marketplace, a job posted
-//! through the portal's API completes, Ctrl-C (SIGINT) leaves no process behind, and a second
-//! start on the same folder finds the finished job and its outputs.
+//! through the portal's API completes, a worker killed outright is started again, Ctrl-C
+//! (SIGINT) leaves no process behind, and a second start on the same folder finds the finished
+//! job and its outputs.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo build --release -p ccgsc-worker -p
 //! ccgsc-verifier -p ccgsc-cli -p ccgsc-portal && cargo test --release -p ccgsc-tests --test
@@ -187,6 +188,31 @@ async fn the_launcher_runs_a_marketplace_stops_cleanly_and_starts_again_from_its
 		})
 		.sum();
 	assert_eq!(counted, 25_997, "pi(300000)");
+
+	// A worker killed outright is started again on its folder (the launcher says so), and the
+	// marketplace goes on: the same three workers, the new process serving its metrics.
+	let worker_1 = format!("{state_str}/worker-1");
+	let killed = processes_mentioning(&worker_1);
+	assert_eq!(killed.len(), 1, "one worker-1: {killed:?}");
+	std::process::Command::new("kill").args(["-KILL", &killed[0].to_string()]).status().unwrap();
+	let started = Instant::now();
+	loop {
+		let now = processes_mentioning(&worker_1);
+		let metrics = http(ports.metrics, "GET", "/metrics", None).await;
+		if now.len() == 1 && now[0] != killed[0] && metrics.is_some_and(|(status, _)| status == 200)
+		{
+			break;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(60),
+			"worker-1 is started again\n{}",
+			std::fs::read_to_string(&log).unwrap_or_default()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	let said = std::fs::read_to_string(&log).unwrap();
+	assert!(said.contains("worker-1 exited (signal: 9 (SIGKILL)); starting it again"), "{said}");
+	assert_eq!(chain.workers().await.unwrap().len(), 3, "no new account registered");
 	drop(chain);
 
 	interrupt(up, &state_str, &log).await;
