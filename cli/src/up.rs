@@ -20,7 +20,7 @@
 //! where its log is. A worker or the checker that exits on its own (it crashed, or someone
 //! killed it to see what the marketplace does) is started again on its folder, its log going
 //! on, so it reveals what it committed and gives back the leases it held, as a restarted
-//! worker does; meanwhile the others take over its tasks as its leases run out. One that exits
+//! worker does, and their tasks go to whichever worker claims them next. One that exits
 //! within [`CRASH_LOOP`] of being started again is left stopped, with its log named, and the
 //! rest go on.
 
