@@ -6,6 +6,7 @@
 //! ccgsc status 3
 //! ccgsc fetch 3 --out results/
 //! ccgsc cancel 3 --dev alice     # no new task starts; the unspent escrow returns
+//! ccgsc transfer 5F…xY 500 --dev alice   # fund a worker's account
 //! ccgsc up                       # a whole local marketplace: node, portal, workers, checker
 //! ```
 //!
@@ -101,6 +102,17 @@ enum Command {
 	Example(example::Example),
 	/// Start a complete local marketplace (dev node, portal, workers, checker) until Ctrl-C.
 	Up(up::Up),
+	/// Send credits to an account, for example to fund a worker's or checker's account (its
+	/// `--show-account` prints it).
+	Transfer {
+		/// The account to send to (SS58).
+		to: String,
+		/// Credits to send.
+		amount: f64,
+		/// Sign with this dev account (alice, bob, charlie, dave, eve, ferdie).
+		#[arg(long)]
+		dev: Option<String>,
+	},
 	/// Print the account that signs (with --dev, the dev account's).
 	Account {
 		/// Sign with this dev account (alice, bob, charlie, dave, eve, ferdie).
@@ -177,6 +189,41 @@ impl Poster {
 		}
 	}
 
+	/// Refuses, before anything is signed, a signer whose account cannot pay `spend` and a
+	/// transaction's fee (the node would refuse the transaction as merely invalid).
+	async fn can_pay(&self, chain: &Chain, spend: Balance) -> anyhow::Result<()> {
+		let account = self.account();
+		let free = chain.free_balance(&account).await?;
+		if free > spend {
+			return Ok(());
+		}
+		let credits = |units: Balance| units as f64 / UNIT as f64;
+		let what =
+			if spend > 0 { format!("{:.3} credits and ", credits(spend)) } else { "".into() };
+		let hint = match self {
+			Self::Dev(_) => String::new(),
+			Self::Key(_) => format!(
+				": fund it first (on a dev chain: ccgsc transfer {account} 100 --dev alice)"
+			),
+		};
+		bail!(
+			"the account {account} has {:.3} credits, too few to pay {what}a transaction fee{hint}",
+			credits(free)
+		)
+	}
+
+	async fn transfer(
+		&self,
+		chain: &Chain,
+		to: &AccountId32,
+		amount: Balance,
+	) -> Result<(), ccgsc_chain::Error> {
+		match self {
+			Self::Dev(k) => chain.transfer(k, to, amount).await,
+			Self::Key(k) => chain.transfer(k, to, amount).await,
+		}
+	}
+
 	async fn cancel(&self, chain: &Chain, job: u64) -> Result<Option<Balance>, ccgsc_chain::Error> {
 		match self {
 			Self::Dev(k) => chain.cancel_job(k, job).await,
@@ -210,6 +257,25 @@ async fn main() -> anyhow::Result<()> {
 			let poster = Poster::new(dev.as_deref(), &cli.dir)?;
 			let chain = connect(&cli.chain).await?;
 			cancel(&cli.chain, &chain, &poster, *job).await
+		},
+		Command::Transfer { to, amount, dev } => {
+			let poster = Poster::new(dev.as_deref(), &cli.dir)?;
+			let to: AccountId32 =
+				to.parse().map_err(|_| anyhow::anyhow!("{to:?} is not an SS58 account address"))?;
+			if !(amount.is_finite() && *amount > 0.0 && *amount <= 1e12) {
+				bail!("the amount is a number of credits above 0 (at most 10^12), not {amount}");
+			}
+			let chain = connect(&cli.chain).await?;
+			let amount_units = (amount * UNIT as f64) as Balance;
+			poster.can_pay(&chain, amount_units).await?;
+			poster.transfer(&chain, &to, amount_units).await?;
+			let free = chain.free_balance(&to).await?;
+			println!(
+				"sent {amount:.3} credits from {} to {to}, which now has {:.3}",
+				poster.account(),
+				free as f64 / UNIT as f64
+			);
+			Ok(())
 		},
 		Command::Fetch { job, out } => {
 			let chain = connect(&cli.chain).await?;
@@ -305,6 +371,7 @@ async fn run_post(
 	if !(0.0..=1_000_000.0).contains(&post.reward) {
 		bail!("--reward {} is not a credit amount", post.reward);
 	}
+	poster.can_pay(chain, 0).await?;
 	let module = p2p.client().add(module).await.context("cannot store the module")?;
 	let mut inputs = Vec::with_capacity(files.len());
 	for file in &files {
@@ -459,6 +526,7 @@ async fn cancel(url: &str, chain: &Chain, poster: &Poster, job: u64) -> anyhow::
 	if !matches!(info.status, JobStatus::Open) {
 		bail!("job {job} is {:?}: only an open job can be cancelled", info.status);
 	}
+	poster.can_pay(chain, 0).await?;
 	let refunded = poster
 		.cancel(chain, job)
 		.await

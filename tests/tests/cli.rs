@@ -12,12 +12,12 @@
 use std::{path::Path, process::Output, time::Duration};
 
 use axum::http::StatusCode;
-use ccgsc_chain::{api::runtime_types::pallet_jobs::types::JobStatus, dev};
+use ccgsc_chain::{api::runtime_types::pallet_jobs::types::JobStatus, dev, UNIT};
 use ccgsc_primitives::ContentId;
 use ccgsc_tasks::primes;
 use ccgsc_tests::{
 	binary,
-	market::{fund, logs, start_worker, Running},
+	market::{account, fund, logs, start_worker, Running},
 	Node,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
@@ -128,6 +128,32 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	}
 	assert!(!example.join("matmul.wasm").exists(), "nothing was written");
 	assert_eq!(std::fs::read_dir(example.join("inputs")).unwrap().count(), 3);
+
+	// `transfer` funds an account; one the signer cannot pay, or no address, is refused before
+	// anything is signed; no credit is made or lost.
+	let issuance = chain.total_issuance().await.unwrap();
+	let (to, unfunded) = (account(69).to_string(), dir.path().join("unfunded"));
+	let sent = ccgsc(&node, dir.path(), &["transfer", &to, "2.5", "--dev", "alice"]).await;
+	assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+	assert!(
+		String::from_utf8_lossy(&sent.stdout).contains(&format!("to {to}, which now has 2.500"))
+	);
+	assert_eq!(chain.free_balance(&account(69)).await.unwrap(), 5 * UNIT / 2);
+	for (state, args, says) in [
+		(
+			// A CLI whose own key (made in its fresh --dir) has no credits.
+			unfunded.as_path(),
+			vec!["transfer", &to, "1"],
+			"credits, too few to pay 1.000 credits and a transaction fee: fund it first",
+		),
+		(dir.path(), vec!["transfer", "5Gnot", "1", "--dev", "alice"], "is not an SS58 account"),
+	] {
+		let refused = ccgsc(&node, state, &args).await;
+		let stderr = String::from_utf8_lossy(&refused.stderr);
+		assert!(!refused.status.success() && stderr.contains(says), "{args:?}: {stderr}");
+	}
+	assert_eq!(chain.free_balance(&account(69)).await.unwrap(), 5 * UNIT / 2);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance);
 
 	// A short retention, so the test sees the job's record removed once it has ended.
 	chain.set_job_retention(&dev::alice(), RETENTION).await.expect("root sets the retention");
@@ -400,7 +426,7 @@ async fn ccgsc_cancel_ends_a_running_job_and_returns_what_it_did_not_spend() {
 	assert_eq!(refunded + info.spent, held, "what was held was paid out or returned");
 	let line = format!(
 		"job {job} cancelled and ended: {:.3} credits returned",
-		refunded as f64 / ccgsc_chain::UNIT as f64
+		refunded as f64 / UNIT as f64
 	);
 	assert!(said.contains(&line), "it says what returned ({line}):\n{said}");
 	// `status` says which tasks will never settle: every one that did not.
