@@ -331,6 +331,12 @@ async fn start_rest(
 	use ccgsc_chain::dev as d;
 	println!("CCGSC marketplace running (state in {}, logs in {}):", dir.display(), logs.display());
 	println!("  portal      http://{}/", up.portal);
+	// The portal's libp2p address: a worker, checker or `ccgsc` started by hand joins this
+	// marketplace's content network through it (on another network, nobody could fetch what
+	// it serves, nor it what others serve).
+	if let Some(addr) = bootstrap.first() {
+		println!("  p2p         {addr}   (--bootstrap for a worker, checker or ccgsc of your own)");
+	}
 	if up.local {
 		for (i, name) in VALIDATORS.iter().enumerate() {
 			println!(

@@ -588,9 +588,11 @@ impl Sandbox {
 		if let Some(dir) = &config.cache_dir {
 			let cache_error = |source| Error::Cache { path: dir.clone(), source };
 			std::fs::create_dir_all(dir).map_err(|e| cache_error(e.into()))?;
+			// Wasmtime's cache takes only an absolute path; a worker's `--dir` may be relative.
+			let absolute = std::path::absolute(dir).map_err(|e| cache_error(e.into()))?;
 			let mut cache_config = wasmtime::CacheConfig::new();
 			cache_config
-				.with_directory(dir.clone())
+				.with_directory(absolute)
 				.with_files_total_size_soft_limit(config.cache_bytes)
 				.with_cleanup_interval(config.cache_check);
 			wasm.cache(Some(wasmtime::Cache::new(cache_config).map_err(cache_error)?));

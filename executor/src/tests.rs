@@ -461,6 +461,17 @@ fn compiled_code_is_cached_on_disk_across_executors() {
 }
 
 #[test]
+fn a_relative_cache_directory_is_taken_from_the_working_directory() {
+	// A worker's `--dir` may be relative (its default, `.ccgsc/worker`, is).
+	let dir = tempfile::tempdir_in(".").unwrap();
+	let relative = std::path::Path::new(dir.path().file_name().unwrap());
+	assert!(relative.is_relative());
+	let executor = Executor::new(Config::default().with_cache_dir(relative)).unwrap();
+	run_ok(&executor, modules::PRIMES, &primes::input(0, 100));
+	assert!(walk(dir.path()) > 0, "compiled code was written there");
+}
+
+#[test]
 fn compiled_code_on_disk_stays_within_its_limit() {
 	let task_modules = [modules::PRIMES, modules::MANDELBROT, modules::MATMUL, modules::PWHASH];
 	// How much code each module leaves on disk, with no limit in reach.

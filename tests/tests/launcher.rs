@@ -70,11 +70,14 @@ async fn launch(state: &Path, ports: &Ports, log: &Path) -> Child {
 		.spawn()
 		.expect("ccgsc up starts");
 	let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+	// Where to look, with the p2p address that workers of one's own join through.
 	let ready = async {
+		let mut p2p = false;
 		while let Some(line) = lines.next_line().await.unwrap() {
 			println!("up: {line}");
+			p2p |= line.trim_start().starts_with("p2p ") && line.contains("/p2p/12D3KooW");
 			if line.contains("Ctrl-C stops everything") {
-				return true;
+				return p2p;
 			}
 		}
 		false
@@ -82,7 +85,7 @@ async fn launch(state: &Path, ports: &Ports, log: &Path) -> Child {
 	let ready = tokio::time::timeout(Duration::from_secs(240), ready).await;
 	assert!(
 		matches!(ready, Ok(true)),
-		"the marketplace comes up\n{}",
+		"the marketplace comes up and says where to look\n{}",
 		std::fs::read_to_string(log).unwrap_or_default()
 	);
 	// Keep draining its output so it never blocks on a full pipe.
