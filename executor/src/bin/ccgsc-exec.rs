@@ -10,6 +10,11 @@ use std::io::{Read, Write};
 use anyhow::{bail, Context};
 use ccgsc_executor::{ContentId, Determinism, Executor, Job, Limits};
 
+const USAGE: &str = "usage: ccgsc-exec MODULE.wasm [--work N] [--memory BYTES] [--output BYTES] \
+	[--job ID] [--task I] [--canonical] [-- ARGS...] < INPUT > OUTPUT
+Runs a task module the way a worker does: its output goes to stdout, and a JSON line with the \
+outcome, work, output length and content id to stderr.";
+
 fn main() -> anyhow::Result<()> {
 	let mut args = std::env::args().skip(1);
 	let mut module_path = None;
@@ -25,16 +30,18 @@ fn main() -> anyhow::Result<()> {
 			"--job" => job_id = value("--job")?.parse()?,
 			"--task" => index = value("--task")?.parse()?,
 			"--canonical" => determinism = Determinism::Canonical,
+			"-h" | "--help" => {
+				println!("{USAGE}");
+				return Ok(());
+			},
 			"--" => {
 				task_args.extend(args.by_ref());
 			},
 			path if module_path.is_none() => module_path = Some(path.to_string()),
-			other => bail!("unexpected argument {other:?}"),
+			other => bail!("unexpected argument {other:?} (task arguments go after --)\n{USAGE}"),
 		}
 	}
-	let Some(module_path) = module_path else {
-		bail!("usage: ccgsc-exec MODULE.wasm [options] < input")
-	};
+	let Some(module_path) = module_path else { bail!("{USAGE}") };
 	let module = std::fs::read(&module_path).with_context(|| format!("reading {module_path}"))?;
 	let mut input = Vec::new();
 	std::io::stdin().read_to_end(&mut input)?;
