@@ -462,9 +462,13 @@ fn compiled_code_is_cached_on_disk_across_executors() {
 
 #[test]
 fn a_relative_cache_directory_is_taken_from_the_working_directory() {
-	// A worker's `--dir` may be relative (its default, `.ccgsc/worker`, is).
-	let dir = tempfile::tempdir_in(".").unwrap();
-	let relative = std::path::Path::new(dir.path().file_name().unwrap());
+	// A worker's `--dir` may be relative (its default, `.ccgsc/worker`, is). A temporary
+	// directory, named from the working directory: up to the root, then down (not one made
+	// inside the working directory, where wasmtime's cache worker may write after the test).
+	let dir = tempfile::tempdir().unwrap();
+	let cwd = std::env::current_dir().unwrap();
+	let relative = std::path::Path::new(&"../".repeat(cwd.components().count() - 1))
+		.join(dir.path().strip_prefix("/").unwrap());
 	assert!(relative.is_relative());
 	let executor = Executor::new(Config::default().with_cache_dir(relative)).unwrap();
 	run_ok(&executor, modules::PRIMES, &primes::input(0, 100));
