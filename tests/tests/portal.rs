@@ -323,6 +323,13 @@ async fn bad_requests_get_a_4xx_that_says_what_is_wrong_and_nothing_is_written()
 		StatusCode::BAD_REQUEST,
 		"not an SS58",
 	);
+	// A wallet account with no credits is told so before it is asked to sign.
+	let unfunded = account(199).to_string();
+	refused(
+		call(&app, post_json("/api/jobs/prepare", &json!({"module": module, "inputs_root": good["inputs_root"], "reward": 0.01, "account": unfunded}))).await,
+		StatusCode::UNPROCESSABLE_ENTITY,
+		&format!("the account {unfunded} has no credits to pay the transaction fee: fund it first"),
+	);
 	refused(
 		call(
 			&app,

@@ -563,8 +563,24 @@ async fn prepare(
 	let account = signing_account(request.account.as_deref())?;
 	let chain = portal.chain()?;
 	let spec = spec(&portal, &chain, &request).await?;
+	has_credits(&chain, &account).await?;
 	let unsigned = chain.prepare_post_job(&account, &spec).await.map_err(ApiError::chain)?;
 	await_signature(&portal, unsigned, Call::Post(spec))
+}
+
+/// Refuses (422), before the wallet is asked to sign, an account with no credits at all: it
+/// cannot pay the transaction's fee, and the node would refuse the signed transaction as merely
+/// invalid. (One with too few credits for a job's escrow is refused by the chain, by name.)
+async fn has_credits(chain: &Chain, account: &AccountId32) -> ApiResult<()> {
+	if chain.free_balance(account).await.map_err(ApiError::chain)? == 0 {
+		return Err(ApiError::new(
+			StatusCode::UNPROCESSABLE_ENTITY,
+			format!(
+				"the account {account} has no credits to pay the transaction fee: fund it first"
+			),
+		));
+	}
+	Ok(())
 }
 
 /// The wallet account a request names to sign.
@@ -716,6 +732,7 @@ async fn prepare_cancel(
 	let account = signing_account(request.account.as_deref())?;
 	let chain = portal.chain()?;
 	cancellable(&chain, id, &account).await?;
+	has_credits(&chain, &account).await?;
 	let unsigned = chain.prepare_cancel_job(&account, id).await.map_err(ApiError::chain)?;
 	await_signature(&portal, unsigned, Call::Cancel(id))
 }
