@@ -260,22 +260,7 @@ async fn main() -> anyhow::Result<()> {
 		},
 		Command::Transfer { to, amount, dev } => {
 			let poster = Poster::new(dev.as_deref(), &cli.dir)?;
-			let to: AccountId32 =
-				to.parse().map_err(|_| anyhow::anyhow!("{to:?} is not an SS58 account address"))?;
-			if !(amount.is_finite() && *amount > 0.0 && *amount <= 1e12) {
-				bail!("the amount is a number of credits above 0 (at most 10^12), not {amount}");
-			}
-			let chain = connect(&cli.chain).await?;
-			let amount_units = (amount * UNIT as f64) as Balance;
-			poster.can_pay(&chain, amount_units).await?;
-			poster.transfer(&chain, &to, amount_units).await?;
-			let free = chain.free_balance(&to).await?;
-			println!(
-				"sent {amount:.3} credits from {} to {to}, which now has {:.3}",
-				poster.account(),
-				free as f64 / UNIT as f64
-			);
-			Ok(())
+			transfer(&cli.chain, &poster, to, *amount).await
 		},
 		Command::Fetch { job, out } => {
 			let chain = connect(&cli.chain).await?;
@@ -505,6 +490,30 @@ async fn fetch(
 		info.spec.task_count - failed,
 		out.display(),
 		if failed > 0 { format!(" ({failed} tasks without output)") } else { String::new() }
+	);
+	Ok(())
+}
+
+/// Sends `amount` credits from `poster` to the SS58 account `to`, and says what `to` has now.
+///
+/// # Errors
+/// If `to` is no account, the amount no positive number of credits, or the signer cannot pay it
+/// and a fee (all before anything is signed); or if the node refuses the transfer.
+async fn transfer(url: &str, poster: &Poster, to: &str, amount: f64) -> anyhow::Result<()> {
+	let to: AccountId32 =
+		to.parse().map_err(|_| anyhow::anyhow!("{to:?} is not an SS58 account address"))?;
+	if !(amount.is_finite() && amount > 0.0 && amount <= 1e12) {
+		bail!("the amount is a number of credits above 0 (at most 10^12), not {amount}");
+	}
+	let chain = connect(url).await?;
+	let units = (amount * UNIT as f64) as Balance;
+	poster.can_pay(&chain, units).await?;
+	poster.transfer(&chain, &to, units).await?;
+	let free = chain.free_balance(&to).await?;
+	println!(
+		"sent {amount:.3} credits from {} to {to}, which now has {:.3}",
+		poster.account(),
+		free as f64 / UNIT as f64
 	);
 	Ok(())
 }
