@@ -153,7 +153,10 @@ pub fn make(name: &str, params: serde_json::Value) -> Result<Made, String> {
 		"mandelbrot" => mandelbrot(serde_json::from_value(params).map_err(bad)?),
 		"matmul" => matmul(serde_json::from_value(params).map_err(bad)?),
 		"pwhash" => pwhash(serde_json::from_value(params).map_err(bad)?),
-		other => Err(format!("no built-in workload {other:?}: primes, mandelbrot, matmul, pwhash")),
+		other => {
+			let names: Vec<&str> = crate::ALL.iter().map(|(name, _)| *name).collect();
+			Err(format!("no built-in workload {other:?}: {}", names.join(", ")))
+		},
 	}
 }
 
