@@ -290,6 +290,12 @@ fn checker_unbonding_period_key() -> Vec<u8> {
 	sp_crypto_hashing::twox_128(b":CheckerUnbondingPeriod:").to_vec()
 }
 
+/// Where the runtime keeps its `WorkerUnbondingPeriod` parameter:
+/// `twox128(":WorkerUnbondingPeriod:")`.
+fn worker_unbonding_period_key() -> Vec<u8> {
+	sp_crypto_hashing::twox_128(b":WorkerUnbondingPeriod:").to_vec()
+}
+
 /// Where the runtime keeps its `JobRetention` parameter: `twox128(":JobRetention:")`.
 fn job_retention_key() -> Vec<u8> {
 	sp_crypto_hashing::twox_128(b":JobRetention:").to_vec()
@@ -805,6 +811,18 @@ impl Chain {
 		Ok(unbonding.until)
 	}
 
+	/// Releases the signer's unbonded worker stake once its unbonding period is over; returns
+	/// the amount released and whether the worker left the registry (no stake left).
+	///
+	/// # Errors
+	/// As [`Chain::submit`] (`NotRegistered`, `NothingUnbonding`, or `StillUnbonding` before
+	/// the period is over).
+	pub async fn withdraw_worker<S: Signer>(&self, signer: &S) -> Result<(Balance, bool), Error> {
+		let events = self.submit(&api::transactions().workers().withdraw(), signer).await?;
+		let withdrawn: api::workers::events::Withdrawn = first_event(&events, "Workers.Withdrawn")?;
+		Ok((withdrawn.amount, withdrawn.deregistered))
+	}
+
 	/// Claims up to `max` task replicas of `job`; returns the leases taken.
 	///
 	/// # Errors
@@ -1100,6 +1118,21 @@ impl Chain {
 		self.set_parameter(sudo, checker_unbonding_period_key(), value).await
 	}
 
+	/// Sets the blocks between a worker unbonding stake and withdrawing it (for stake unbonded
+	/// from then on) through `sudo(system.set_storage)`; `sudo` must be the chain's sudo key
+	/// (Alice on a dev chain).
+	///
+	/// # Errors
+	/// As [`Chain::submit`]; [`Error::Dispatch`] if the inner call failed.
+	pub async fn set_worker_unbonding_period<S: Signer>(
+		&self,
+		sudo: &S,
+		blocks: u32,
+	) -> Result<(), Error> {
+		let value = blocks.to_le_bytes().to_vec();
+		self.set_parameter(sudo, worker_unbonding_period_key(), value).await
+	}
+
 	/// Sets how many blocks an ended job's record stays on chain (for jobs that end from then
 	/// on) through `sudo(system.set_storage)`; `sudo` must be the chain's sudo key (Alice on a
 	/// dev chain).
@@ -1379,6 +1412,14 @@ mod tests {
 		assert_eq!(
 			super::checker_unbonding_period_key(),
 			ccgsc_runtime::configs::CheckerUnbondingPeriod::key().to_vec()
+		);
+		assert_eq!(
+			super::worker_unbonding_period_key(),
+			ccgsc_runtime::configs::WorkerUnbondingPeriod::key().to_vec()
+		);
+		assert_eq!(
+			super::job_retention_key(),
+			ccgsc_runtime::configs::JobRetention::key().to_vec()
 		);
 		polkadot_sdk::sp_io::TestExternalities::default().execute_with(|| {
 			assert_eq!(

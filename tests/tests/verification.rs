@@ -5,7 +5,8 @@
 //! between its attestation and its reveal reveals when started again; a checker away when a
 //! review selects it takes the review up when it is back; a worker slashed below the minimum
 //! stake says so, and restakes when started again; a checker slashed below the minimum says
-//! so, leaves the registry, and registers anew once its stake has unbonded.
+//! so, leaves the registry, and registers anew once its stake has unbonded; a checker that
+//! leaves for good does its open review first and gets its stake back.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! verification`.
@@ -643,4 +644,63 @@ async fn a_checker_slashed_below_the_minimum_leaves_and_registers_anew_to_check_
 	honest.stop().await;
 	liar.stop().await;
 	judge.stop().await;
+}
+
+/// A checker's operator who is done takes the stake back: `ccgsc-verifier leave`, started
+/// while a review it was selected for is open, does that review first (the chain lets no
+/// checker leave before its reviews are over, and a silent one is slashed), then leaves the
+/// registry, waits out the unbonding period, withdraws its whole stake and exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_checker_that_leaves_does_its_open_review_first_and_gets_its_stake_back() {
+	let OneTask { node, chain, dir, p2p, module, inputs, root, bootstrap, issuance } =
+		OneTask::start(&[73, 74, 77]).await;
+	chain.set_checker_unbonding_period(&dev::alice(), 20).await.expect("root shortens it");
+	let checker = start_checker(&node, dir.path(), 77, bootstrap.clone()).await;
+	registered_checker(&chain, &checker.account).await;
+	checker.stop().await;
+	let liar = start_worker(&node, dir.path(), 73, bootstrap.clone(), true).await;
+	let honest = start_worker(&node, dir.path(), 74, bootstrap.clone(), false).await;
+	let id = post_disputed(&chain, module, root).await;
+	review_showing(&chain, id, &account(77), |a| matches!(a, Attestation::Pending)).await;
+	let free_before = chain.free_balance(&account(77)).await.unwrap();
+
+	// The operator leaves with the checker's key file and directory.
+	let home = dir.path().join("checker-77");
+	std::fs::write(home.join("key"), ContentId([77; 32]).to_hex()).unwrap();
+	let mut leave = tokio::process::Command::new(ccgsc_tests::binary("ccgsc-verifier"));
+	leave.arg("leave").arg("--chain").arg(node.ws_url()).arg("--dir").arg(&home);
+	for addr in &bootstrap {
+		leave.arg("--bootstrap").arg(addr.to_string());
+	}
+	let left = tokio::time::timeout(Duration::from_secs(240), leave.kill_on_drop(true).output())
+		.await
+		.expect("leave ends in time")
+		.unwrap();
+	let (out, said) =
+		(String::from_utf8_lossy(&left.stdout), String::from_utf8_lossy(&left.stderr));
+	assert!(left.status.success(), "it leaves\n{out}\n{said}");
+	let steps = [
+		"leaving once the reviews it was selected for are over",
+		"left the registry; the stake unbonds",
+		"stake withdrawn",
+		"left the checker registry",
+	];
+	let mut at = 0;
+	for step in steps {
+		let found = said[at..].find(step).map(|i| at + i);
+		at = found.unwrap_or_else(|| panic!("it says {step:?} after what came before\n{said}"));
+	}
+	assert!(out.contains("left the checker registry: 200.000 credits of stake withdrawn"), "{out}");
+
+	// Its review decided the dispute before it left; it is out of the registry, its stake
+	// and its fee free credits (less the fees of leaving and withdrawing).
+	ended(&chain, &node, id, START).await;
+	outputs_are_correct(&chain, &p2p, id, &inputs).await;
+	assert!(chain.worker(&liar.account).await.unwrap().unwrap().slashed > 0, "the liar slashed");
+	assert!(chain.checker(&account(77)).await.unwrap().is_none(), "out of the registry");
+	let free_after = chain.free_balance(&account(77)).await.unwrap();
+	assert!(free_after + UNIT > free_before + 200 * UNIT, "{free_before} -> {free_after}");
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "slashes move credits, never burn");
+	honest.stop().await;
+	liar.stop().await;
 }

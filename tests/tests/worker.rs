@@ -2,8 +2,8 @@
 //! sandbox, committed, revealed, settled and paid; a module that never ends; a worker killed
 //! mid-task, and one killed mid-task and started again; a task that outlasts its lease; a job
 //! cancelled while a worker runs its tasks; a worker killed between its commit and its
-//! reveal; a worker whose node goes away, one whose node goes away while it registers, and
-//! one cut off from its node while it is paid.
+//! reveal; a worker whose node goes away, one whose node goes away while it registers, one
+//! cut off from its node while it is paid; and a worker that leaves with its stake.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-worker && cargo test --release -p
 //! ccgsc-tests --test worker`.
@@ -841,4 +841,114 @@ async fn a_worker_cut_off_from_its_node_counts_what_it_was_paid_meanwhile() {
 	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
 	worker.stop().await;
 	checker.stop().await;
+}
+
+/// `ccgsc-worker leave` on the node at `url` with its state in `dir`; its output, within
+/// `timeout`.
+async fn leave(url: &str, dir: &std::path::Path, timeout: Duration) -> std::process::Output {
+	let leave = tokio::process::Command::new(ccgsc_tests::binary("ccgsc-worker"))
+		.arg("leave")
+		.arg("--chain")
+		.arg(url)
+		.arg("--dir")
+		.arg(dir)
+		.kill_on_drop(true)
+		.output();
+	tokio::time::timeout(timeout, leave).await.expect("leave ends in time").unwrap()
+}
+
+/// An operator who is done takes the stake back: `ccgsc-worker leave` waits until no result of
+/// the worker's can still be audited (the chain refuses to unbond before), unbonds the stake,
+/// waits out the unbonding period, withdraws it and exits; the worker is out of the registry
+/// and its stake is free credits again. Leaving a worker that runs, or one that never
+/// registered, is refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_that_leaves_waits_out_its_audit_windows_and_gets_its_stake_back() {
+	logs();
+	let node = Node::dev();
+	let chain = node.client(START).await;
+	let dir = tempfile::tempdir().unwrap();
+	chain.set_worker_unbonding_period(&dev::alice(), 20).await.expect("root shortens it");
+	fund(&chain, &[41]).await;
+	let issuance = chain.total_issuance().await.unwrap();
+	let (poster, module, _, inputs_root) =
+		primes_content(dir.path(), (0..6u64).map(|i| (i * 20_000, (i + 1) * 20_000))).await;
+	let bootstrap = poster.client().listen_addrs().await.unwrap();
+
+	let stranger = leave(&node.ws_url(), &dir.path().join("stranger"), START).await;
+	let said = String::from_utf8_lossy(&stranger.stderr);
+	assert!(!stranger.status.success(), "a stranger cannot leave\n{said}");
+	assert!(said.contains("is not a registered worker"), "it says why\n{said}");
+
+	// One worker runs a job of single results: each, once accepted, may be audited for the
+	// next 30 blocks, and the stake answers for it meanwhile.
+	let mut worker = WorkerProcess::start(&node, dir.path(), 41, &bootstrap);
+	let now = chain.finalized_number().await.unwrap();
+	let spec = JobSpec {
+		args: vec!["--count".into()],
+		..job(module, inputs_root, 6, 1, 2_000_000_000, now)
+	};
+	let id = chain.post_job(&dev::dave(), &spec).await.expect("the job is posted");
+	let me = account(41);
+	let started = Instant::now();
+	loop {
+		let record = chain.worker(&me).await.unwrap();
+		if record.as_ref().is_some_and(|r| r.unaudited == 6) {
+			break;
+		}
+		assert!(started.elapsed() < START, "six results in their audit window: {record:?}");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+	let running = leave(&node.ws_url(), worker.dir(), START).await;
+	let said = String::from_utf8_lossy(&running.stderr);
+	assert!(!running.status.success(), "a running worker is not left under it\n{said}");
+	assert!(said.contains("stop it (Ctrl-C), then leave"), "it says what to do\n{said}");
+	let status = worker.interrupt(Duration::from_secs(20)).await;
+	assert!(status.is_some_and(|s| s.success()), "holding nothing, it stops at once: {status:?}");
+	let record = chain.worker(&me).await.unwrap().expect("registered");
+	assert!(record.unaudited > 0, "results still in their audit window: {record:?}");
+	let free_before = chain.free_balance(&me).await.unwrap();
+
+	let left = leave(&node.ws_url(), worker.dir(), Duration::from_secs(240)).await;
+	let (out, said) =
+		(String::from_utf8_lossy(&left.stdout), String::from_utf8_lossy(&left.stderr));
+	assert!(left.status.success(), "it leaves\n{out}\n{said}");
+	let steps = [
+		"leaving: waiting for its results: ",
+		" in their audit window",
+		"leaving: 200.000 credits of stake unbonding, to be withdrawn at block",
+		"leaving: withdrew 200.000 credits of stake",
+	];
+	let mut at = 0;
+	for step in steps {
+		let found = said[at..].find(step).map(|i| at + i);
+		at = found.unwrap_or_else(|| panic!("it says {step:?} after what came before\n{said}"));
+	}
+	assert!(out.contains("left the market: 200.000 credits of stake withdrawn"), "{out}");
+
+	// Out of the registry, its stake free again (less the fees of unbonding and withdrawing),
+	// its six results accepted and paid, no credit created or destroyed.
+	assert!(chain.worker(&me).await.unwrap().is_none(), "out of the registry");
+	let free_after = chain.free_balance(&me).await.unwrap();
+	assert!(free_after + UNIT > free_before + 200 * UNIT, "{free_before} -> {free_after}");
+	ended(&chain, &node, id, START).await;
+	let info = chain.job(id).await.unwrap().unwrap();
+	assert_eq!((info.status, info.settled, info.spent), (JobStatus::Done, 6, 6 * UNIT));
+
+	// The credits are the operator's to send on, as `leave` says: the CLI signs with the
+	// worker's key given its directory.
+	let to: AccountId32 = dev::eve().public_key().into();
+	let eve_before = chain.free_balance(&to).await.unwrap();
+	let sent = tokio::process::Command::new(ccgsc_tests::binary("ccgsc"))
+		.arg("--chain")
+		.arg(node.ws_url())
+		.arg("--dir")
+		.arg(worker.dir())
+		.args(["transfer", &to.to_string(), "150"])
+		.kill_on_drop(true)
+		.output();
+	let sent = tokio::time::timeout(START, sent).await.expect("in time").unwrap();
+	assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+	assert_eq!(chain.free_balance(&to).await.unwrap(), eve_before + 150 * UNIT);
+	assert_eq!(chain.total_issuance().await.unwrap(), issuance, "no credit created or destroyed");
 }

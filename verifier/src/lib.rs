@@ -36,6 +36,11 @@
 //! with its configured stake, by itself and whether it runs on or is started again meanwhile
 //! ([`standing`]). Until then its status line says why it is not selected, and so does its
 //! `ccgsc_verifier_selectable` gauge.
+//!
+//! A checker whose operator is done leaves for good with [`Verifier::leave`]
+//! (`ccgsc-verifier leave`): it does the reviews it was selected for, leaves the registry once
+//! they are over (the chain refuses before), waits out the unbonding period and withdraws its
+//! stake.
 #![deny(missing_docs)]
 
 pub mod standing;
@@ -106,6 +111,9 @@ pub enum Error {
 	/// not finalize it within a minute.
 	#[error("the node did not finalize the checker's {0} within a minute")]
 	Unfinalized(&'static str),
+	/// [`Verifier::leave`] on an account that is not a registered checker.
+	#[error("{0} is not a registered checker: there is no stake to take back")]
+	NotRegistered(String),
 	/// The account cannot cover the stake.
 	#[error("account {account} has {free} credits, the stake needs {stake}: fund it first")]
 	Unfunded {
@@ -203,6 +211,8 @@ pub struct Stats {
 	/// Where the checker stands in the registry, as last read (`None` before the first read):
 	/// [`Step::Serve`] while reviews can select it.
 	pub standing: Mutex<Option<Step>>,
+	/// Whether the checker is leaving for good ([`Verifier::leave`]).
+	pub leaving: AtomicBool,
 }
 
 impl Stats {
@@ -216,8 +226,17 @@ impl Stats {
 	/// registry selects it for none.
 	pub fn line(&self) -> String {
 		let standing = *self.standing.lock().expect("not poisoned qed");
+		let leaving = self.leaving.load(Ordering::Relaxed);
 		let standing = match standing {
 			None | Some(Step::Serve) => String::new(),
+			Some(Step::FinishReviews | Step::Leave) if leaving => {
+				"leaving (once the reviews it was selected for are over) · ".into()
+			},
+			Some(Step::Unbonding { until }) if leaving => {
+				format!("leaving (the stake unbonds until block {until}) · ")
+			},
+			Some(Step::Withdraw) if leaving => "leaving (withdrawing the stake) · ".into(),
+			Some(Step::Gone) => "left the registry · ".into(),
 			Some(Step::FinishReviews | Step::Leave) => {
 				"not selected for reviews (stake below the minimum after a slash) · ".into()
 			},
@@ -302,6 +321,8 @@ pub struct Verifier {
 	standing_busy: AtomicBool,
 	/// The last error of a background [`Verifier::take_standing`], logged once.
 	standing_error: Mutex<Option<String>>,
+	/// Stake withdrawn by this run while leaving for good.
+	withdrawn: Mutex<Balance>,
 	/// The hold on `dir/lock` (see [`ccgsc_worker::hold`]), let go when the checker is dropped.
 	_lock: std::fs::File,
 }
@@ -354,6 +375,7 @@ impl Verifier {
 			kept,
 			standing_busy: AtomicBool::new(false),
 			standing_error: Mutex::default(),
+			withdrawn: Mutex::default(),
 			_lock: lock,
 		})
 	}
@@ -385,6 +407,33 @@ impl Verifier {
 	/// registration fails on a node that stays reachable (see [`ccgsc_worker::connect_then`]).
 	/// A node that goes away, even while the checker registers, is waited for, not an error.
 	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
+		self.work(shutdown).await.map(|_| ())
+	}
+
+	/// Leaves the registry for good and takes the stake back: does the reviews it was
+	/// selected for (and reveals those an earlier run attested), leaves once they are over (the
+	/// chain refuses before; until it has left, a new review may still select it, and is done
+	/// too), waits out the unbonding period, withdraws the stake and returns what came back.
+	///
+	/// `None` if `shutdown` resolved first (reviews under way are finished first, as in
+	/// [`Verifier::run`]). Run again, it goes on from where the chain stands.
+	///
+	/// # Errors
+	/// [`Error::NotRegistered`] if the account is not a registered checker; otherwise as
+	/// [`Verifier::run`].
+	pub async fn leave(
+		self,
+		shutdown: impl std::future::Future<Output = ()>,
+	) -> Result<Option<ccgsc_worker::Left>, Error> {
+		self.stats.leaving.store(true, Ordering::Relaxed);
+		self.work(shutdown).await
+	}
+
+	/// [`Verifier::run`], or [`Verifier::leave`] once [`Stats::leaving`] is set.
+	async fn work(
+		self,
+		shutdown: impl std::future::Future<Output = ()>,
+	) -> Result<Option<ccgsc_worker::Left>, Error> {
 		tokio::pin!(shutdown);
 		let this = &self;
 		let registered = ccgsc_worker::connect_then(
@@ -396,8 +445,11 @@ impl Verifier {
 		.await?;
 		let Some((chain, ())) = registered else {
 			tracing::info!("stopped before registering");
-			return Ok(());
+			return Ok(None);
 		};
+		let leaving = self.stats.leaving.load(Ordering::Relaxed);
+		let gone =
+			|stats: &Stats| *stats.standing.lock().expect("not poisoned qed") == Some(Step::Gone);
 		kept::drop_pruned(&self.kept, self.p2p.client().store(), &chain).await;
 		let mut finalized_seen = ccgsc_worker::Finalized::from_now(&chain).await;
 		let this = Arc::new(self);
@@ -453,6 +505,9 @@ impl Verifier {
 				Err(e) => tracing::warn!(error = %e, "cannot read the open reviews"),
 			}
 			loop {
+				if leaving && gone(&this.stats) {
+					break 'outer;
+				}
 				let block = tokio::select! {
 					_ = &mut shutdown => break 'outer,
 					Some(_) = reviews.join_next(), if !reviews.is_empty() => continue,
@@ -483,7 +538,7 @@ impl Verifier {
 					}
 					slashed |= this.note_outcomes(&events);
 				}
-				if (slashed || !this.stats.selectable())
+				if (slashed || leaving || !this.stats.selectable())
 					&& !this.standing_busy.swap(true, Ordering::Relaxed)
 				{
 					let (me, chain) = (this.clone(), chain.clone());
@@ -491,7 +546,11 @@ impl Verifier {
 						let outcome = me.take_standing(&chain).await.err().map(|e| e.to_string());
 						let mut last = me.standing_error.lock().expect("not poisoned qed");
 						if let Some(error) = outcome.as_ref().filter(|e| last.as_ref() != Some(e)) {
-							tracing::error!(%error, "cannot restake as a checker; trying again");
+							if me.stats.leaving.load(Ordering::Relaxed) {
+								tracing::warn!(%error, "cannot leave yet; trying again");
+							} else {
+								tracing::error!(%error, "cannot restake as a checker; trying again");
+							}
 						}
 						*last = outcome;
 						me.standing_busy.store(false, Ordering::Relaxed);
@@ -504,7 +563,13 @@ impl Verifier {
 			tracing::info!(open = reviews.len(), "stopping: finishing the reviews under way");
 			while reviews.join_next().await.is_some() {}
 		}
-		Ok(())
+		if !(leaving && gone(&this.stats)) {
+			return Ok(None);
+		}
+		let withdrawn = *this.withdrawn.lock().expect("not poisoned qed");
+		let chain = chain_rx.borrow().clone();
+		let free = chain.free_balance(&this.account).await?;
+		Ok(Some(ccgsc_worker::Left { withdrawn, free }))
 	}
 
 	/// Starts the review of `task` of `job` on `reviews` (see [`Verifier::take_up`]).
@@ -577,14 +642,22 @@ impl Verifier {
 	async fn take_standing(&self, chain: &Chain) -> Result<(), Error> {
 		let minimum = chain.min_checker_stake().await?;
 		let before = *self.stats.standing.lock().expect("not poisoned qed");
+		let leaving = self.stats.leaving.load(Ordering::Relaxed);
 		let read = || async {
 			let now = chain.finalized_number().await?;
 			let checker = chain.checker(&self.account).await?;
-			let step = Step::of(checker.as_ref(), minimum, now);
+			let step = if leaving {
+				Step::leaving(checker.as_ref(), now)
+			} else {
+				Step::of(checker.as_ref(), minimum, now)
+			};
 			*self.stats.standing.lock().expect("not poisoned qed") = Some(step);
 			Ok::<_, Error>((step, checker))
 		};
 		let (mut step, mut checker) = read().await?;
+		if step == Step::Gone && before.is_none() {
+			return Err(Error::NotRegistered(self.account.to_string()));
+		}
 		loop {
 			let done = match step {
 				Step::Register => {
@@ -594,15 +667,24 @@ impl Verifier {
 				Step::Leave => {
 					let until = chain.leave_checker(&self.signer).await?;
 					let stake = checker.as_ref().map(|c| c.stake);
-					tracing::info!(?stake, minimum, until, "left the registry to restake");
+					if leaving {
+						tracing::info!(?stake, until, "left the registry; the stake unbonds");
+					} else {
+						tracing::info!(?stake, minimum, until, "left the registry to restake");
+					}
 					"leaving"
 				},
 				Step::Withdraw => {
 					let amount = chain.withdraw_checker(&self.signer).await?;
-					tracing::info!(amount, "stake withdrawn; registering anew");
+					if leaving {
+						*self.withdrawn.lock().expect("not poisoned qed") += amount;
+						tracing::info!(amount, "stake withdrawn");
+					} else {
+						tracing::info!(amount, "stake withdrawn; registering anew");
+					}
 					"withdrawal"
 				},
-				Step::Serve | Step::FinishReviews | Step::Unbonding { .. } => break,
+				Step::Serve | Step::FinishReviews | Step::Unbonding { .. } | Step::Gone => break,
 			};
 			// Confirmed at a best block: read on once the node has finalized it.
 			let started = tokio::time::Instant::now();
@@ -618,7 +700,18 @@ impl Verifier {
 				tokio::time::sleep(Duration::from_millis(250)).await;
 			}
 		}
-		if before != Some(step) {
+		if before != Some(step) && leaving {
+			match step {
+				Step::FinishReviews => tracing::info!(
+					"leaving once the reviews it was selected for are over (the chain refuses before)"
+				),
+				Step::Unbonding { until } => {
+					tracing::info!(until, "leaving: the stake unbonds, then it is withdrawn")
+				},
+				Step::Gone => tracing::info!("left the checker registry"),
+				Step::Serve | Step::Register | Step::Leave | Step::Withdraw => {},
+			}
+		} else if before != Some(step) {
 			let stake = checker.as_ref().map(|c| c.stake);
 			match step {
 				Step::Serve => {
@@ -636,7 +729,7 @@ impl Verifier {
 					 the minimum, or the checker was made to leave); once the stake unbonds, it \
 					 is withdrawn and the checker registers anew with its configured stake"
 				),
-				Step::Register | Step::Leave | Step::Withdraw => {},
+				Step::Register | Step::Leave | Step::Withdraw | Step::Gone => {},
 			}
 		}
 		Ok(())

@@ -4,22 +4,27 @@
 //! Run next to a full node: `ccgsc-verifier --chain ws://127.0.0.1:9944 --dir ~/.ccgsc/checker`
 //! (the key is made on first start and kept in `<dir>/key`; fund its account, then start
 //! again).
+//!
+//! `ccgsc-verifier leave --dir ~/.ccgsc/checker` (the verifier stopped first) takes the stake
+//! back: it does the reviews it was selected for, leaves the registry once they are over,
+//! waits out the unbonding period (ten minutes), withdraws the stake and exits. Stopped on the
+//! way, it goes on from there when run again.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use ccgsc_verifier::{Config, Verifier};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// Check CCGSC results: re-execute disputed and audited tasks and attest to them.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
 	/// The node's WebSocket RPC address.
-	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	#[arg(long, global = true, default_value = "ws://127.0.0.1:9944")]
 	chain: String,
 	/// The verifier's state directory (key, content store, compiled modules).
-	#[arg(long, default_value = ".ccgsc/checker")]
+	#[arg(long, global = true, default_value = ".ccgsc/checker")]
 	dir: PathBuf,
 	/// Reviews to re-execute at once.
 	#[arg(long, default_value_t = 1)]
@@ -30,17 +35,26 @@ struct Args {
 	#[arg(long, default_value_t = 200)]
 	stake: u64,
 	/// libp2p bootstrap addresses (each ending in /p2p/<peer id>).
-	#[arg(long)]
+	#[arg(long, global = true)]
 	bootstrap: Vec<ccgsc_p2p::Multiaddr>,
 	/// libp2p listen address.
-	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+	#[arg(long, global = true, default_value = "/ip4/127.0.0.1/tcp/0")]
 	listen: ccgsc_p2p::Multiaddr,
 	/// Where to serve Prometheus metrics.
-	#[arg(long)]
+	#[arg(long, global = true)]
 	metrics: Option<SocketAddr>,
 	/// Print the checker's account and exit.
 	#[arg(long)]
 	show_account: bool,
+	#[command(subcommand)]
+	command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+	/// Leave the checker registry and take the stake back (stop the verifier first): do the
+	/// reviews it was selected for, leave, wait out the unbonding period, withdraw.
+	Leave,
 }
 
 #[tokio::main]
@@ -66,7 +80,13 @@ async fn main() -> anyhow::Result<()> {
 		.with_stake(u128::from(args.stake) * ccgsc_chain::UNIT)
 		.with_bootstrap(args.bootstrap)
 		.with_listen([args.listen]);
-	let verifier = Verifier::new(config).await.context("cannot start the verifier")?;
+	let leaving = matches!(args.command, Some(Command::Leave));
+	let verifier = match Verifier::new(config).await {
+		Err(ccgsc_verifier::Error::InUse(dir)) if leaving => {
+			anyhow::bail!("a verifier runs on {}: stop it (Ctrl-C), then leave", dir.display())
+		},
+		started => started.context("cannot start the verifier")?,
+	};
 	let metrics = match args.metrics {
 		Some(addr) => Some(ccgsc_worker::serve_metrics(addr, verifier.stats()).await?),
 		None => None,
@@ -82,6 +102,23 @@ async fn main() -> anyhow::Result<()> {
 			tracing::info!("{}", stats.line());
 		}
 	});
-	verifier.run(ccgsc_worker::interrupted()).await.context("the verifier stopped")?;
+	if !leaving {
+		verifier.run(ccgsc_worker::interrupted()).await.context("the verifier stopped")?;
+		return Ok(());
+	}
+	let account = verifier.account();
+	match verifier.leave(ccgsc_worker::interrupted()).await.context("cannot leave")? {
+		Some(left) => println!(
+			"left the checker registry: {:.3} credits of stake withdrawn; {account} holds {:.3} \
+			 credits (`ccgsc --dir {} transfer <to> <credits>` sends them on)",
+			left.withdrawn as f64 / ccgsc_chain::UNIT as f64,
+			left.free as f64 / ccgsc_chain::UNIT as f64,
+			args.dir.display()
+		),
+		None => println!(
+			"stopped before leaving; `ccgsc-verifier leave` again goes on from where the chain \
+			 stands"
+		),
+	}
 	Ok(())
 }

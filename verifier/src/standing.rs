@@ -6,6 +6,10 @@
 //! out the unbonding period, withdraw, and register anew. The verifier takes that way by
 //! itself (decided here; an operator who runs a checker wants it checking, and a checker
 //! below the minimum only waits), and says where it is on the way.
+//!
+//! A checker whose operator is done (`ccgsc-verifier leave`) takes the same way without the
+//! last step: [`Step::leaving`] leaves whatever the stake, once the reviews it has are over,
+//! withdraws once the stake has unbonded, and is then [`Step::Gone`].
 
 use ccgsc_chain::{api::runtime_types::pallet_attestations::Checker, Balance};
 
@@ -27,8 +31,11 @@ pub enum Step {
 		/// The first block at which the stake can be withdrawn.
 		until: u32,
 	},
-	/// Left, and the stake has unbonded: withdraw it, then register anew.
+	/// Left, and the stake has unbonded: withdraw it, then register anew (or, leaving for
+	/// good, be gone).
 	Withdraw,
+	/// Not registered, and leaving for good: nothing left to do.
+	Gone,
 }
 
 impl Step {
@@ -40,6 +47,19 @@ impl Step {
 			Some(until) if now >= until => Self::Withdraw,
 			Some(until) => Self::Unbonding { until },
 			None if checker.stake >= minimum => Self::Serve,
+			None if checker.open_reviews > 0 => Self::FinishReviews,
+			None => Self::Leave,
+		}
+	}
+
+	/// The next step for a checker leaving for good, whose registry entry is `checker`, at
+	/// finalized block `now`: leave (once the reviews it was selected for are over), wait out
+	/// the unbonding period, withdraw.
+	pub fn leaving(checker: Option<&Checker<Balance, u32>>, now: u32) -> Self {
+		let Some(checker) = checker else { return Self::Gone };
+		match checker.leaving {
+			Some(until) if now >= until => Self::Withdraw,
+			Some(until) => Self::Unbonding { until },
 			None if checker.open_reviews > 0 => Self::FinishReviews,
 			None => Self::Leave,
 		}
@@ -98,5 +118,17 @@ mod tests {
 			Step::of(Some(&checker(300, Some(700), 0)), 100, 10),
 			Step::Unbonding { until: 700 }
 		);
+	}
+
+	#[test]
+	fn a_checker_leaving_for_good_leaves_whatever_its_stake_and_is_gone_once_withdrawn() {
+		assert_eq!(Step::leaving(Some(&checker(300, None, 0)), 5), Step::Leave);
+		assert_eq!(Step::leaving(Some(&checker(50, None, 0)), 5), Step::Leave);
+		assert_eq!(Step::leaving(Some(&checker(300, None, 2)), 5), Step::FinishReviews);
+		let left = checker(300, Some(700), 0);
+		assert_eq!(Step::leaving(Some(&left), 699), Step::Unbonding { until: 700 });
+		assert_eq!(Step::leaving(Some(&left), 700), Step::Withdraw);
+		assert_eq!(Step::leaving(None, 900), Step::Gone);
+		assert!(!Step::Gone.selectable());
 	}
 }

@@ -312,7 +312,7 @@ pub(crate) fn checker_standing(c: &Checker<Balance, u32>, rules: &Rules) -> Stri
 		Step::FinishReviews => format!("{below} · {} still open", c.open_reviews),
 		Step::Unbonding { until } => format!("leaving: stake unbonding until block #{until}"),
 		Step::Withdraw => "left: stake unbonded, to withdraw".into(),
-		Step::Register => "not registered".into(),
+		Step::Register | Step::Gone => "not registered".into(),
 	}
 }
 

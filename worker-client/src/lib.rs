@@ -51,6 +51,12 @@
 //!   does the same on every reconnection to the node, for reveals that opened while it was
 //!   cut off. The leases it held are listed in `dir/leases`, and it gives them back before
 //!   claiming again, so their tasks need not wait for the leases to run out.
+//! - **Leaving takes the stake back.** [`Worker::leave`] (`ccgsc-worker leave`) stops
+//!   claiming, finishes and reveals what it holds, serves its outputs while their audit
+//!   windows run, then unbonds the whole stake (the chain allows that only once no lease and
+//!   no unaudited result holds it), waits out the unbonding period and withdraws: the worker
+//!   leaves the registry and its stake is free credits again. Stopped on the way, it resumes
+//!   from where the chain stands when run again.
 //! - **The store shrinks with the chain.** The worker serves what it fetched and produced
 //!   (modules, input lists, inputs, outputs) for as long as the chain keeps the job's record:
 //!   a week after the job ends, the chain removes it (`JobPruned`), and the worker removes
@@ -126,6 +132,9 @@ pub enum Error {
 	/// This CPU architecture has no platform class (x86-64 and aarch64 do).
 	#[error("no platform class for this CPU architecture")]
 	UnsupportedPlatform,
+	/// [`Worker::leave`] on an account that is not a registered worker.
+	#[error("{0} is not a registered worker: there is no stake to take back")]
+	NotRegistered(String),
 	/// Another worker or checker runs on this directory (it holds `dir/lock`).
 	#[error("another worker or checker uses {}: each needs a --dir of its own", .0.display())]
 	InUse(PathBuf),
@@ -255,6 +264,8 @@ pub struct Stats {
 	/// Whether the worker follows its node's blocks now (false until it first does, and while
 	/// it reconnects).
 	pub connected: AtomicBool,
+	/// While the worker leaves ([`Worker::leave`]): how far it has come.
+	pub leaving: Mutex<Option<String>>,
 	/// Whether the chain refused its last claim because it does not count it as an active
 	/// worker: its stake fell below the minimum (slashes), or its registration is gone (a dev
 	/// chain started over). A restart tops the stake up to `--stake`, or registers again.
@@ -266,9 +277,11 @@ impl Stats {
 	/// cannot follow its node's blocks, and with `inactive` while the chain refuses its claims
 	/// (see [`Stats::inactive`]).
 	pub fn line(&self) -> String {
+		let leaving = self.leaving.lock().expect("not poisoned qed").clone();
 		format!(
-			"{}{}tasks done {} · running {} · revealed {} · earned {:.3} credits · slashed {:.3}",
+			"{}{}{}tasks done {} · running {} · revealed {} · earned {:.3} credits · slashed {:.3}",
 			unreachable_prefix(&self.connected),
+			leaving.map(|now| format!("leaving: {now} · ")).unwrap_or_default(),
 			if self.inactive.load(Ordering::Relaxed) {
 				"inactive (stake below the minimum, or not registered): restart to restake · "
 			} else {
@@ -291,6 +304,16 @@ pub fn unreachable_prefix(connected: &AtomicBool) -> &'static str {
 	} else {
 		"node unreachable, retrying · "
 	}
+}
+
+/// What [`Worker::leave`] ends with: the worker is out of the registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Left {
+	/// Stake released by the withdrawals it made (less than the stake registered if slashes
+	/// took part of it; zero if an earlier run or another tool withdrew it).
+	pub withdrawn: Balance,
+	/// The account's free credits now.
+	pub free: Balance,
 }
 
 /// What the submitter sends to the chain.
@@ -460,18 +483,53 @@ impl Worker {
 	/// registration fails on a node that stays reachable (see [`connect_then`]). A node that
 	/// goes away, even while the worker registers, is waited for, not an error.
 	pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
+		self.work(shutdown, false).await.map(|_| ())
+	}
+
+	/// Leaves the market and takes the stake back: claims nothing; finishes, commits and
+	/// reveals what an earlier run left (and gives back the leases it held); serves its outputs
+	/// while their replicas settle and their audit windows run; then unbonds the whole stake,
+	/// waits out the unbonding period, withdraws it and returns what came back. Its state on
+	/// the way shows in [`Stats::leaving`].
+	///
+	/// `None` if `shutdown` resolved first (then it stops as [`Worker::run`] does). Run again,
+	/// it goes on from where the chain stands: stake already unbonding is not unbonded anew.
+	/// A step the chain refuses is tried again on the next finalized block.
+	///
+	/// # Errors
+	/// [`Error::NotRegistered`] if the account is not a registered worker; otherwise as
+	/// [`Worker::run`].
+	pub async fn leave(
+		self,
+		shutdown: impl std::future::Future<Output = ()>,
+	) -> Result<Option<Left>, Error> {
+		self.work(shutdown, true).await
+	}
+
+	/// [`Worker::run`], or with `leaving` [`Worker::leave`].
+	async fn work(
+		self,
+		shutdown: impl std::future::Future<Output = ()>,
+		leaving: bool,
+	) -> Result<Option<Left>, Error> {
 		tokio::pin!(shutdown);
 		let this = &self;
 		let registered = connect_then(
 			&self.config.chain_url,
 			shutdown.as_mut(),
-			|chain| async move { this.register(&chain).await },
+			|chain| async move {
+				if leaving {
+					this.registered(&chain).await
+				} else {
+					this.register(&chain).await
+				}
+			},
 			|e| matches!(e, Error::Chain(_)),
 		)
 		.await?;
 		let Some((chain, ())) = registered else {
 			tracing::info!("stopped before registering");
-			return Ok(());
+			return Ok(None);
 		};
 		self.give_back_left_over(&chain).await;
 		kept::drop_pruned(&self.kept, self.p2p.client().store(), &chain).await;
@@ -488,6 +546,10 @@ impl Worker {
 			best,
 		};
 		let (held, stopping) = (slots.held.clone(), slots.stopping.clone());
+		if leaving {
+			stopping.store(true, Ordering::SeqCst);
+			this.now_leaving("no new claims; finishing and revealing what it holds".into());
+		}
 		// In a set, so that a caller dropping this future stops the submitter with it.
 		let mut submitter = tokio::task::JoinSet::new();
 		submitter.spawn(submit_loop(this.clone(), chain_rx, action_rx, slots));
@@ -504,6 +566,7 @@ impl Worker {
 			*grace = Some(Box::pin(tokio::time::sleep(REVEAL_GRACE)));
 		};
 		let mut reconnect = false;
+		let (mut gone, mut withdrawn) = (None, 0);
 		'outer: loop {
 			if std::mem::take(&mut reconnect) {
 				this.stats.connected.store(false, Ordering::Relaxed);
@@ -581,7 +644,14 @@ impl Worker {
 					this.on_finalized_events(&events, &actions).await;
 				}
 				if stopping.load(Ordering::SeqCst) && done() {
-					break 'outer;
+					// A leaving worker stopped by `shutdown` has a grace period running.
+					if !leaving || grace.is_some() {
+						break 'outer;
+					}
+					gone = this.leave_step(&chain, &mut withdrawn).await;
+					if gone.is_some() {
+						break 'outer;
+					}
 				}
 			}
 		}
@@ -595,7 +665,101 @@ impl Worker {
 				"stopped with results committed but not revealed; a restart reveals them"
 			);
 		}
-		Ok(())
+		Ok(gone)
+	}
+
+	/// Checks that the worker is registered, for [`Worker::leave`].
+	async fn registered(&self, chain: &Chain) -> Result<(), Error> {
+		let account = self.account();
+		match chain.worker(&account).await? {
+			Some(_) => Ok(()),
+			None => Err(Error::NotRegistered(account.to_string())),
+		}
+	}
+
+	/// Says how far leaving has come: in [`Stats::leaving`], and in the log when it changes.
+	fn now_leaving(&self, what: String) {
+		let mut leaving = self.stats.leaving.lock().expect("not poisoned qed");
+		if leaving.as_deref() != Some(what.as_str()) {
+			tracing::info!("leaving: {what}");
+			*leaving = Some(what);
+		}
+	}
+
+	/// One step of leaving, taken on a finalized block once the worker holds no lease and has
+	/// nothing left to reveal (see [`Worker::leave`]); `withdrawn` sums what its withdrawals
+	/// released. `Some` once the worker is out of the registry.
+	async fn leave_step(&self, chain: &Chain, withdrawn: &mut Balance) -> Option<Left> {
+		match self.try_leave_step(chain, withdrawn).await {
+			Ok(left) => left,
+			Err(e) => {
+				self.now_leaving(format!("{e}; trying again at the next block"));
+				None
+			},
+		}
+	}
+
+	/// [`Worker::leave_step`], with the chain's refusals as errors.
+	async fn try_leave_step(
+		&self,
+		chain: &Chain,
+		withdrawn: &mut Balance,
+	) -> Result<Option<Left>, Error> {
+		let account = self.account();
+		let credits = |units: Balance| units as f64 / ccgsc_chain::UNIT as f64;
+		// Unlike the worker's other calls, these two are waited for until finalized: each step
+		// reads the finalized registry, which must show the step before.
+		let finalizing = chain.clone().confirming(ccgsc_chain::Confirmation::Finalized);
+		let Some(record) = chain.worker(&account).await? else {
+			// Out of the registry: a withdrawal whose answer was lost, or another tool's.
+			let free = chain.free_balance(&account).await?;
+			return Ok(Some(Left { withdrawn: *withdrawn, free }));
+		};
+		let unbonding = record.unbonding.as_ref().map_or(0, |u| u.amount);
+		let active = record.stake.saturating_sub(unbonding);
+		if active > 0 {
+			if record.leases > 0 || record.unaudited > 0 {
+				// A result in its audit window still counts as a replica held.
+				let unsettled = record.leases.saturating_sub(record.unaudited);
+				let mut waits = Vec::new();
+				if unsettled > 0 {
+					waits.push(format!("{unsettled} to settle"));
+				}
+				if record.unaudited > 0 {
+					waits.push(format!("{} in their audit window", record.unaudited));
+				}
+				self.now_leaving(format!("waiting for its results: {}", waits.join(", ")));
+				return Ok(None);
+			}
+			let until = finalizing.unbond_worker(&self.signer, active).await?;
+			self.now_leaving(format!(
+				"{:.3} credits of stake unbonding, to be withdrawn at block {until}",
+				credits(record.stake)
+			));
+			return Ok(None);
+		}
+		let Some(unbonding) = record.unbonding else {
+			// Slashes took the whole stake: nothing is left to unbond or withdraw.
+			self.now_leaving("no stake left to take back".into());
+			let free = chain.free_balance(&account).await?;
+			return Ok(Some(Left { withdrawn: *withdrawn, free }));
+		};
+		if chain.finalized_number().await? < unbonding.until {
+			self.now_leaving(format!(
+				"{:.3} credits of stake unbonding, to be withdrawn at block {}",
+				credits(record.stake),
+				unbonding.until
+			));
+			return Ok(None);
+		}
+		let (amount, deregistered) = finalizing.withdraw_worker(&self.signer).await?;
+		*withdrawn += amount;
+		self.now_leaving(format!("withdrew {:.3} credits of stake", credits(amount)));
+		if !deregistered {
+			return Ok(None);
+		}
+		let free = chain.free_balance(&account).await?;
+		Ok(Some(Left { withdrawn: *withdrawn, free }))
 	}
 
 	/// Gives back, before claiming anything, the leases an earlier run listed and may still

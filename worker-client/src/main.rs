@@ -2,22 +2,29 @@
 //!
 //! Run: `ccgsc-worker --chain ws://127.0.0.1:9944 --dir ~/.ccgsc/worker` (the key is made on
 //! first start and kept in `<dir>/key`; fund its account, then start again).
+//!
+//! `ccgsc-worker leave --dir ~/.ccgsc/worker` (the worker stopped first) takes the stake back:
+//! it claims nothing, finishes what an earlier run left, waits until no result of its can
+//! still be settled or audited (serving its outputs meanwhile, so give it the same
+//! `--bootstrap`), unbonds the stake, waits out the unbonding period (ten minutes), withdraws
+//! it and exits. Stopped on the way, it goes on from there when run again. The credits stay
+//! in the worker's account; `ccgsc --dir ~/.ccgsc/worker transfer <to> <credits>` sends them on.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use ccgsc_worker::{Config, Worker};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// Earn credits by running CCGSC tasks.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
 	/// The node's WebSocket RPC address.
-	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	#[arg(long, global = true, default_value = "ws://127.0.0.1:9944")]
 	chain: String,
 	/// The worker's state directory (key, content store, compiled modules).
-	#[arg(long, default_value = ".ccgsc/worker")]
+	#[arg(long, global = true, default_value = ".ccgsc/worker")]
 	dir: PathBuf,
 	/// Cores to offer.
 	#[arg(long, default_value_t = 1)]
@@ -27,13 +34,13 @@ struct Args {
 	#[arg(long, default_value_t = 200)]
 	stake: u64,
 	/// libp2p bootstrap addresses (each ending in /p2p/<peer id>); the portal prints one.
-	#[arg(long)]
+	#[arg(long, global = true)]
 	bootstrap: Vec<ccgsc_p2p::Multiaddr>,
 	/// libp2p listen address.
-	#[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+	#[arg(long, global = true, default_value = "/ip4/127.0.0.1/tcp/0")]
 	listen: ccgsc_p2p::Multiaddr,
 	/// Where to serve Prometheus metrics.
-	#[arg(long)]
+	#[arg(long, global = true)]
 	metrics: Option<SocketAddr>,
 	/// Print the worker's account and exit.
 	#[arg(long)]
@@ -41,6 +48,16 @@ struct Args {
 	/// Test only: corrupt every output (a lying worker, to show that lies are caught).
 	#[arg(long, hide = true)]
 	corrupt_output: bool,
+	#[command(subcommand)]
+	command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+	/// Leave the market and take the stake back (stop the worker first): finish what is left,
+	/// wait until no result can still be audited, unbond the stake, wait out the unbonding
+	/// period, withdraw it.
+	Leave,
 }
 
 #[tokio::main]
@@ -67,7 +84,13 @@ async fn main() -> anyhow::Result<()> {
 		.with_bootstrap(args.bootstrap)
 		.with_listen([args.listen])
 		.with_corrupt_output(args.corrupt_output);
-	let worker = Worker::new(config).await.context("cannot start the worker")?;
+	let leaving = matches!(args.command, Some(Command::Leave));
+	let worker = match Worker::new(config).await {
+		Err(ccgsc_worker::Error::InUse(dir)) if leaving => {
+			anyhow::bail!("a worker runs on {}: stop it (Ctrl-C), then leave", dir.display())
+		},
+		started => started.context("cannot start the worker")?,
+	};
 	let metrics = match args.metrics {
 		Some(addr) => Some(ccgsc_worker::serve_metrics(addr, worker.stats()).await?),
 		None => None,
@@ -83,6 +106,22 @@ async fn main() -> anyhow::Result<()> {
 			tracing::info!("{}", stats.line());
 		}
 	});
-	worker.run(ccgsc_worker::interrupted()).await.context("the worker stopped")?;
+	if !leaving {
+		worker.run(ccgsc_worker::interrupted()).await.context("the worker stopped")?;
+		return Ok(());
+	}
+	let account = worker.account();
+	match worker.leave(ccgsc_worker::interrupted()).await.context("cannot leave")? {
+		Some(left) => println!(
+			"left the market: {:.3} credits of stake withdrawn; {account} holds {:.3} credits \
+			 (`ccgsc --dir {} transfer <to> <credits>` sends them on)",
+			left.withdrawn as f64 / ccgsc_chain::UNIT as f64,
+			left.free as f64 / ccgsc_chain::UNIT as f64,
+			args.dir.display()
+		),
+		None => println!(
+			"stopped before leaving; `ccgsc-worker leave` again goes on from where the chain stands"
+		),
+	}
 	Ok(())
 }

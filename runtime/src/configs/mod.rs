@@ -168,6 +168,13 @@ parameter_types! {
 	/// `storage` parameter, which root can change with `system.set_storage` (the end-to-end
 	/// tests shorten it to see a slashed checker register anew).
 	pub storage CheckerUnbondingPeriod: BlockNumber = 10 * MINUTES;
+	/// Blocks between a worker unbonding stake and withdrawing it: ten minutes. A worker can
+	/// unbond only while it holds no lease and no result in its audit window, and with less
+	/// than the minimum stake active it cannot claim, so every settlement path that could slash
+	/// the stake is closed before the period starts; the period is a margin on top. A `storage`
+	/// parameter, for stake unbonded from then on: the end-to-end tests shorten it to see a
+	/// worker leave and take its stake back.
+	pub storage WorkerUnbondingPeriod: BlockNumber = 10 * MINUTES;
 	/// Blocks an ended job's record stays on chain: a week, for the poster to fetch the outputs
 	/// (the record says which workers serve each) and anyone to check what was paid. A
 	/// `storage` parameter, for jobs that end from then on: the end-to-end tests shorten it to
@@ -179,8 +186,9 @@ impl pallet_workers::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type MinWorkerStake = MinWorkerStake;
-	/// Longer than any settlement path: lease, reveal window, review windows, audit window.
-	type UnbondingPeriod = ConstU32<{ 10 * MINUTES }>;
+	/// Longer than any settlement path (lease, reveal window, review windows, audit window),
+	/// though unbonding waits for them to close anyway.
+	type UnbondingPeriod = WorkerUnbondingPeriod;
 	type TrustThreshold = ConstU32<5>;
 	type WeightInfo = pallet_workers::weights::SubstrateWeight<Runtime>;
 }
