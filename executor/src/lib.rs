@@ -94,6 +94,16 @@ pub const YIELD_EVERY: u64 = 10_000_000;
 /// Instantiable modules kept in memory, per determinism mode.
 const MODULE_CACHE_ENTRIES: usize = 64;
 
+/// The wall-clock guard's margin over the time a work limit takes at the probe's speed.
+/// Work units are not equally fast: a tight branch loop (`loop br`) gets through about 1.1 G
+/// units/s on the development machine, where the probe's mix of integer, memory and float work
+/// gets 7-9 G/s, so such a task runs 6-8 times longer than its work count at the probe's speed
+/// implies; and the probe is the fastest of three runs, while a loaded machine runs slower. At
+/// a margin of 4 the guard stopped legitimate tight loops of more than a few seconds on every
+/// worker, which gave the task back again and again (the worker test of a 15-second task that
+/// outlasts its lease did, in a CI run). 16 leaves a tight loop twice its time.
+pub const GUARD_MARGIN: u32 = 16;
+
 /// Work units per second assumed until the machine's own speed is measured (see
 /// [`Executor::probe`]). Deliberately low, so that the guard is generous.
 const DEFAULT_SPEED: u64 = 100_000_000;
@@ -177,7 +187,7 @@ impl Default for Config {
 			cache_bytes: COMPILED_CACHE_BYTES,
 			cache_check: COMPILED_CACHE_CHECK,
 			speed: DEFAULT_SPEED,
-			margin: 4,
+			margin: GUARD_MARGIN,
 			min_guard: Duration::from_secs(2),
 			stderr_bytes: 4096,
 		}
@@ -208,7 +218,8 @@ impl Config {
 		self
 	}
 
-	/// The factor by which the wall-clock guard exceeds the expected run time (default 4).
+	/// The factor by which the wall-clock guard exceeds the expected run time (default
+	/// [`GUARD_MARGIN`]).
 	pub fn with_margin(mut self, margin: u32) -> Self {
 		self.margin = margin.max(1);
 		self
