@@ -297,6 +297,18 @@ pub fn cpu_time(pid: u32) -> Duration {
 	Duration::from_millis(ticks * 10)
 }
 
+/// Asserts that `said` (what a process logged) says each of `steps`, in that order.
+///
+/// # Panics
+/// At the first step it does not say after the one before, with `said`.
+pub fn says_in_order(said: &str, steps: &[&str]) {
+	let mut at = 0;
+	for step in steps {
+		let found = said[at..].find(step).map(|i| at + i);
+		at = found.unwrap_or_else(|| panic!("it says {step:?} after what came before\n{said}"));
+	}
+}
+
 /// The ids of this machine's processes whose command line mentions `needle`.
 pub fn processes_mentioning(needle: &str) -> Vec<u32> {
 	let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };

@@ -685,11 +685,7 @@ async fn a_checker_that_leaves_does_its_open_review_first_and_gets_its_stake_bac
 		"stake withdrawn",
 		"left the checker registry",
 	];
-	let mut at = 0;
-	for step in steps {
-		let found = said[at..].find(step).map(|i| at + i);
-		at = found.unwrap_or_else(|| panic!("it says {step:?} after what came before\n{said}"));
-	}
+	ccgsc_tests::says_in_order(&said, &steps);
 	assert!(out.contains("left the checker registry: 200.000 credits of stake withdrawn"), "{out}");
 
 	// Its review decided the dispute before it left; it is out of the registry, its stake

@@ -919,11 +919,7 @@ async fn a_worker_that_leaves_waits_out_its_audit_windows_and_gets_its_stake_bac
 		"leaving: 200.000 credits of stake unbonding, to be withdrawn at block",
 		"leaving: withdrew 200.000 credits of stake",
 	];
-	let mut at = 0;
-	for step in steps {
-		let found = said[at..].find(step).map(|i| at + i);
-		at = found.unwrap_or_else(|| panic!("it says {step:?} after what came before\n{said}"));
-	}
+	ccgsc_tests::says_in_order(&said, &steps);
 	assert!(out.contains("left the market: 200.000 credits of stake withdrawn"), "{out}");
 
 	// Out of the registry, its stake free again (less the fees of unbonding and withdrawing),
