@@ -36,7 +36,13 @@
 //!   that costs speed on float-heavy code and is only paid where classes meet.
 //! - **Wall clock.** A guard, set from the work limit and the machine's measured speed with a
 //!   wide margin, stops a task that runs far slower than its work count implies. That is the
-//!   worker's own failure ([`Error::WallClockTimeout`]), never a result. The guard rides on
+//!   worker's own failure ([`Error::WallClockTimeout`]), never a result. Work units are not
+//!   equally fast: one unit is one operator, and a load that misses every cache takes a
+//!   hundred times longer than an add. So the guard is not sized by the speed workers register
+//!   with (the standard probe's mix, which stays in the caches) but by the slowest legitimate
+//!   work a machine does, dependent loads scattered through memory far larger than its caches
+//!   ([`Speed::slowest`], measured by [`Executor::probe`]): a task whose loads all miss is a
+//!   fair task, and every worker stopping it would give it back forever. The guard rides on
 //!   the fuel counter instead of wasmtime's epoch interruption: the task runs as a future
 //!   that yields every [`YIELD_EVERY`] work units (wasmtime's fuel yield, which costs nothing
 //!   where fuel is not already checked), and the runner checks the clock at each yield. Epoch
@@ -91,22 +97,43 @@ pub const VERSION: ExecutorVersion = 2;
 /// Work units between two looks at the wall clock: a few milliseconds of any task.
 pub const YIELD_EVERY: u64 = 10_000_000;
 
+/// Work units of the probe's chase past its fill: a million loads that miss.
+pub const CHASE_WORK: u64 = 4_000_000;
+
 /// Instantiable modules kept in memory, per determinism mode.
 const MODULE_CACHE_ENTRIES: usize = 64;
 
-/// The wall-clock guard's margin over the time a work limit takes at the probe's speed.
-/// Work units are not equally fast: a tight branch loop (`loop br`) gets through about 1.1 G
-/// units/s on the development machine, where the probe's mix of integer, memory and float work
-/// gets 7-9 G/s, so such a task runs 6-8 times longer than its work count at the probe's speed
-/// implies; and the probe is the fastest of three runs, while a loaded machine runs slower. At
-/// a margin of 4 the guard stopped legitimate tight loops of more than a few seconds on every
-/// worker, which gave the task back again and again (the worker test of a 15-second task that
-/// outlasts its lease did, in a CI run). 16 leaves a tight loop twice its time.
-pub const GUARD_MARGIN: u32 = 16;
+/// The wall-clock guard's margin over the time a work limit takes at the machine's slowest
+/// speed ([`Speed::slowest`]). The probe measures that speed through 64 MiB; a chase through
+/// more memory misses more of the page-table caches and runs a little slower, and a machine
+/// busy with other work slower still. Measured on the development machine (2 cores, a VM) with
+/// `ccgsc-exec --work N --memory M` on [`wasi::chase_module`] and on loops of other kinds, each
+/// from the difference of two runs' times (so without instantiation and the chase's fill): the
+/// probe's typical mix 7.2-7.5 G units/s; a tight `loop br` 0.89 G; an empty call 0.8 G; a host
+/// call (`sched_yield`) 0.21 G; `memory.grow 0` 83 M; the chase through 1 MiB (in the caches)
+/// 214 M, through 64 MiB 14-16 M, through 256 MiB, 1 GiB and 2 GiB 9-10 M. So the slowest work
+/// is about 1.6 times slower than the probe's chase and 750 times slower than its typical mix;
+/// a margin of 4 leaves such a task two and a half times its time (more, since the probe counts
+/// its fill's time as chase). (Sized by the typical speed with a margin of 16, as before, the guard
+/// stopped every task that chases through as little as 1 MiB once it ran more than about four
+/// seconds.)
+pub const GUARD_MARGIN: u32 = 4;
 
-/// Work units per second assumed until the machine's own speed is measured (see
-/// [`Executor::probe`]). Deliberately low, so that the guard is generous.
-const DEFAULT_SPEED: u64 = 100_000_000;
+/// The speeds assumed until the machine's own are measured (see [`Executor::probe`]).
+/// Deliberately low, so that the guard is generous.
+const DEFAULT_SPEED: Speed = Speed { typical: 100_000_000, slowest: 5_000_000 };
+
+/// A machine's speed in work units per second, measured by [`Executor::probe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Speed {
+	/// The standard probe's mix of integer, memory and float work within one page: the
+	/// benchmark score a worker registers with, by which the chain sizes its leases.
+	pub typical: u64,
+	/// A chase of dependent loads scattered through memory far larger than the caches, each
+	/// one a miss (of the data caches and of the page-table caches): about the slowest
+	/// legitimate work goes, by which the wall-clock guard is sized.
+	pub slowest: u64,
+}
 
 /// Compiled code the on-disk cache keeps by default before it removes the least recently used
 /// (wasmtime's own default, made explicit: some three thousand modules of the seed tasks' size,
@@ -174,7 +201,7 @@ pub struct Config {
 	cache_dir: Option<PathBuf>,
 	cache_bytes: u64,
 	cache_check: Duration,
-	speed: u64,
+	speed: Speed,
 	margin: u32,
 	min_guard: Duration,
 	stderr_bytes: usize,
@@ -211,10 +238,10 @@ impl Config {
 		self
 	}
 
-	/// This machine's speed in work units per second (from [`Executor::probe`]); the
-	/// wall-clock guard allows `work_limit / speed × margin + min_guard`.
-	pub fn with_speed(mut self, units_per_second: u64) -> Self {
-		self.speed = units_per_second.max(1);
+	/// This machine's speeds (from [`Executor::probe`]); the wall-clock guard allows
+	/// `work_limit / speed.slowest × margin + min_guard`.
+	pub fn with_speed(mut self, speed: Speed) -> Self {
+		self.speed = Speed { typical: speed.typical.max(1), slowest: speed.slowest.max(1) };
 		self
 	}
 
@@ -434,7 +461,7 @@ impl Executor {
 	/// The wall-clock guard for a work limit on this machine.
 	pub fn guard_for(&self, work: u64) -> Duration {
 		let config = &self.inner.config;
-		let expected = Duration::from_secs_f64(work as f64 / config.speed as f64);
+		let expected = Duration::from_secs_f64(work as f64 / config.speed.slowest as f64);
 		expected.saturating_mul(config.margin).saturating_add(config.min_guard)
 	}
 
@@ -529,34 +556,54 @@ impl Executor {
 		Ok(Execution { outcome, output, work, detail, stderr, elapsed: started.elapsed() })
 	}
 
-	/// Measures this machine's speed in work units per second by running a standard probe
-	/// module for about `work` units (a mix of integer, memory and float work), three times:
-	/// the speed is the fastest run's, since other processes can only slow a run down (a
-	/// launcher starts several workers, a checker and a node on one machine at once). Workers
-	/// report the result as their benchmark score and configure their guard with it.
+	/// Measures this machine's speeds in work units per second.
+	///
+	/// [`Speed::typical`]: a standard probe module runs for about `work` units (a mix of
+	/// integer, memory and float work), three times; the speed is the fastest run's, since other
+	/// processes can only slow a run down (a launcher starts several workers, a checker and a
+	/// node on one machine at once). Workers report it as their benchmark score.
+	///
+	/// [`Speed::slowest`]: a second module fills 64 MiB with one cycle through its cache lines
+	/// and follows it, one dependent load at a time, for [`CHASE_WORK`] units. The speed is
+	/// those units over the whole run's time: the fill and the instantiation (about a sixth of
+	/// it) count as chase, and a busy machine runs it slower, so every error lowers the speed,
+	/// which only widens the guard. Takes about a third of a second and 64 MiB while it runs.
 	///
 	/// # Errors
 	/// As [`Executor::run`].
-	pub fn probe(&self, work: u64) -> Result<u64, Error> {
+	pub fn probe(&self, work: u64) -> Result<Speed, Error> {
 		let module = wasi::probe_module();
-		let job = Job {
-			id: 0,
-			module_id: ContentId::of(&module),
-			module: &module,
-			args: &[],
-			limits: Limits { work, memory: 1 << 20, output: 0 },
-			determinism: Determinism::Platform,
-		};
-		// Compile outside the timed run.
-		self.prepare(&job)?.map_err(|e| Error::Sandbox(wasmtime::Error::msg(e)))?;
+		let probe = self.probe_job(&module, work, 1 << 20)?;
 		let mut fastest = f64::MAX;
 		let mut done = 0;
 		for _ in 0..3 {
-			let execution = self.run(&job, 0, &[])?;
+			let execution = self.run(&probe, 0, &[])?;
 			done = execution.work;
 			fastest = fastest.min(execution.elapsed.as_secs_f64());
 		}
-		Ok((done as f64 / fastest.max(1e-6)) as u64)
+		let typical = (done as f64 / fastest.max(1e-6)) as u64;
+
+		let module = wasi::chase_probe_module();
+		let chase =
+			self.probe_job(&module, wasi::CHASE_FILL_WORK + CHASE_WORK, wasi::CHASE_BYTES)?;
+		let run = self.run(&chase, 0, &[])?;
+		let slowest = (CHASE_WORK as f64 / run.elapsed.as_secs_f64().max(1e-6)) as u64;
+		Ok(Speed { typical, slowest: slowest.min(typical) })
+	}
+
+	/// A probe module as a job of `work` units in `memory` bytes, compiled ahead so compiling
+	/// is not timed.
+	fn probe_job<'a>(&self, module: &'a [u8], work: u64, memory: u64) -> Result<Job<'a>, Error> {
+		let job = Job {
+			id: 0,
+			module_id: ContentId::of(module),
+			module,
+			args: &[],
+			limits: Limits { work, memory, output: 0 },
+			determinism: Determinism::Platform,
+		};
+		self.prepare(&job)?.map_err(|e| Error::Sandbox(wasmtime::Error::msg(e)))?;
+		Ok(job)
 	}
 }
 

@@ -247,8 +247,9 @@ fn bad_modules_end_with_their_outcome_and_the_executor_goes_on() {
 #[test]
 fn a_task_past_its_wall_clock_guard_is_the_workers_failure_not_a_result() {
 	// A machine that claims to be far faster than it is gets a guard of ~50 ms.
-	let config =
-		Config::default().with_speed(u64::MAX / 4).with_min_guard(Duration::from_millis(50));
+	let config = Config::default()
+		.with_speed(Speed { typical: u64::MAX / 4, slowest: u64::MAX / 4 })
+		.with_min_guard(Duration::from_millis(50));
 	let ex = Executor::new(config).unwrap();
 	let spin =
 		wat(r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#);
@@ -383,8 +384,9 @@ fn a_loop_of_bulk_memory_copies_cannot_outrun_the_wall_clock_guard() {
 	// Copies of 16 MiB, each charged 262144 units, on a budget of tens of thousands of them:
 	// a minute of copying. The guard, which looks at the clock between yields of the work
 	// counter, stops it as it stops any other task.
-	let config =
-		Config::default().with_speed(u64::MAX / 4).with_min_guard(Duration::from_millis(50));
+	let config = Config::default()
+		.with_speed(Speed { typical: u64::MAX / 4, slowest: u64::MAX / 4 })
+		.with_min_guard(Duration::from_millis(50));
 	let ex = Executor::new(config).unwrap();
 	let limits = Limits { work: 10_000_000_000, memory: 64 << 20, ..LIMITS };
 	let started = std::time::Instant::now();
@@ -540,7 +542,31 @@ fn walk(dir: &std::path::Path) -> usize {
 }
 
 #[test]
-fn probe_reports_a_speed() {
+fn probe_reports_a_typical_speed_and_a_far_slower_one_for_loads_that_miss() {
 	let speed = executor().probe(50_000_000).unwrap();
-	assert!(speed > 1_000_000, "{speed} work units per second");
+	assert!(speed.typical > 1_000_000, "{speed:?} work units per second");
+	assert!(speed.slowest > 0 && speed.slowest < speed.typical / 4, "{speed:?}");
+}
+
+#[test]
+fn a_task_whose_loads_all_miss_the_caches_runs_to_its_end_under_the_guard() {
+	// Dependent loads through 256 MiB, four times the probe's chase, for about three seconds at
+	// the probed chase speed: many times longer than the work count implies at the typical
+	// speed (the score), and still within the guard of an executor set up with the probe.
+	let speed = executor().probe(50_000_000).unwrap();
+	let ex = Executor::new(Config::default().with_speed(speed)).unwrap();
+	let bytes = 256 << 20;
+	let module = wasi::chase_module(bytes);
+	let work = wasi::chase_fill_work(bytes) + 3 * speed.slowest;
+	let limits = Limits { work, memory: bytes, output: 0 };
+	let execution = ex.run(&job(&module, &[], limits), 0, &[]).expect("not stopped by the guard");
+	assert_eq!(execution.outcome, Outcome::WorkLimitExceeded);
+	assert_eq!(execution.work, work);
+	let at_typical = Duration::from_secs_f64(work as f64 / speed.typical as f64);
+	assert!(
+		execution.elapsed > at_typical * 16 + Duration::from_secs(2),
+		"{:?} for {work} units; {at_typical:?} at the typical speed",
+		execution.elapsed
+	);
+	run_ok(&ex, modules::PRIMES, &primes::input(0, 1000));
 }

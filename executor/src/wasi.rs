@@ -471,3 +471,53 @@ const PROBE_WAT: &str = r#"
       (br $l)))
 )
 "#;
+
+/// Memory the chase probe ([`chase_probe_module`]) goes through: far more than any cache.
+pub const CHASE_BYTES: u64 = 64 << 20;
+
+/// Work units the chase probe spends filling its memory before it chases.
+pub const CHASE_FILL_WORK: u64 = chase_fill_work(CHASE_BYTES);
+
+/// The probe behind [`crate::Speed::slowest`]: [`chase_module`] through [`CHASE_BYTES`].
+pub fn chase_probe_module() -> Vec<u8> {
+	chase_module(CHASE_BYTES)
+}
+
+/// Work units [`chase_module`]`(bytes)` spends filling its memory before it chases: 21 per
+/// cache line, one for each operator of the fill loop (fuel charges nothing for `loop` and
+/// `end`).
+pub const fn chase_fill_work(bytes: u64) -> u64 {
+	21 * (bytes / 64)
+}
+
+/// A module that writes one cycle through the cache lines of `bytes` of memory (a power of
+/// two, at least 64 KiB and at most 2 GiB; line `j` links to line `(j × 0x9E3779B1 + 1) mod
+/// lines`, a full-period congruential step, so the next line is nowhere near and no
+/// prefetcher guesses it) and then follows the links until the work limit stops it: a load,
+/// whose address is the last load's value, every four work units.
+pub fn chase_module(bytes: u64) -> Vec<u8> {
+	let lines = bytes / 64;
+	let wat = CHASE_WAT
+		.replace("PAGES", &(bytes >> 16).to_string())
+		.replace("LINES", &lines.to_string())
+		.replace("MASK", &(lines - 1).to_string());
+	wat::parse_str(wat).expect("the chase module is valid WAT; qed")
+}
+const CHASE_WAT: &str = r#"
+(module
+  (memory (export "memory") PAGES)
+  (func (export "_start")
+    (local $j i32) (local $p i32)
+    (loop $fill
+      (i32.store (i32.shl (local.get $j) (i32.const 6))
+        (i32.shl
+          (i32.and (i32.add (i32.mul (local.get $j) (i32.const 0x9E3779B1)) (i32.const 1))
+            (i32.const MASK))
+          (i32.const 6)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br_if $fill (i32.lt_u (local.get $j) (i32.const LINES))))
+    (loop $chase
+      (local.set $p (i32.load (local.get $p)))
+      (br $chase)))
+)
+"#;

@@ -288,8 +288,11 @@ async fn a_worker_renews_the_lease_of_a_task_that_outlasts_it() {
 	let (spin, work) = spinner(15.0);
 	// The worker states a score a thousand times its own, so the chain sizes its lease for a
 	// task a thousand times shorter: the ten-block minimum, about ten seconds.
-	let score =
-		Executor::new(ccgsc_executor::Config::default()).unwrap().probe(200_000_000).unwrap();
+	let score = Executor::new(ccgsc_executor::Config::default())
+		.unwrap()
+		.probe(200_000_000)
+		.unwrap()
+		.typical;
 
 	let node = Node::dev();
 	let chain = node.client(START).await;

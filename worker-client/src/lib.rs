@@ -86,7 +86,7 @@ use std::{
 };
 
 use ccgsc_chain::{api, Balance, Chain, Ed25519Signer, Profile};
-use ccgsc_executor::Executor;
+use ccgsc_executor::{Executor, Speed};
 use ccgsc_p2p::{Multiaddr, Node};
 use ccgsc_primitives::{
 	commitment, Hash, JobId, Outcome, PlatformClass, TaskIndex, TaskRef, TaskResult,
@@ -348,7 +348,7 @@ pub struct Worker {
 	platform: PlatformClass,
 	p2p: Node,
 	runner: Runner,
-	score: u64,
+	speed: Speed,
 	stats: Arc<Stats>,
 	/// Results committed and not yet revealed, by task, mirrored in `dir/committed`.
 	committed: Arc<Mutex<Ledger>>,
@@ -422,13 +422,13 @@ impl Worker {
 		let (leases, left_over) = Leases::open(config.dir.join("leases"));
 		let kept = Arc::new(Mutex::new(Kept::open(config.dir.join("kept")).map_err(Error::Kept)?));
 		let cache = config.dir.join("wasm-cache");
-		let score = tokio::task::spawn_blocking(move || {
+		let speed = tokio::task::spawn_blocking(move || {
 			Executor::new(ccgsc_executor::Config::default())?.probe(PROBE_WORK)
 		})
 		.await
 		.expect("the probe does not panic qed")?;
 		let executor = Executor::new(
-			ccgsc_executor::Config::default().with_cache_dir(cache).with_speed(score),
+			ccgsc_executor::Config::default().with_cache_dir(cache).with_speed(speed),
 		)?;
 		let runner = Runner::new(p2p.client().clone(), executor).with_kept(kept.clone());
 		Ok(Self {
@@ -438,7 +438,7 @@ impl Worker {
 			platform,
 			p2p,
 			runner,
-			score,
+			speed,
 			stats: Arc::default(),
 			committed: Arc::new(Mutex::new(committed)),
 			leases: Arc::new(Mutex::new(leases)),
@@ -459,9 +459,10 @@ impl Worker {
 		&self.p2p
 	}
 
-	/// Work units per second on one core, from the probe.
+	/// Work units per second on one core, from the probe's typical mix: the benchmark score
+	/// the worker registers with.
 	pub fn score(&self) -> u64 {
-		self.score
+		self.speed.typical
 	}
 
 	/// What the worker has done so far.
@@ -807,13 +808,13 @@ impl Worker {
 		let profile = Profile {
 			cores: self.config.cores,
 			memory_mib: self.config.memory_mib,
-			score: self.config.stated_score.unwrap_or(self.score),
+			score: self.config.stated_score.unwrap_or(self.speed.typical),
 			platform: self.platform,
 			executor_version: ccgsc_executor::VERSION,
 			peer_id: self.p2p.client().peer_id().to_bytes(),
 		};
 		chain.register_worker(&self.signer, self.config.stake, &profile).await?;
-		tracing::info!(%account, score = self.score, "registered");
+		tracing::info!(%account, score = self.speed.typical, "registered");
 		Ok(())
 	}
 
@@ -1448,10 +1449,11 @@ pub fn salt() -> Hash {
 /// One line saying who the worker is and where to look, for its logs.
 pub fn describe(worker: &Worker, metrics: Option<SocketAddr>) -> String {
 	format!(
-		"worker {} (peer {}), score {} units/s{}",
+		"worker {} (peer {}), score {} units/s ({} when every load misses the caches){}",
 		worker.account(),
 		worker.p2p.client().peer_id(),
-		worker.score,
+		worker.speed.typical,
+		worker.speed.slowest,
 		metrics.map(|m| format!(", metrics on http://{m}/metrics")).unwrap_or_default()
 	)
 }
