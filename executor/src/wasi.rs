@@ -503,6 +503,7 @@ pub fn chase_module(bytes: u64) -> Vec<u8> {
 		.replace("MASK", &(lines - 1).to_string());
 	wat::parse_str(wat).expect("the chase module is valid WAT; qed")
 }
+
 const CHASE_WAT: &str = r#"
 (module
   (memory (export "memory") PAGES)
