@@ -37,8 +37,8 @@
 //! - **Wall clock.** A guard, set from the work limit and the machine's measured speed with a
 //!   wide margin, stops a task that runs far slower than its work count implies. That is the
 //!   worker's own failure ([`Error::WallClockTimeout`]), never a result. Work units are not
-//!   equally fast: one unit is one operator, and a load that misses every cache takes a
-//!   hundred times longer than an add. So the guard is not sized by the speed workers register
+//!   equally fast: one unit is one operator, and a load that misses every cache takes
+//!   hundreds of times longer than an add. So the guard is not sized by the speed workers register
 //!   with (the standard probe's mix, which stays in the caches) but by the slowest legitimate
 //!   work a machine does, dependent loads scattered through memory far larger than its caches
 //!   ([`Speed::slowest`], measured by [`Executor::probe`]): a task whose loads all miss is a
@@ -114,9 +114,9 @@ const MODULE_CACHE_ENTRIES: usize = 64;
 /// 214 M, through 64 MiB 14-16 M, through 256 MiB, 1 GiB and 2 GiB 9-10 M. So the slowest work
 /// is about 1.6 times slower than the probe's chase and 750 times slower than its typical mix;
 /// a margin of 4 leaves such a task two and a half times its time (more, since the probe counts
-/// its fill's time as chase). (Sized by the typical speed with a margin of 16, as before, the guard
-/// stopped every task that chases through as little as 1 MiB once it ran more than about four
-/// seconds.)
+/// its fill's time as chase). Sized by the typical speed with a margin of 16, as before, the
+/// guard stopped every task that chases through as little as 1 MiB once it ran more than about
+/// four seconds.
 pub const GUARD_MARGIN: u32 = 4;
 
 /// The speeds assumed until the machine's own are measured (see [`Executor::probe`]).

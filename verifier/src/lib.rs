@@ -75,8 +75,8 @@ use ccgsc_worker::{
 use standing::Step;
 use tokio::sync::{watch, Semaphore};
 
-/// Work units of the probe run at start to measure this machine's speed (which sets the
-/// sandbox's wall-clock guard).
+/// Work units of the typical probe run at start (`Executor::probe`, which also times the chase
+/// through memory that sets the sandbox's wall-clock guard).
 const PROBE_WORK: u64 = 200_000_000;
 
 /// Errors of the verifier.
