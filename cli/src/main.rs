@@ -10,18 +10,20 @@
 //! ccgsc up                       # a whole local marketplace: node, portal, workers, checker
 //! ```
 //!
-//! `post` stores the module and every file of the inputs folder (one task per file, in file
-//! name order) in a local content store under `--dir`, provides them over libp2p, posts the job,
-//! follows it with a progress bar until it ends, and (with `--out`) writes each accepted output
-//! to `--out` as `<task>-<input file name>.out`, checked against the content id the chain
-//! accepted. It serves the inputs for as long as the job runs, so it waits for the end even
-//! without `--out`: stop it and workers cannot fetch them (run the portal for content that
-//! outlives the terminal). A node that goes away meanwhile is waited for: the progress line
-//! says so, and `post` goes on once the node is back. `fetch` gets the outputs of a finished
-//! job again, from whoever provides them. `cancel` ends a job its signer posted: no new task
-//! starts and workers stop the job's tasks they run, tasks whose replicas have all committed
-//! still settle (their workers did the work), and it follows the job until it has ended and
-//! says how many credits returned.
+//! `post` stores the module and every file of the inputs folder (one task per file, in file name
+//! order) in a local content store under `--dir`, provides them over libp2p, posts the job, follows
+//! it with a progress bar until it ends, and (with `--out`) writes each accepted output to `--out`
+//! as `<task>-<input file name>.out`, checked against the content id the chain accepted; for a job
+//! of a built-in workload (its module one that `example` writes), it then says what the outputs add
+//! up to: the primes counted, the password found, or the file it wrote the matrix product or the
+//! Mandelbrot image (a PNG) to. It serves the inputs for as long as the job runs, so it waits for
+//! the end even without `--out`: stop it and workers cannot fetch them (run the portal for content
+//! that outlives the terminal). A node that goes away meanwhile is waited for: the progress line
+//! says so, and `post` goes on once the node is back. `fetch` gets the outputs of a finished job
+//! again, from whoever provides them. `cancel` ends a job its signer posted: no new task starts and
+//! workers stop the job's tasks they run, tasks whose replicas have all committed still settle
+//! (their workers did the work), and it follows the job until it has ended and says how many
+//! credits returned.
 //!
 //! The store keeps what `post` and `fetch` put there (module, inputs, outputs) until the chain
 //! removes the job's record, a week after the job ended; the next `post` or `fetch` then drops
@@ -34,6 +36,7 @@
 //! Keys: `--dev <name>` signs with a dev account (dev chains only); otherwise the ed25519 key in
 //! `<dir>/key` (made on first use; fund its account first: `ccgsc account` prints it).
 
+mod answer;
 mod example;
 mod up;
 
@@ -446,7 +449,8 @@ async fn follow(url: &str, mut chain: Chain, job: u64) -> anyhow::Result<Chain> 
 	}
 }
 
-/// Writes every accepted output of `job` to `out`, each checked against its content id.
+/// Writes every accepted output of `job` to `out`, each checked against its content id, and,
+/// for a built-in workload's job, says what they add up to (see [`answer`]).
 async fn fetch(
 	chain: &Chain,
 	p2p: &ccgsc_p2p::Node,
@@ -457,6 +461,10 @@ async fn fetch(
 ) -> anyhow::Result<()> {
 	let info = job_info(chain, job).await?;
 	std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+	let workload = answer::workload(&ContentId(info.spec.module.0));
+	// The outputs, kept for a built-in workload's answer (`None`: the task has none, or the
+	// job is no built-in workload's).
+	let mut outputs = Vec::new();
 	let mut failed = 0;
 	for index in 0..info.spec.task_count {
 		let name = files
@@ -468,12 +476,14 @@ async fn fetch(
 		let Some(result) = result else {
 			eprintln!("task {index}: no accepted result");
 			failed += 1;
+			outputs.push(None);
 			continue;
 		};
 		let outcome = convert::outcome_back(&result.outcome);
 		if outcome != Outcome::Success {
 			eprintln!("task {index}: {outcome:?}");
 			failed += 1;
+			outputs.push(None);
 			continue;
 		}
 		let id = ContentId(result.output.0);
@@ -483,7 +493,8 @@ async fn fetch(
 			.get(id)
 			.await
 			.with_context(|| format!("task {index}: cannot fetch output {id}"))?;
-		std::fs::write(out.join(&name), bytes)?;
+		std::fs::write(out.join(&name), &bytes)?;
+		outputs.push(workload.and(Some(bytes)));
 	}
 	println!(
 		"{} outputs in {}{}",
@@ -491,6 +502,25 @@ async fn fetch(
 		out.display(),
 		if failed > 0 { format!(" ({failed} tasks without output)") } else { String::new() }
 	);
+	let Some(workload) = workload else { return Ok(()) };
+	// The inputs an answer reads, from this store when this CLI posted the job, else from
+	// whoever provides them.
+	let root = info.spec.inputs_root;
+	let mut ids = None;
+	let input = async |index: u32| -> anyhow::Result<Vec<u8>> {
+		if ids.is_none() {
+			let list = p2p.client().inputs(root, &[]).await.context("cannot get the input list")?;
+			note(notes, job, [Item::Inputs(root)]);
+			ids = Some(list);
+		}
+		let id = *ids.as_ref().and_then(|ids| ids.get(index as usize)).context("no such input")?;
+		note(notes, job, [Item::Blob(id)]);
+		p2p.client().get(id).await.with_context(|| format!("cannot fetch input {index}"))
+	};
+	match answer::say(workload, job, &outputs, input, out).await {
+		Ok(said) => println!("{said}"),
+		Err(e) => eprintln!("no {workload} answer: {e:#}"),
+	}
 	Ok(())
 }
 

@@ -279,6 +279,35 @@ pub mod mandelbrot {
 			v
 		}
 
+		/// The tile a task input describes.
+		///
+		/// # Errors
+		/// [`BadInput`] if the input is not 36 bytes, the tile is empty or has a side over
+		/// [`MAX_SIDE`], or `max_iter` is 0.
+		pub fn decode(input: &[u8]) -> Result<Tile, BadInput> {
+			let mut r = Reader(input);
+			let tile = Tile {
+				x0: r.f64()?,
+				y0: r.f64()?,
+				step: r.f64()?,
+				width: r.u32()?,
+				height: r.u32()?,
+				max_iter: r.u32()?,
+			};
+			r.end()?;
+			if tile.width == 0
+				|| tile.height == 0
+				|| tile.width > MAX_SIDE
+				|| tile.height > MAX_SIDE
+			{
+				return Err(BadInput("tile sides must be 1..=4096"));
+			}
+			if tile.max_iter == 0 {
+				return Err(BadInput("max_iter must be positive"));
+			}
+			Ok(tile)
+		}
+
 		/// The tiles of an image `width × height` pixels over the region centred on
 		/// `(cx, cy)` with `span` units across, cut into `tiles_x × tiles_y` tiles
 		/// (row-major). Widths and heights must divide evenly.
@@ -308,25 +337,9 @@ pub mod mandelbrot {
 	/// The task: see the crate docs.
 	///
 	/// # Errors
-	/// [`BadInput`] if the input is not 36 bytes, or the tile is empty or too large.
+	/// [`BadInput`] as [`Tile::decode`] gives it.
 	pub fn run(input: &[u8], _args: &[String]) -> Result<Vec<u8>, BadInput> {
-		let mut r = Reader(input);
-		let tile = Tile {
-			x0: r.f64()?,
-			y0: r.f64()?,
-			step: r.f64()?,
-			width: r.u32()?,
-			height: r.u32()?,
-			max_iter: r.u32()?,
-		};
-		r.end()?;
-		if tile.width == 0 || tile.height == 0 || tile.width > MAX_SIDE || tile.height > MAX_SIDE {
-			return Err(BadInput("tile sides must be 1..=4096"));
-		}
-		if tile.max_iter == 0 {
-			return Err(BadInput("max_iter must be positive"));
-		}
-		Ok(render(&tile))
+		Ok(render(&Tile::decode(input)?))
 	}
 
 	/// Renders a tile.
@@ -345,6 +358,83 @@ pub mod mandelbrot {
 			}
 		}
 		out
+	}
+
+	/// Most pixels [`Layout::of`] lays out: 64 Mi, a 64 MiB image.
+	pub const MAX_IMAGE_PIXELS: u64 = 64 << 20;
+
+	/// Where the tiles of a job go in the image they make together.
+	#[derive(Clone, Debug, PartialEq, Eq)]
+	pub struct Layout {
+		/// Image width in pixels.
+		pub width: u32,
+		/// Image height in pixels.
+		pub height: u32,
+		/// Each tile's place, in task order.
+		pub tiles: Vec<Rect>,
+	}
+
+	/// A tile's place in the image, in pixels from its top left corner.
+	#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+	pub struct Rect {
+		/// Pixels from the image's left edge.
+		pub x: u32,
+		/// Pixels from the image's top edge.
+		pub y: u32,
+		/// Tile width.
+		pub width: u32,
+		/// Tile height.
+		pub height: u32,
+	}
+
+	impl Layout {
+		/// The layout of `tiles` (in task order) on one grid of pixels, or `None` if there are
+		/// none, they do not share one step, or the image would have more than
+		/// [`MAX_IMAGE_PIXELS`].
+		pub fn of(tiles: &[Tile]) -> Option<Self> {
+			let step = tiles.first()?.step;
+			if step <= 0.0 || tiles.iter().any(|t| (t.step - step).abs() > step * 1e-9) {
+				return None;
+			}
+			let left = tiles.iter().map(|t| t.x0).fold(f64::INFINITY, f64::min);
+			let top = tiles.iter().map(|t| t.y0).fold(f64::NEG_INFINITY, f64::max);
+			let rects: Vec<Rect> = tiles
+				.iter()
+				.map(|t| Rect {
+					x: ((t.x0 - left) / step).round() as u32,
+					y: ((top - t.y0) / step).round() as u32,
+					width: t.width,
+					height: t.height,
+				})
+				.collect();
+			let width = rects.iter().map(|r| r.x + r.width).max()?;
+			let height = rects.iter().map(|r| r.y + r.height).max()?;
+			if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
+				return None;
+			}
+			Some(Self { width, height, tiles: rects })
+		}
+
+		/// The whole image, one byte per pixel row by row as [`render`] writes a tile, from
+		/// each tile's output in task order; `None` unless there is one output per tile, each
+		/// of its tile's size. Pixels no tile covers are 0.
+		pub fn image(&self, outputs: &[&[u8]]) -> Option<Vec<u8>> {
+			let sized = |(rect, output): (&Rect, &&[u8])| {
+				output.len() as u64 == u64::from(rect.width) * u64::from(rect.height)
+			};
+			if outputs.len() != self.tiles.len() || !self.tiles.iter().zip(outputs).all(sized) {
+				return None;
+			}
+			let width = self.width as usize;
+			let mut image = vec![0u8; width * self.height as usize];
+			for (rect, output) in self.tiles.iter().zip(outputs) {
+				for (row, pixels) in output.chunks_exact(rect.width as usize).enumerate() {
+					let at = (rect.y as usize + row) * width + rect.x as usize;
+					image[at..at + pixels.len()].copy_from_slice(pixels);
+				}
+			}
+			Some(image)
+		}
 	}
 
 	/// Iterations of the escape loop per turn of it. Sandboxes meter work and check it at
@@ -563,6 +653,22 @@ pub mod pwhash {
 	/// The password of `key`: its decimal digits, zero-padded to `digits`.
 	pub fn password(key: u64, digits: u32) -> String {
 		format!("{key:0width$}", width = digits as usize)
+	}
+
+	/// What an output of the task says: the key whose password it found, or `None` if the
+	/// password is not in the task's range.
+	///
+	/// # Errors
+	/// [`BadInput`] if the bytes are not an output of the task.
+	pub fn found(output: &[u8]) -> Result<Option<u64>, BadInput> {
+		match output {
+			[0] => Ok(None),
+			[1, key @ ..] => key
+				.try_into()
+				.map(|key| Some(u64::from_le_bytes(key)))
+				.map_err(|_| BadInput("a key found is 8 bytes")),
+			_ => Err(BadInput("an output is 0, or 1 and a key")),
+		}
 	}
 
 	/// The task: see the crate docs.

@@ -80,8 +80,14 @@ fn pwhash_finds_the_key_in_range_and_not_outside() {
 		pwhash::run(&search.input(), &[]).unwrap(),
 		[&[1u8][..], &4321u64.to_le_bytes()].concat()
 	);
+	let hit = pwhash::run(&search.input(), &[]).unwrap();
+	assert_eq!(pwhash::found(&hit), Ok(Some(4321)));
 	let miss = pwhash::Search { start: 0, end: 400, ..search };
 	assert_eq!(pwhash::run(&miss.input(), &[]).unwrap(), vec![0]);
+	assert_eq!(pwhash::found(&[0]), Ok(None));
+	for not_an_output in [&[][..], &[2], &hit[..5], &[0, 0]] {
+		assert!(pwhash::found(not_an_output).is_err(), "{not_an_output:?}");
+	}
 	let bad = pwhash::Search { iterations: 0, ..search };
 	assert!(pwhash::run(&bad.input(), &[]).is_err());
 }
@@ -133,4 +139,37 @@ fn mandelbrot_inside_and_outside() {
 	assert!(grid.iter().all(|t| (t.width, t.height) == (16, 16)));
 	let bad = mandelbrot::Tile { width: 0, ..inside };
 	assert!(mandelbrot::run(&bad.input(), &[]).is_err());
+}
+
+#[test]
+fn mandelbrot_tiles_decode_and_lay_out_as_the_grid_cut_them() {
+	let grid = mandelbrot::Tile::grid((-0.5, 0.0, 3.0), (64, 48), (4, 3), 50);
+	let decoded: Vec<_> =
+		grid.iter().map(|t| mandelbrot::Tile::decode(&t.input()).unwrap()).collect();
+	assert_eq!(decoded, grid);
+	assert!(mandelbrot::Tile::decode(&grid[0].input()[..35]).is_err());
+	assert!(mandelbrot::Tile::decode(&mandelbrot::Tile { max_iter: 0, ..grid[0] }.input()).is_err());
+
+	// Tile 5 is the second of the second row of 4: 16 pixels right, 16 down.
+	let layout = mandelbrot::Layout::of(&grid).unwrap();
+	assert_eq!((layout.width, layout.height), (64, 48));
+	let rect = mandelbrot::Rect { x: 16, y: 16, width: 16, height: 16 };
+	assert_eq!(layout.tiles[5], rect);
+
+	// Each tile's output where its tile lies: here tile i's pixels are all i + 1.
+	let outputs: Vec<Vec<u8>> = (1..=12).map(|i| vec![i; 16 * 16]).collect();
+	let outputs: Vec<&[u8]> = outputs.iter().map(Vec::as_slice).collect();
+	let image = layout.image(&outputs).unwrap();
+	assert_eq!(image.len(), 64 * 48);
+	for (at, pixel) in image.iter().enumerate() {
+		let (x, y) = (at % 64, at / 64);
+		assert_eq!(*pixel as usize, 1 + x / 16 + 4 * (y / 16), "pixel ({x}, {y})");
+	}
+	assert_eq!(layout.image(&outputs[1..]), None, "a tile without output");
+	let short = [&outputs[..3], &[&outputs[3][1..]], &outputs[4..]].concat();
+	assert_eq!(layout.image(&short), None, "an output not of its tile's size");
+
+	let finer = mandelbrot::Tile { step: grid[1].step / 2.0, ..grid[1] };
+	assert_eq!(mandelbrot::Layout::of(&[grid[0], finer]), None, "two steps");
+	assert_eq!(mandelbrot::Layout::of(&[]), None);
 }

@@ -176,13 +176,18 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	assert!(posted.status.success(), "ccgsc post failed:\n{stdout}\n{stderr}");
 	// Its progress line ends with every task settled and none left being verified.
 	assert!(stderr.contains("] 3/3 tasks settled · 0 being verified · "), "{stderr}");
+	let mut total = 0;
 	for (i, (lo, hi)) in ranges.iter().enumerate() {
 		let written = std::fs::read(out.join(format!("{i}-primes-{i:04}.bin.out")))
 			.unwrap_or_else(|e| panic!("output {i} written: {e}\n{stdout}"));
 		// The example counts (`--arg=--count` in the command it printed).
 		let count = primes::run(&primes::input(*lo, *hi), &["--count".into()]).unwrap();
 		assert_eq!(written, count, "output {i}");
+		total += primes::decode(&count).unwrap().0;
 	}
+	// And says what they add up to: the primes below 90 000.
+	assert_eq!(total, 8_713);
+	assert!(stdout.contains("answer: 8713 primes in the 3 ranges\n"), "{stdout}");
 
 	// `status` shows the finished job.
 	let job = stdout

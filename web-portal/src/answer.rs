@@ -187,11 +187,7 @@ fn password(root: &Hash, tasks: &[TaskView], store: &Store, memory: &Memory) -> 
 /// cannot be read now.
 fn search_result(id: &ContentId, store: &Store, memory: &Memory) -> Option<Option<Option<u64>>> {
 	remembered(&memory.searches, *id, || {
-		Some(match store.get(id).ok()??.as_slice() {
-			[0] => Some(None),
-			[1, key @ ..] => key.try_into().ok().map(|k| Some(u64::from_le_bytes(k))),
-			_ => None,
-		})
+		Some(ccgsc_tasks::pwhash::found(&store.get(id).ok()??).ok())
 	})
 }
 

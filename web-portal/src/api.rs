@@ -794,29 +794,15 @@ async fn layout(portal: &Portal, id: JobId, root: Hash) -> Option<Arc<view::Layo
 	let store = portal.p2p().store().clone();
 	let tiles = tokio::task::spawn_blocking(move || {
 		let ids = store.inputs(&root).ok()??;
-		ids.iter().map(|input| decode_tile(&store.get(input).ok()??)).collect::<Option<Vec<_>>>()
+		ids.iter()
+			.map(|input| ccgsc_tasks::mandelbrot::Tile::decode(&store.get(input).ok()??).ok())
+			.collect::<Option<Vec<_>>>()
 	})
 	.await
 	.ok()??;
-	let layout = Arc::new(view::Layout::of(&tiles)?);
+	let layout = Arc::new(view::Layout::from(ccgsc_tasks::mandelbrot::Layout::of(&tiles)?));
 	portal.inner.layouts.lock().expect("layouts lock poisoned").insert(id, layout.clone());
 	Some(layout)
-}
-
-fn decode_tile(input: &[u8]) -> Option<ccgsc_tasks::mandelbrot::Tile> {
-	if input.len() != 36 {
-		return None;
-	}
-	let f = |i: usize| f64::from_le_bytes(input[i..i + 8].try_into().expect("8 bytes; qed"));
-	let u = |i: usize| u32::from_le_bytes(input[i..i + 4].try_into().expect("4 bytes; qed"));
-	Some(ccgsc_tasks::mandelbrot::Tile {
-		x0: f(0),
-		y0: f(8),
-		step: f(16),
-		width: u(24),
-		height: u(28),
-		max_iter: u(32),
-	})
 }
 
 /// Why job `id` has no record: 410 for a job that was (its record removed), so a client can

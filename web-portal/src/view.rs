@@ -116,31 +116,14 @@ pub(crate) struct TileRect {
 	pub(crate) height: u32,
 }
 
-impl Layout {
-	/// The layout of tiles (in task order), or `None` if they do not share one step.
-	pub(crate) fn of(tiles: &[ccgsc_tasks::mandelbrot::Tile]) -> Option<Self> {
-		let first = tiles.first()?;
-		let step = first.step;
-		if step <= 0.0 || tiles.iter().any(|t| (t.step - step).abs() > step * 1e-9) {
-			return None;
-		}
-		let left = tiles.iter().map(|t| t.x0).fold(f64::INFINITY, f64::min);
-		let top = tiles.iter().map(|t| t.y0).fold(f64::NEG_INFINITY, f64::max);
-		let rects: Vec<TileRect> = tiles
+impl From<ccgsc_tasks::mandelbrot::Layout> for Layout {
+	fn from(layout: ccgsc_tasks::mandelbrot::Layout) -> Self {
+		let tiles = layout
+			.tiles
 			.iter()
-			.map(|t| TileRect {
-				x: ((t.x0 - left) / step).round() as u32,
-				y: ((top - t.y0) / step).round() as u32,
-				width: t.width,
-				height: t.height,
-			})
+			.map(|r| TileRect { x: r.x, y: r.y, width: r.width, height: r.height })
 			.collect();
-		let width = rects.iter().map(|r| r.x + r.width).max()?;
-		let height = rects.iter().map(|r| r.y + r.height).max()?;
-		if u64::from(width) * u64::from(height) > 64 << 20 {
-			return None;
-		}
-		Some(Self { width, height, tiles: rects })
+		Self { width: layout.width, height: layout.height, tiles }
 	}
 }
 

@@ -198,7 +198,7 @@ fn mandelbrot(m: Mandelbrot) -> Result<Made, String> {
 	}
 	if m.width / m.tiles_x > ccgsc_tasks::mandelbrot::MAX_SIDE
 		|| m.height / m.tiles_y > ccgsc_tasks::mandelbrot::MAX_SIDE
-		|| u64::from(m.width) * u64::from(m.height) > 64 << 20
+		|| u64::from(m.width) * u64::from(m.height) > ccgsc_tasks::mandelbrot::MAX_IMAGE_PIXELS
 	{
 		return Err("tiles are at most 4096 pixels a side, images at most 64 Mpixels".into());
 	}
