@@ -31,16 +31,17 @@ pub fn run(example: &Example) -> anyhow::Result<()> {
 	else {
 		bail!("no built-in workload {:?}; there are:\n{}", example.workload, catalogue());
 	};
-	let mut params = defaults;
+	let mut params = defaults.clone();
 	for set in &example.set {
 		let Some((key, value)) = set.split_once('=') else {
-			bail!("--set takes name=value, not {set:?}");
+			bail!("--set takes name=value, not {set:?}\n{}", described(name, &defaults));
 		};
 		// Numbers and booleans as such, anything else as a string (which `make` refuses by name).
 		let value = serde_json::from_str(value).unwrap_or_else(|_| value.into());
 		params[key] = value;
 	}
-	let made = workloads::make(name, params.clone()).map_err(anyhow::Error::msg)?;
+	let made = workloads::make(name, params.clone())
+		.map_err(|e| anyhow::anyhow!("{e}\n{}", described(name, &defaults)))?;
 
 	let inputs = example.out.join("inputs");
 	if std::fs::read_dir(&inputs).is_ok_and(|mut entries| entries.next().is_some()) {
@@ -63,7 +64,7 @@ pub fn run(example: &Example) -> anyhow::Result<()> {
 
 	println!(
 		"{name} ({}): wrote {} and {} inputs to {}",
-		settings(&params),
+		settings(name, &params),
 		module.display(),
 		made.inputs.len(),
 		inputs.display()
@@ -89,17 +90,26 @@ pub fn run(example: &Example) -> anyhow::Result<()> {
 fn catalogue() -> String {
 	workloads::catalogue()
 		.iter()
-		.map(|(name, about, defaults)| format!("  {name}: {about} ({})", settings(defaults)))
+		.map(|(name, about, defaults)| format!("  {name}: {about} ({})", settings(name, defaults)))
 		.collect::<Vec<_>>()
 		.join("\n")
 }
 
-/// `name=value, ...` of a JSON object of parameters.
-fn settings(params: &serde_json::Value) -> String {
-	params
-		.as_object()
-		.map(|object| object.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>())
-		.unwrap_or_default()
+/// The parameters of `workload`, one per line with its default and what it sets.
+fn described(workload: &str, defaults: &serde_json::Value) -> String {
+	let lines = workloads::params(workload)
+		.iter()
+		.map(|(name, about)| format!("  {name} (default {}): {about}", defaults[*name]));
+	format!("the parameters of {workload}:\n{}", lines.collect::<Vec<_>>().join("\n"))
+}
+
+/// `name=value, ...` of the JSON object of parameters of `workload`, in the order
+/// [`workloads::params`] lists them.
+fn settings(workload: &str, params: &serde_json::Value) -> String {
+	workloads::params(workload)
+		.iter()
+		.filter_map(|(name, _)| Some(format!("{name}={}", params.get(name)?)))
+		.collect::<Vec<_>>()
 		.join(", ")
 }
 

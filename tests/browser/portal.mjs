@@ -76,6 +76,16 @@ async function postWorkload(page, label, workload, workloadParams, signer) {
   await page.waitForSelector('#post');
   await page.selectOption('#source', 'builtin');
   await page.selectOption('#workload', workload);
+  // The defaults shown, in the order the workload lists its parameters, each explained below.
+  const shown = Object.keys(JSON.parse(await page.inputValue('#params')));
+  const explained = await page.locator('#params-help dt').allTextContents();
+  const about = await page.locator('#params-help dd').allTextContents();
+  if (shown.join() !== explained.join() || about.length !== shown.length || about.some((a) => !a)) {
+    throw new Error(`${workload}: parameters ${shown} explained as ${explained}: ${about}`);
+  }
+  if (workload === 'mandelbrot' && shown.join() !== 'width,height,tiles_x,tiles_y,max_iter,cx,cy,span') {
+    throw new Error(`the Mandelbrot parameters are not in reading order: ${shown}`);
+  }
   await page.fill('#params', JSON.stringify(workloadParams));
   await page.selectOption('#signer', signer);
   await page.fill('#reward', '0.01');

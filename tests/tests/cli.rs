@@ -117,6 +117,11 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	// and say why.
 	for (args, says) in [
 		(vec!["example", "primes", "--set", "limt=5"], "unknown field `limt`"),
+		(
+			vec!["example", "primes", "--set", "tasks=0"],
+			"tasks must be 1..=4096\nthe parameters of primes:\n  limit (default 10000000): count \
+			 the primes below this\n  tasks (default 20): ",
+		),
 		(vec!["example", "primes", "--set", "limit"], "--set takes name=value"),
 		(vec!["example", "sorting"], "no built-in workload \"sorting\"; there are:\n  primes"),
 		(vec!["example", "matmul"], "already has files"),

@@ -93,9 +93,14 @@ async function postPage() {
   const params = h('textarea', { id: 'params' });
   const workload = h('select', { id: 'workload' },
     workloads.map((w) => h('option', { value: w.name }, `${w.name}: ${w.about}`)));
+  const help = h('dl', { id: 'params-help' });
   const setDefaults = () => {
     const w = workloads.find((x) => x.name === workload.value);
-    params.value = JSON.stringify(w.defaults, null, 2);
+    // In the order the workload lists its parameters (the defaults' keys come alphabetically),
+    // each explained below.
+    params.value = JSON.stringify(Object.fromEntries(w.params.map((p) => [p.name, w.defaults[p.name]])), null, 2);
+    params.rows = w.params.length + 2;
+    help.replaceChildren(...w.params.flatMap((p) => [h('dt', {}, p.name), h('dd', {}, p.about)]));
   };
   workload.addEventListener('change', setDefaults);
   setDefaults();
@@ -103,7 +108,7 @@ async function postPage() {
     h('option', { value: 'builtin' }, 'a built-in workload'),
     h('option', { value: 'upload' }, 'my own module and inputs'));
   const builtin = h('div', { id: 'builtin' }, h('label', {}, 'Workload'), workload,
-    h('label', {}, 'Parameters (JSON)'), params);
+    h('label', {}, 'Parameters (JSON)'), params, help);
   const moduleFile = h('input', { type: 'file', id: 'module', accept: '.wasm' });
   const inputFiles = h('input', { type: 'file', id: 'inputs', multiple: true });
   const upload = h('div', { id: 'upload', hidden: true },

@@ -373,9 +373,13 @@ async fn store(portal: &Portal, module: Vec<u8>, inputs: Vec<Vec<u8>>) -> ApiRes
 }
 
 async fn list_workloads() -> Json<serde_json::Value> {
-	let list = workloads::catalogue().map(
-		|(name, about, defaults)| json!({ "name": name, "about": about, "defaults": defaults }),
-	);
+	let list = workloads::catalogue().map(|(name, about, defaults)| {
+		let params: Vec<_> = workloads::params(name)
+			.iter()
+			.map(|(param, about)| json!({ "name": param, "about": about }))
+			.collect();
+		json!({ "name": name, "about": about, "defaults": defaults, "params": params })
+	});
 	Json(json!(list))
 }
 

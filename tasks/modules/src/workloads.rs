@@ -142,6 +142,41 @@ pub fn catalogue() -> [(&'static str, &'static str, serde_json::Value); 4] {
 	]
 }
 
+/// The parameters of workload `name` in the order they are best read (what sizes the job
+/// first; the order of the table above), each with what it sets; none for an unknown name. They are the keys of its defaults
+/// in [`catalogue`], a JSON object that lists them alphabetically.
+pub fn params(name: &str) -> &'static [(&'static str, &'static str)] {
+	match name {
+		"primes" => &[
+			("limit", "count the primes below this"),
+			("tasks", "tasks: [0, limit) cut into this many equal ranges"),
+			("list", "list the primes too, not only count them"),
+		],
+		"mandelbrot" => &[
+			("width", "image width in pixels"),
+			("height", "image height in pixels"),
+			("tiles_x", "tiles across (one task each; must divide the width)"),
+			("tiles_y", "tiles down (must divide the height)"),
+			("max_iter", "iterations before a point counts as inside the set"),
+			("cx", "real part of the image's centre"),
+			("cy", "imaginary part of the image's centre"),
+			("span", "width of the region shown, in the complex plane"),
+		],
+		"matmul" => &[
+			("n", "side of the square matrices A and B"),
+			("tiles", "tasks: bands of n / tiles rows of A each (must divide n)"),
+			("seed", "seed of the matrices' values"),
+		],
+		"pwhash" => &[
+			("digits", "digits of the PINs searched"),
+			("iterations", "PBKDF2 iterations per PIN"),
+			("tasks", "tasks: the PIN space cut into this many ranges"),
+			("secret", "the PIN to find: the search looks for its PBKDF2-SHA256"),
+		],
+		_ => &[],
+	}
+}
+
 /// Makes the workload `name` from its JSON parameters (`{}` for the defaults).
 ///
 /// # Errors
@@ -302,6 +337,19 @@ fn pwhash(p: Pwhash) -> Result<Made, String> {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn each_workloads_parameters_are_listed_once_each_with_what_they_set() {
+		for (name, _, defaults) in catalogue() {
+			let mut listed: Vec<&str> = params(name).iter().map(|(param, _)| *param).collect();
+			listed.sort_unstable();
+			let keys: Vec<&str> =
+				defaults.as_object().unwrap().keys().map(String::as_str).collect();
+			assert_eq!(listed, keys, "{name}");
+			assert!(params(name).iter().all(|(_, about)| !about.is_empty()), "{name}");
+		}
+		assert!(params("sorting").is_empty());
+	}
 
 	#[test]
 	fn defaults_make_the_documented_task_counts() {
