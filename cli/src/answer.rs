@@ -341,7 +341,13 @@ mod tests {
 	#[tokio::test]
 	async fn a_mandelbrot_image_is_written_as_a_png_in_the_portals_colours() {
 		let dir = tempfile::tempdir().unwrap();
-		let params = serde_json::json!({"width": 64, "height": 48, "tiles_x": 2, "tiles_y": 2, "max_iter": 60});
+		let params = serde_json::json!({
+			"width": 64,
+			"height": 48,
+			"tiles_x": 2,
+			"tiles_y": 2,
+			"max_iter": 60,
+		});
 		let mut job = made("mandelbrot", params, mandelbrot::run);
 		let (said, asked) = job.say("mandelbrot", dir.path()).await;
 		let file = dir.path().join("job7-mandelbrot.png");

@@ -148,7 +148,8 @@ fn mandelbrot_tiles_decode_and_lay_out_as_the_grid_cut_them() {
 		grid.iter().map(|t| mandelbrot::Tile::decode(&t.input()).unwrap()).collect();
 	assert_eq!(decoded, grid);
 	assert!(mandelbrot::Tile::decode(&grid[0].input()[..35]).is_err());
-	assert!(mandelbrot::Tile::decode(&mandelbrot::Tile { max_iter: 0, ..grid[0] }.input()).is_err());
+	let no_iterations = mandelbrot::Tile { max_iter: 0, ..grid[0] };
+	assert!(mandelbrot::Tile::decode(&no_iterations.input()).is_err());
 
 	// Tile 5 is the second of the second row of 4: 16 pixels right, 16 down.
 	let layout = mandelbrot::Layout::of(&grid).unwrap();

@@ -143,8 +143,10 @@ pub fn catalogue() -> [(&'static str, &'static str, serde_json::Value); 4] {
 }
 
 /// The parameters of workload `name` in the order they are best read (what sizes the job
-/// first; the order of the table above), each with what it sets; none for an unknown name. They are the keys of its defaults
-/// in [`catalogue`], a JSON object that lists them alphabetically.
+/// first; the order of the table above), each with what it sets; none for an unknown name.
+/// They are the keys of its defaults in [`catalogue`], a JSON object that lists them
+/// alphabetically. The words are for a poster; the parameter structs' field docs say the same
+/// for a reader of the code.
 pub fn params(name: &str) -> &'static [(&'static str, &'static str)] {
 	match name {
 		"primes" => &[
