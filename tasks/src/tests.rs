@@ -76,15 +76,13 @@ fn pwhash_finds_the_key_in_range_and_not_outside() {
 	assert_eq!(pwhash::password(42, 4), "0042");
 	let search =
 		pwhash::Search { salt, iterations: 100, digits: 4, start: 4000, end: 4400, target };
-	assert_eq!(
-		pwhash::run(&search.input(), &[]).unwrap(),
-		[&[1u8][..], &4321u64.to_le_bytes()].concat()
-	);
 	let hit = pwhash::run(&search.input(), &[]).unwrap();
+	assert_eq!(hit, [&[1u8][..], &4321u64.to_le_bytes()].concat());
 	assert_eq!(pwhash::found(&hit), Ok(Some(4321)));
 	let miss = pwhash::Search { start: 0, end: 400, ..search };
-	assert_eq!(pwhash::run(&miss.input(), &[]).unwrap(), vec![0]);
-	assert_eq!(pwhash::found(&[0]), Ok(None));
+	let missed = pwhash::run(&miss.input(), &[]).unwrap();
+	assert_eq!(missed, vec![0]);
+	assert_eq!(pwhash::found(&missed), Ok(None));
 	for not_an_output in [&[][..], &[2], &hit[..5], &[0, 0]] {
 		assert!(pwhash::found(not_an_output).is_err(), "{not_an_output:?}");
 	}
