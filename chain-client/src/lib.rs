@@ -358,6 +358,56 @@ pub fn skipped(
 	}
 }
 
+/// Why a task that settled has no result: the poster paid nothing for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unresolved {
+	/// Every replica that revealed reported that it could not get the module or the input
+	/// (the poster stopped serving them, or was never on the workers' content network), and
+	/// no checker could either.
+	InputUnavailable,
+	/// The checkers reached no verdict: the replicas disagreed or did not all reveal, or an
+	/// audit could not be decided.
+	NoVerdict,
+}
+
+impl Unresolved {
+	/// What a poster reads.
+	pub fn describe(self) -> &'static str {
+		match self {
+			Unresolved::InputUnavailable => {
+				"no replica or checker could get its module or input (nothing paid)"
+			},
+			Unresolved::NoVerdict => "the checkers reached no verdict on it (nothing paid)",
+		}
+	}
+}
+
+/// Why `task` settled without a result ([`Unresolved`]); `None` for a task that has one, has
+/// not settled, or was let go when its job closed ([`skipped`] says so).
+pub fn unresolved(
+	task: Option<&rt::pallet_jobs::types::TaskInfo<AccountId32, u32>>,
+) -> Option<Unresolved> {
+	use rt::pallet_jobs::types::{Phase, ReplicaState};
+	let task = task?;
+	if !matches!(task.phase, Phase::Done) || task.result.is_some() || task.replicas.0.is_empty() {
+		return None;
+	}
+	let revealed: Vec<Outcome> = task
+		.replicas
+		.0
+		.iter()
+		.filter_map(|r| match &r.state {
+			ReplicaState::Revealed(result) => Some(convert::outcome_back(&result.outcome)),
+			_ => None,
+		})
+		.collect();
+	if !revealed.is_empty() && revealed.iter().all(|o| *o == Outcome::InputUnavailable) {
+		Some(Unresolved::InputUnavailable)
+	} else {
+		Some(Unresolved::NoVerdict)
+	}
+}
+
 /// The `post_job(spec)` call.
 fn post_job_call(spec: &JobSpec) -> impl subxt::transactions::Payload {
 	let args = spec

@@ -6,7 +6,8 @@
 //! review selects it takes the review up when it is back; a worker slashed below the minimum
 //! stake says so, and restakes when started again; a checker slashed below the minimum says
 //! so, leaves the registry, and registers anew once its stake has unbonded; a checker that
-//! leaves for good does its open review first and gets its stake back.
+//! leaves for good does its open review first and gets its stake back; a job whose input
+//! nobody serves fails unpaid, with nobody slashed.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! verification`.
@@ -207,6 +208,63 @@ async fn a_lying_worker_is_caught_by_the_checker_and_slashed_and_the_honest_outp
 		worker.stop().await;
 	}
 	liar.stop().await;
+	checker.stop().await;
+}
+
+/// A job whose inputs nobody serves (its poster left the content network): both replicas and
+/// the checker report the input unavailable, which is no verdict. The task fails, nobody is
+/// paid or slashed, the poster gets the whole escrow back, and the workers go on to the next
+/// job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_input_nobody_serves_fails_its_task_unpaid_and_nobody_is_slashed() {
+	let t = OneTask::start(&[21, 22, 29]).await;
+	let checker = start_checker(&t.node, t.dir.path(), 29, t.bootstrap.clone()).await;
+	registered_checker(&t.chain, &checker.account).await;
+	let workers = [
+		start_worker(&t.node, t.dir.path(), 21, t.bootstrap.clone(), false).await,
+		start_worker(&t.node, t.dir.path(), 22, t.bootstrap.clone(), false).await,
+	];
+	let unserved = [ContentId::of(b"an input only its poster had")];
+	let id = post_disputed(&t.chain, t.module, ccgsc_primitives::inputs_root(&unserved)).await;
+	ended(&t.chain, &t.node, id, Duration::from_secs(180)).await;
+
+	let task = t.chain.task(id, 0).await.unwrap().expect("claimed");
+	assert_eq!((task.phase.clone(), task.result), (Phase::Done, None));
+	assert_eq!(task.replicas.0.len(), 2);
+	for replica in &task.replicas.0 {
+		let ReplicaState::Revealed(result) = &replica.state else {
+			panic!("every replica revealed: {replica:?}")
+		};
+		assert_eq!(convert::outcome_back(&result.outcome), Outcome::InputUnavailable);
+	}
+	assert_eq!(
+		ccgsc_chain::unresolved(Some(&task)),
+		Some(ccgsc_chain::Unresolved::InputUnavailable)
+	);
+	assert!(checker.stats.assigned.load(Ordering::Relaxed) >= 1, "the dispute went to the checker");
+	let judge = t.chain.checker(&checker.account).await.unwrap().unwrap();
+	assert_eq!((judge.upheld, judge.earned, judge.slashed), (0, 0, 0));
+	for worker in &workers {
+		let record = t.chain.worker(&worker.account).await.unwrap().unwrap();
+		assert_eq!((record.earned, record.slashed), (0, 0), "nobody is paid or slashed");
+	}
+	let info = t.chain.job(id).await.unwrap().unwrap();
+	assert_eq!((info.status, info.spent, info.escrow), (JobStatus::Done, 0, 0));
+	assert_eq!(t.chain.total_issuance().await.unwrap(), t.issuance);
+
+	// The next job, whose input is served, completes with the right output.
+	let id = post_disputed(&t.chain, t.module, t.root).await;
+	ended(&t.chain, &t.node, id, Duration::from_secs(180)).await;
+	outputs_are_correct(&t.chain, &t.p2p, id, &t.inputs).await;
+	for worker in &workers {
+		let record = t.chain.worker(&worker.account).await.unwrap().unwrap();
+		assert!(record.earned > 0 && record.slashed == 0, "paid for the second job");
+	}
+	assert_eq!(t.chain.total_issuance().await.unwrap(), t.issuance);
+
+	for worker in workers {
+		worker.stop().await;
+	}
 	checker.stop().await;
 }
 

@@ -786,6 +786,8 @@ impl Verifier {
 				(result, execution.output)
 			},
 			Ran::InputUnavailable(e) => {
+				// Revealed all the same: it is no verdict, so it earns no fee and costs no stake,
+				// where a checker that stays silent is slashed.
 				tracing::warn!(job, task, error = %e, "input unavailable");
 				(TaskResult::without_output(Outcome::InputUnavailable), Vec::new())
 			},

@@ -366,7 +366,7 @@ async function jobPage(id) {
           cancelling || ' Only its poster can: no new task starts and running tasks stop; tasks whose results are all in still settle; the unspent escrow returns.')) : null,
       h('div', { class: 'tasks', id: 'tasks' }, v.tasks.map((t) => h('div', {
         class: `task ${t.provisional ? 'provisional' : t.state}`, 'data-state': t.state,
-        title: `task ${t.index}: ${t.state}${t.provisional ? ' (audit window open)' : ''}${t.outcome ? ` · ${t.outcome}` : ''}${t.skipped ? `: ${t.skipped}` : ''}`,
+        title: `task ${t.index}: ${t.state}${t.provisional ? ' (audit window open)' : ''}${t.outcome ? ` · ${t.outcome}` : ''}${t.skipped ? `: ${t.skipped}` : ''}${t.failed ? `: ${t.failed}` : ''}`,
       }))),
       h('div', { class: 'legend' }, STATES.filter((s) => counts[s]).map((s) =>
         h('span', {}, h('span', { class: `task ${s}` }), `${s} ${counts[s]}`))),

@@ -252,6 +252,7 @@ mod tests {
 			index,
 			state,
 			skipped: None,
+			failed: None,
 			provisional: false,
 			outcome: Some(outcome.into()),
 			output: Some(ContentId::of(output)),

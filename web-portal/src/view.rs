@@ -85,6 +85,9 @@ pub(crate) struct TaskView {
 	/// Why a skipped task never settles, as the page's tooltip says it
 	/// ([`ccgsc_chain::Skipped::describe`]).
 	pub(crate) skipped: Option<&'static str>,
+	/// Why a failed task has no result, as the page's tooltip says it
+	/// ([`ccgsc_chain::Unresolved::describe`]).
+	pub(crate) failed: Option<&'static str>,
 	/// An accepted result that an audit may still overturn.
 	pub(crate) provisional: bool,
 	/// How the accepted result ended (Success, Trapped, WorkLimitExceeded, ...).
@@ -175,6 +178,7 @@ fn task_state(
 		index,
 		state: "open",
 		skipped: None,
+		failed: None,
 		provisional: false,
 		outcome: None,
 		output: None,
@@ -205,7 +209,10 @@ fn task_state(
 			Some(r) if convert::outcome_back(&r.outcome) == ccgsc_primitives::Outcome::Success => {
 				"accepted"
 			},
-			_ => "failed",
+			_ => {
+				view.failed = ccgsc_chain::unresolved(Some(task)).map(|why| why.describe());
+				"failed"
+			},
 		},
 	};
 	if let Some(TaskResult { outcome, output_len, output }) = &task.result {
@@ -361,7 +368,7 @@ mod tests {
 		bounded_collections::bounded_vec::BoundedVec,
 		pallet_workers::{Profile, Reputation, Unbonding},
 	};
-	use ccgsc_primitives::PlatformClass;
+	use ccgsc_primitives::{Outcome, PlatformClass};
 
 	use super::*;
 
@@ -454,9 +461,37 @@ mod tests {
 			TaskInfo { phase: Phase::Done, replicas: BoundedVec(vec![]), ..leased.clone() };
 		assert_eq!(state(JobStatus::Cancelled, Some(&let_go)), ("skipped", UNFINISHED));
 		// A dispute the checkers could not decide ends without a result too, but keeps its
-		// replicas: it failed.
-		let undecided = TaskInfo { phase: Phase::Done, ..waiting };
+		// replicas: it failed, and says why.
+		let undecided = TaskInfo { phase: Phase::Done, ..waiting.clone() };
 		assert_eq!(state(JobStatus::Cancelled, Some(&undecided)), ("failed", None));
+		let failed = |info: &TaskInfo<AccountId32, u32>| {
+			task(&JobStatus::Done, 0, Some(info), |_| false).failed
+		};
+		assert_eq!(
+			failed(&undecided),
+			Some("the checkers reached no verdict on it (nothing paid)")
+		);
+		// Every replica that revealed could not get the input: the poster's inputs were not
+		// served. One that computed a result makes it a verdict the checkers missed instead.
+		let revealed = |outcome| Replica {
+			worker: AccountId32([4; 32]),
+			state: ReplicaState::Revealed(convert::result(
+				&ccgsc_primitives::TaskResult::without_output(outcome),
+			)),
+			lease_until: 10,
+		};
+		let mut unreachable = undecided.clone();
+		unreachable.replicas.0[0] = revealed(Outcome::InputUnavailable);
+		assert_eq!(
+			failed(&unreachable),
+			Some("no replica or checker could get its module or input (nothing paid)")
+		);
+		unreachable.replicas.0[1] = revealed(Outcome::Trapped);
+		assert_eq!(
+			failed(&unreachable),
+			Some("the checkers reached no verdict on it (nothing paid)")
+		);
+		assert_eq!(failed(&waiting), None, "a task still open has not failed");
 		let committed = TaskInfo { phase: Phase::Drawing, ..leased };
 		assert_eq!(
 			state(JobStatus::Cancelled, Some(&committed)),

@@ -20,7 +20,11 @@
 //! from it, or who does not reveal (verdict or not), loses [`Config::CheckerSlashFraction`] of
 //! its stake (half to the poster, half to the checkers who voted with the verdict; all to the
 //! poster when nobody did). A review nobody reveals in fails the task unpaid, so a lone checker
-//! that stays silent to shield a liar pays for it with its stake. A checker that guesses
+//! that stays silent to shield a liar pays for it with its stake. A checker that could not get
+//! the module or the input reveals `InputUnavailable`, which is no verdict: it is left out of
+//! the majority, earns no fee and loses nothing, as a worker reporting the same does not; a
+//! review with no other reveal fails the task unpaid, so nobody is ever paid, or slashed, on
+//! the word that an input was unreachable. A checker that guesses
 //! among the replicas' published results instead of executing is on the losing side whenever
 //! it guesses wrong. The reveal must also carry one chunk of the output the checker claims,
 //! with its Merkle proof against the claimed content id, verified here with the same
@@ -584,10 +588,15 @@ impl<T: Config> Pallet<T> {
 			.iter()
 			.filter_map(|(_, a)| if let Attestation::Revealed(r) = a { Some(*r) } else { None })
 			.collect();
-		let verdict = revealed
+		// A checker that could not get the module or the input has no verdict to give: its
+		// reveal does not count toward the majority, and it is neither paid nor slashed (as a
+		// worker reporting the same is not), so an unreachable input is never a verdict.
+		let verdicts: Vec<TaskResult> =
+			revealed.into_iter().filter(|r| r.outcome.is_verdict()).collect();
+		let verdict = verdicts
 			.iter()
 			.find(|candidate| {
-				revealed.iter().filter(|r| r == candidate).count() * 2 > revealed.len()
+				verdicts.iter().filter(|r| r == candidate).count() * 2 > verdicts.len()
 			})
 			.copied();
 		let (honest, dishonest): (Vec<_>, Vec<_>) = review
@@ -613,7 +622,11 @@ impl<T: Config> Pallet<T> {
 		for (checker, attestation) in dishonest {
 			// Without a verdict nobody can tell which revealed result was wrong, but a checker
 			// that never revealed failed its review either way.
-			if verdict.is_some() || !matches!(attestation, Attestation::Revealed(_)) {
+			let failed = match attestation {
+				Attestation::Revealed(r) => verdict.is_some() && r.outcome.is_verdict(),
+				_ => true,
+			};
+			if failed {
 				Self::slash(checker, poster.as_ref(), &honest);
 			}
 		}

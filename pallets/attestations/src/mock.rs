@@ -3,8 +3,8 @@
 
 use crate as pallet_attestations;
 use ccgsc_primitives::{
-	commitment, ChunkTree, ContentId, Limits, PlatformClass, PlatformSet, TaskIndex, TaskRef,
-	TaskResult,
+	commitment, ChunkTree, ContentId, Limits, Outcome, PlatformClass, PlatformSet, TaskIndex,
+	TaskRef, TaskResult,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -227,7 +227,11 @@ pub fn salt(who: u64) -> [u8; 32] {
 
 /// `who` runs task `index` of `job` as a replica and commits `output`'s result.
 pub fn replica_commits(who: u64, job: u64, index: TaskIndex, output: &[u8]) {
-	let result = TaskResult::success(output);
+	replica_commits_result(who, job, index, TaskResult::success(output));
+}
+
+/// `who` commits `result` for task `index` of `job` as a replica.
+pub fn replica_commits_result(who: u64, job: u64, index: TaskIndex, result: TaskResult) {
 	let hash = commitment(&result, &salt(who), &who, &TaskRef { job, index });
 	assert_ok!(Jobs::commit(
 		RuntimeOrigin::signed(who),
@@ -238,7 +242,11 @@ pub fn replica_commits(who: u64, job: u64, index: TaskIndex, output: &[u8]) {
 
 /// `who` reveals `output`'s result for task `index` of `job`.
 pub fn replica_reveals(who: u64, job: u64, index: TaskIndex, output: &[u8]) {
-	let result = TaskResult::success(output);
+	replica_reveals_result(who, job, index, TaskResult::success(output));
+}
+
+/// `who` reveals `result` for task `index` of `job` as a replica.
+pub fn replica_reveals_result(who: u64, job: u64, index: TaskIndex, result: TaskResult) {
 	assert_ok!(Jobs::reveal(
 		RuntimeOrigin::signed(who),
 		job,
@@ -246,25 +254,45 @@ pub fn replica_reveals(who: u64, job: u64, index: TaskIndex, output: &[u8]) {
 	));
 }
 
+/// What a replica or checker reports when it could not get the module or the input.
+pub fn unavailable() -> TaskResult {
+	TaskResult::without_output(Outcome::InputUnavailable)
+}
+
 /// Checker `who` commits to `output` for task `index` of `job`.
 pub fn checker_commits(who: u64, job: u64, index: TaskIndex, output: &[u8]) {
-	let hash = commitment(&TaskResult::success(output), &salt(who), &who, &TaskRef { job, index });
+	checker_commits_result(who, job, index, TaskResult::success(output));
+}
+
+/// Checker `who` commits to `result` for task `index` of `job`.
+pub fn checker_commits_result(who: u64, job: u64, index: TaskIndex, result: TaskResult) {
+	let hash = commitment(&result, &salt(who), &who, &TaskRef { job, index });
 	assert_ok!(Attestations::attest(RuntimeOrigin::signed(who), job, index, hash));
 }
 
-/// The arguments of a correct reveal by checker `who` of `output`.
-pub fn checker_reveal_args(
-	who: u64,
-	job: u64,
-	index: TaskIndex,
-	output: &[u8],
-) -> (
+/// What [`Attestations::reveal_attestation`] takes after the review: the result, the salt,
+/// the drawn chunk of the output and its proof.
+pub type RevealArgs = (
 	TaskResult,
 	[u8; 32],
 	polkadot_sdk::frame_support::BoundedVec<u8, ConstU32<{ ccgsc_primitives::CHUNK_SIZE as u32 }>>,
 	ccgsc_primitives::ChunkProof,
-) {
-	let result = TaskResult::success(output);
+);
+
+/// The arguments of a correct reveal by checker `who` of `output`.
+pub fn checker_reveal_args(who: u64, job: u64, index: TaskIndex, output: &[u8]) -> RevealArgs {
+	reveal_args_of(who, job, index, TaskResult::success(output), output)
+}
+
+/// The arguments of a correct reveal by checker `who` of `result`, whose output is `output`
+/// (empty for a result without one).
+fn reveal_args_of(
+	who: u64,
+	job: u64,
+	index: TaskIndex,
+	result: TaskResult,
+	output: &[u8],
+) -> RevealArgs {
 	let review = crate::OpenReviews::<Test>::get(job, index).expect("review open");
 	let hash = commitment(&result, &salt(who), &who, &TaskRef { job, index });
 	let at = Attestations::challenge_index(&review.nonce, &who, &hash, result.output_len);
@@ -277,7 +305,18 @@ pub fn checker_reveal_args(
 
 /// Checker `who` reveals `output`.
 pub fn checker_reveals(who: u64, job: u64, index: TaskIndex, output: &[u8]) {
-	let (result, salt, chunk, proof) = checker_reveal_args(who, job, index, output);
+	checker_reveals_result(who, job, index, TaskResult::success(output), output);
+}
+
+/// Checker `who` reveals `result`, whose output is `output` (empty for a result without one).
+pub fn checker_reveals_result(
+	who: u64,
+	job: u64,
+	index: TaskIndex,
+	result: TaskResult,
+	output: &[u8],
+) {
+	let (result, salt, chunk, proof) = reveal_args_of(who, job, index, result, output);
 	assert_ok!(Attestations::reveal_attestation(
 		RuntimeOrigin::signed(who),
 		job,

@@ -306,6 +306,102 @@ fn an_audit_overturns_a_lying_single_result() {
 	});
 }
 
+/// Nobody could get the input (the poster stopped serving it): both replicas and the checker
+/// report it unavailable. That is no verdict: the task fails, nobody is paid or slashed, and
+/// the poster gets back everything the task held.
+#[test]
+fn an_input_nobody_can_get_is_no_verdict_and_costs_the_poster_nothing() {
+	build_and_execute(|| {
+		checker(9);
+		let job = post(1, 2);
+		for w in [2, 3] {
+			assert_ok!(Jobs::claim(RuntimeOrigin::signed(w), job, 1));
+		}
+		for w in [2, 3] {
+			replica_commits_result(w, job, 0, unavailable());
+		}
+		for w in [2, 3] {
+			replica_reveals_result(w, job, 0, unavailable());
+		}
+		assert_eq!(phase(job, 0), Phase::Review(ReviewKind::Dispute));
+		checker_commits_result(9, job, 0, unavailable());
+		checker_reveals_result(9, job, 0, unavailable(), &[]);
+
+		assert_eq!(phase(job, 0), Phase::Done);
+		assert_eq!(pallet_jobs::Tasks::<Test>::get(job, 0).unwrap().result, None);
+		assert!(System::events()
+			.iter()
+			.any(|e| e.event == Event::ReviewConcluded { job, task: 0, verdict: None }.into()));
+		for w in [2, 3] {
+			assert_eq!(pallet_workers::Workers::<Test>::get(w).unwrap().stake, 1000);
+			assert_eq!(Balances::balance(&w), 9000, "worker {w} is not paid");
+		}
+		assert_eq!((stake_of(9), Balances::balance(&9)), (1000, 9000));
+		assert_eq!(Checkers::<Test>::get(9).unwrap().upheld, 0);
+		assert_eq!(Checkers::<Test>::get(9).unwrap().slashed, 0);
+		assert_eq!(Balances::balance(&POSTER), 10_000, "the whole escrow returns");
+	});
+}
+
+/// Of three checkers, two could not get the input: the one that executed decides. Before,
+/// the two reports of an unreachable input made a majority, and the verdict slashed both
+/// replicas and the checker that had the right answer.
+#[test]
+fn checkers_that_cannot_get_the_input_are_left_out_of_the_majority() {
+	build_and_execute(|| {
+		CheckersPerReview::set(3);
+		for c in [9, 10, 11] {
+			checker(c);
+		}
+		let job = disputed_job();
+		checker_commits(9, job, 0, &good_output(0));
+		for c in [10, 11] {
+			checker_commits_result(c, job, 0, unavailable());
+		}
+		checker_reveals(9, job, 0, &good_output(0));
+		for c in [10, 11] {
+			checker_reveals_result(c, job, 0, unavailable(), &[]);
+		}
+		assert_eq!(phase(job, 0), Phase::Done);
+		let accepted = pallet_jobs::Tasks::<Test>::get(job, 0).unwrap().result;
+		assert_eq!(accepted, Some(TaskResult::success(&good_output(0))));
+		// The liar loses half its stake: a third each to the poster, the honest replica and
+		// the one checker that voted with the verdict.
+		assert_eq!(pallet_workers::Workers::<Test>::get(2).unwrap().stake, 1000);
+		assert_eq!(pallet_workers::Workers::<Test>::get(3).unwrap().stake, 500);
+		assert_eq!(Balances::balance(&2), 9000 + REWARD + 166);
+		assert_eq!(Balances::balance(&9), 9000 + FEE + 166);
+		for c in [10, 11] {
+			assert_eq!((stake_of(c), Balances::balance(&c)), (1000, 9000));
+			assert_eq!(Checkers::<Test>::get(c).unwrap().slashed, 0);
+		}
+	});
+}
+
+/// An audit whose checker cannot get the input ends without a verdict: the single result is
+/// not paid, but its worker, who may well have been right, is not slashed either.
+#[test]
+fn an_audit_the_checker_cannot_run_slashes_nobody() {
+	build_and_execute(|| {
+		AuditRate::set(Perbill::one());
+		checker(9);
+		let job = post(1, 1);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		replica_commits(2, job, 0, &good_output(0));
+		replica_reveals(2, job, 0, &good_output(0));
+		assert_eq!(phase(job, 0), Phase::Review(ReviewKind::Audit));
+		checker_commits_result(9, job, 0, unavailable());
+		checker_reveals_result(9, job, 0, unavailable(), &[]);
+		assert_eq!(phase(job, 0), Phase::Done);
+		assert_eq!(pallet_jobs::Tasks::<Test>::get(job, 0).unwrap().result, None);
+		let worker = pallet_workers::Workers::<Test>::get(2).unwrap();
+		assert_eq!((worker.stake, worker.unaudited, worker.leases), (1000, 0, 0));
+		assert_eq!(Balances::balance(&2), 9000);
+		assert_eq!((stake_of(9), Balances::balance(&9)), (1000, 9000));
+		assert_eq!(Balances::balance(&POSTER), 10_000);
+	});
+}
+
 #[test]
 fn leaving_is_refused_while_a_review_is_open() {
 	build_and_execute(|| {

@@ -1509,7 +1509,8 @@ impl<T: Config> Pallet<T> {
 	/// window closed, or the checkers' verdict). Replicas that revealed the verdict are paid
 	/// and credited; replicas that revealed anything else or nothing are slashed and debited,
 	/// except those that reported their input unavailable. `checkers` voted with the verdict
-	/// and share in any slash. With no verdict, nobody is paid or slashed.
+	/// and share in any slash. With no verdict, nobody is paid or slashed; an unreachable
+	/// input ([`ccgsc_primitives::Outcome::InputUnavailable`]) is no verdict, whoever reports it.
 	pub fn settle(
 		job: JobId,
 		index: TaskIndex,
@@ -1524,6 +1525,7 @@ impl<T: Config> Pallet<T> {
 			return;
 		}
 		let single = task.phase.holds_single();
+		let verdict = verdict.filter(|v| v.outcome.is_verdict());
 		let mut honest = Vec::new();
 		let mut liars = Vec::new();
 		if let Some(verdict) = verdict {

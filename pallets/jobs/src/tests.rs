@@ -650,6 +650,31 @@ fn input_unavailable_neither_pays_nor_slashes() {
 	});
 }
 
+/// An unreachable input is never a verdict, whoever hands it to `settle`: the replica that
+/// computed a result is not slashed on it, and nobody is paid.
+#[test]
+fn an_unreachable_input_as_the_verdict_settles_as_none() {
+	build_and_execute(|| {
+		let job = post(1, 2);
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(2), job, 1));
+		assert_ok!(Jobs::claim(RuntimeOrigin::signed(3), job, 1));
+		let unavailable = TaskResult::without_output(Outcome::InputUnavailable);
+		commit(2, job, 0, good(0));
+		commit(3, job, 0, unavailable);
+		reveal(2, job, 0, good(0));
+		reveal(3, job, 0, unavailable);
+		assert_eq!(phase(job, 0), Phase::Review(ReviewKind::Dispute));
+
+		Jobs::settle(job, 0, Some(unavailable), &[CHECKER]);
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().result, None);
+		for w in [2, 3] {
+			assert_eq!(pallet_workers::Workers::<Test>::get(w).unwrap().stake, 1000);
+			assert_eq!(Balances::balance(&w), 9000);
+		}
+		assert_eq!(Balances::balance(&POSTER), 10_000);
+	});
+}
+
 #[test]
 fn cancel_refunds_what_is_unspent() {
 	build_and_execute(|| {
