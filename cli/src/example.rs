@@ -24,8 +24,9 @@ pub struct Example {
 	out: PathBuf,
 }
 
-/// Writes the workload and prints what it wrote and how to post it.
-pub fn run(example: &Example) -> anyhow::Result<()> {
+/// Writes the workload and prints what it wrote and how to post it: through `bootstrap`, or
+/// with a `<p2p>` to fill in when none was given.
+pub fn run(example: &Example, bootstrap: &[ccgsc_p2p::Multiaddr]) -> anyhow::Result<()> {
 	let Some((name, _, defaults)) =
 		workloads::catalogue().into_iter().find(|(name, ..)| *name == example.workload)
 	else {
@@ -69,8 +70,14 @@ pub fn run(example: &Example) -> anyhow::Result<()> {
 		made.inputs.len(),
 		inputs.display()
 	);
-	let mut post = vec![
-		"ccgsc".to_string(),
+	let mut post = vec!["ccgsc".to_string()];
+	if bootstrap.is_empty() {
+		post.extend(["--bootstrap".into(), "<p2p>".into()]);
+	}
+	for addr in bootstrap {
+		post.extend(["--bootstrap".into(), addr.to_string()]);
+	}
+	post.extend([
 		"post".into(),
 		"--module".into(),
 		quoted(&module),
@@ -78,11 +85,17 @@ pub fn run(example: &Example) -> anyhow::Result<()> {
 		quoted(&inputs),
 		"--work".into(),
 		made.work.to_string(),
-	];
+	]);
 	post.extend(made.args.iter().map(|arg| format!("--arg={arg}")));
 	post.extend(["--out".into(), quoted(&example.out.join("outputs"))]);
 	println!("post it with (on a dev chain, sign with a dev account: add --dev alice):");
 	println!("  {}", post.join(" "));
+	if bootstrap.is_empty() {
+		println!(
+			"where <p2p> is the libp2p address of a worker or the portal (`ccgsc up` prints its \
+			 portal's as `p2p`): the workers fetch the inputs from this CLI through that network"
+		);
+	}
 	Ok(())
 }
 

@@ -2,13 +2,20 @@
 //!
 //! ```text
 //! ccgsc example primes --set list=true --out demo/   # a built-in workload, as files
-//! ccgsc post --dev alice --module demo/primes.wasm --inputs demo/inputs/ --out results/
+//! ccgsc --bootstrap <p2p> post --dev alice --module demo/primes.wasm --inputs demo/inputs/ \
+//!     --out results/
 //! ccgsc status 3
-//! ccgsc fetch 3 --out results/
+//! ccgsc --bootstrap <p2p> fetch 3 --out results/
 //! ccgsc cancel 3 --dev alice     # no new task starts; the unspent escrow returns
 //! ccgsc transfer 5F…xY 500 --dev alice   # fund a worker's account
 //! ccgsc up                       # a whole local marketplace: node, portal, workers, checker
 //! ```
+//!
+//! `<p2p>` is the libp2p address of a worker or of the portal (`ccgsc up` prints its portal's as
+//! `p2p`): the content network is joined through it. Workers fetch a job's module and inputs from
+//! the CLI through that network, so `post` refuses to post without it (with no `--bootstrap`, or
+//! when no `--bootstrap` peer answers within [`JOIN_TIMEOUT`]) rather than let every task fail
+//! for want of its input; `fetch` needs it for the outputs its own store does not hold.
 //!
 //! `post` stores the module and every file of the inputs folder (one task per file, in file name
 //! order) in a local content store under `--dir`, provides them over libp2p, posts the job, follows
@@ -247,7 +254,7 @@ async fn main() -> anyhow::Result<()> {
 	let cli = Cli::parse();
 	match &cli.command {
 		Command::Up(options) => up::run(options).await,
-		Command::Example(example) => example::run(example),
+		Command::Example(example) => example::run(example, &cli.bootstrap),
 		Command::Account { dev } => {
 			println!("{}", Poster::new(dev.as_deref(), &cli.dir)?.account());
 			Ok(())
@@ -268,7 +275,7 @@ async fn main() -> anyhow::Result<()> {
 		Command::Fetch { job, out } => {
 			let chain = connect(&cli.chain).await?;
 			let (p2p, notes) = start_p2p(&cli, &chain).await?;
-			let result = fetch(&chain, &p2p, notes.as_ref(), *job, out, &[]).await;
+			let result = fetch(&chain, &p2p, &cli.bootstrap, notes.as_ref(), *job, out, &[]).await;
 			p2p.stop().await;
 			result
 		},
@@ -329,6 +336,42 @@ fn note(notes: Option<&kept::Held>, job: u64, items: impl IntoIterator<Item = It
 	}
 }
 
+/// How long `post` and `fetch` wait for the content node to connect to a `--bootstrap` peer.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits until the content node is connected to a peer of the content network, which workers
+/// fetch a job's module and inputs through and outputs come from; `why` says what fails without.
+///
+/// # Errors
+/// At once with no `--bootstrap` (nobody else knows this CLI's address, so nobody would ever
+/// connect), or when no `--bootstrap` peer has answered within [`JOIN_TIMEOUT`].
+async fn join(
+	p2p: &ccgsc_p2p::Node,
+	bootstrap: &[ccgsc_p2p::Multiaddr],
+	why: &str,
+) -> anyhow::Result<()> {
+	if bootstrap.is_empty() {
+		bail!(
+			"no --bootstrap, so this CLI is on no content network: {why}. Pass --bootstrap with \
+			 the libp2p address of a worker or the portal, ending in /p2p/<peer id> (`ccgsc up` \
+			 prints its portal's as `p2p`)"
+		);
+	}
+	let started = tokio::time::Instant::now();
+	while p2p.client().connected_peers().await.context("the content node stopped")?.is_empty() {
+		if started.elapsed() >= JOIN_TIMEOUT {
+			let peers: Vec<String> = bootstrap.iter().map(|a| a.to_string()).collect();
+			bail!(
+				"no --bootstrap peer answered in {} s ({}): {why}",
+				JOIN_TIMEOUT.as_secs(),
+				peers.join(", ")
+			);
+		}
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	Ok(())
+}
+
 /// The files of `dir`, sorted by name (one task each).
 fn input_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 	let mut files = Vec::new();
@@ -369,6 +412,12 @@ async fn run_post(
 	}
 	let inputs_root =
 		p2p.client().add_inputs(inputs.clone()).await.context("cannot store the inputs")?;
+	join(
+		p2p,
+		&cli.bootstrap,
+		"the workers could not fetch the job's module and inputs from this CLI; nothing was posted",
+	)
+	.await?;
 	let platform = PlatformClass::native().context("no platform class for this CPU")?;
 	let now = chain.finalized_number().await?;
 	let spec = JobSpec {
@@ -399,9 +448,11 @@ async fn run_post(
 	}
 	let chain = follow(&cli.chain, chain.clone(), job).await?;
 	match &post.out {
-		Some(out) => fetch(&chain, p2p, notes, job, out, &files).await,
+		Some(out) => fetch(&chain, p2p, &cli.bootstrap, notes, job, out, &files).await,
 		None => {
-			println!("outputs: ccgsc fetch {job} --out <folder>");
+			let through: String =
+				cli.bootstrap.iter().map(|addr| format!(" --bootstrap {addr}")).collect();
+			println!("outputs: ccgsc{through} fetch {job} --out <folder>");
 			Ok(())
 		},
 	}
@@ -450,10 +501,12 @@ async fn follow(url: &str, mut chain: Chain, job: u64) -> anyhow::Result<Chain> 
 }
 
 /// Writes every accepted output of `job` to `out`, each checked against its content id, and,
-/// for a built-in workload's job, says what they add up to (see [`answer`]).
+/// for a built-in workload's job, says what they add up to (see [`answer`]). The content
+/// network is joined through `bootstrap` for the first output the store does not hold.
 async fn fetch(
 	chain: &Chain,
 	p2p: &ccgsc_p2p::Node,
+	bootstrap: &[ccgsc_p2p::Multiaddr],
 	notes: Option<&kept::Held>,
 	job: u64,
 	out: &Path,
@@ -466,15 +519,19 @@ async fn fetch(
 	// job is no built-in workload's).
 	let mut outputs = Vec::new();
 	let mut failed = 0;
+	let mut joined = false;
 	for index in 0..info.spec.task_count {
 		let name = files
 			.get(index as usize)
 			.and_then(|f| f.file_name())
 			.map(|n| format!("{index}-{}.out", n.to_string_lossy()))
 			.unwrap_or_else(|| format!("{index}.out"));
-		let result = chain.task(job, index).await?.and_then(|t| t.result);
-		let Some(result) = result else {
-			eprintln!("task {index}: no accepted result");
+		let task = chain.task(job, index).await?;
+		let Some(result) = task.as_ref().and_then(|t| t.result) else {
+			match ccgsc_chain::unresolved(task.as_ref()) {
+				Some(why) => eprintln!("task {index}: no accepted result: {}", why.describe()),
+				None => eprintln!("task {index}: no accepted result"),
+			}
 			failed += 1;
 			outputs.push(None);
 			continue;
@@ -488,6 +545,10 @@ async fn fetch(
 		}
 		let id = ContentId(result.output.0);
 		note(notes, job, [Item::Blob(id)]);
+		if !joined && !p2p.client().has(&id) {
+			join(p2p, bootstrap, "the outputs come from the workers that serve them").await?;
+			joined = true;
+		}
 		let bytes = p2p
 			.client()
 			.get(id)
@@ -639,7 +700,10 @@ async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 						ContentId(r.output.0)
 					)
 				},
-				(phase, _) => format!("{phase:?}, {} replicas", task.replicas.0.len()),
+				(phase, _) => match ccgsc_chain::unresolved(Some(&task)) {
+					Some(why) => format!("failed: {}", why.describe()),
+					None => format!("{phase:?}, {} replicas", task.replicas.0.len()),
+				},
 			},
 		};
 		println!("  task {index}: {line}");

@@ -348,7 +348,7 @@ async fn start_rest(
 		}
 	} else {
 		println!("  chain RPC   {ws}   (polkadot.js: https://polkadot.js.org/apps/?rpc={ws})");
-		println!("  node metrics http://127.0.0.1:{}/metrics", up.prometheus_port);
+		println!("  node        metrics http://127.0.0.1:{}/metrics", up.prometheus_port);
 	}
 	for (i, (name, _, _)) in roles.iter().enumerate() {
 		println!(

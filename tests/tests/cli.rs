@@ -1,10 +1,11 @@
 //! The `ccgsc` CLI against the real chain and two workers: write a built-in workload to a
 //! folder (`example`), post it with the command `example` printed, follow the job, get the
-//! verified outputs in a folder; refuse bad example parameters and a folder with no inputs; once the chain has removed the ended job's record (its retention shortened for the
-//! test), `status` and `fetch` say so, and so does the portal (410), the workers drop the
-//! job's module, inputs and outputs from their stores, and the CLI from its own at its next
-//! `fetch`; follow a job to its end without `--out`, through a node restart; cancel a running
-//! job.
+//! verified outputs in a folder; refuse bad example parameters, a folder with no inputs and a
+//! post on no content network; once the chain has removed the ended job's record (its
+//! retention shortened for the test), `status` and `fetch` say so, and so does the portal
+//! (410), the workers drop the job's module, inputs and outputs from their stores, and the CLI
+//! from its own at its next `fetch`; follow a job to its end without `--out`, through a node
+//! restart; cancel a running job.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-cli && cargo test --release -p
 //! ccgsc-tests --test cli`.
@@ -165,17 +166,58 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	fund(&chain, &[61, 62]).await;
 	let (workers, addr) = two_workers(&node, dir.path(), [61, 62]).await;
 
-	// The command `example` printed, signed by Dave, through the first worker.
+	// The command `example` printed, signed by Dave, through the first worker: `<p2p>` in it is
+	// the address to join the content network through.
 	let command = said
 		.lines()
 		.find_map(|line| line.trim().strip_prefix("ccgsc "))
 		.unwrap_or_else(|| panic!("a `ccgsc post` command: {said}"));
+	assert!(command.starts_with("--bootstrap <p2p> post "), "{command}");
+	assert!(said.contains("where <p2p> is the libp2p address of a worker or the portal"));
 	let out = example.join("outputs");
 	assert!(command.ends_with(&format!("--out {}", out.display())), "{command}");
-	let mut args: Vec<&str> = command.split_whitespace().collect();
-	let bootstrap = addr.to_string();
-	args.extend(["--dev", "dave", "--bootstrap", &bootstrap]);
-	let posted = ccgsc(&node, dir.path(), &args).await;
+
+	// The printed command's words with `<p2p>` filled in (`None`: without its `--bootstrap`),
+	// signed by Dave.
+	let post = |p2p: Option<&str>| {
+		let mut words: Vec<String> = command.split_whitespace().map(String::from).collect();
+		match p2p {
+			Some(p2p) => words[1] = p2p.to_string(),
+			None => {
+				words.drain(..2);
+			},
+		}
+		words.extend(["--dev".into(), "dave".into()]);
+		words
+	};
+	let (node_ref, dir_path) = (&node, dir.path());
+	let run = |words: Vec<String>| async move {
+		ccgsc(node_ref, dir_path, &words.iter().map(String::as_str).collect::<Vec<_>>()).await
+	};
+
+	// On no content network, no worker could fetch the inputs and every task would fail: the
+	// job is refused before it is posted, with no --bootstrap and with one nobody answers at.
+	let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+	let nobody = format!("/ip4/127.0.0.1/tcp/{closed}/p2p/{}", workers[0].p2p.peer_id());
+	for (p2p, says) in [
+		(
+			None,
+			"no --bootstrap, so this CLI is on no content network: the workers could not fetch \
+			 the job's module and inputs from this CLI; nothing was posted. Pass --bootstrap"
+				.to_string(),
+		),
+		(
+			Some(nobody.as_str()),
+			format!("no --bootstrap peer answered in 10 s ({nobody}): the workers could not fetch"),
+		),
+	] {
+		let refused = run(post(p2p)).await;
+		let stderr = String::from_utf8_lossy(&refused.stderr);
+		assert!(!refused.status.success() && stderr.contains(&says), "{p2p:?}: {stderr}");
+	}
+	assert!(chain.jobs().await.unwrap().is_empty(), "nothing was posted");
+
+	let posted = run(post(Some(&addr.to_string()))).await;
 	let (stdout, stderr) =
 		(String::from_utf8_lossy(&posted.stdout), String::from_utf8_lossy(&posted.stderr));
 	assert!(posted.status.success(), "ccgsc post failed:\n{stdout}\n{stderr}");
@@ -355,7 +397,11 @@ async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
 	post.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
 	assert!(ended.success(), "ccgsc post failed:\n{first}{rest}\n{stderr}");
 	assert!(stderr.contains("node unreachable"), "it said the node was gone:\n{stderr}");
-	assert!(rest.contains(&format!("ccgsc fetch {job} --out")), "{rest}");
+	// And how to fetch the outputs, through the network it joined.
+	assert!(
+		rest.contains(&format!("ccgsc --bootstrap {addr} fetch {job} --out <folder>")),
+		"{rest}"
+	);
 
 	// It returned only once the job was over, every task settled with the right count.
 	let chain = node.client(Duration::from_secs(60)).await;
