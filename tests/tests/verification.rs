@@ -241,7 +241,11 @@ async fn an_input_nobody_serves_fails_its_task_unpaid_and_nobody_is_slashed() {
 		ccgsc_chain::unresolved(Some(&task)),
 		Some(ccgsc_chain::Unresolved::InputUnavailable)
 	);
-	assert!(checker.stats.assigned.load(Ordering::Relaxed) >= 1, "the dispute went to the checker");
+	let seen = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+	assert!(seen(&checker.stats.assigned) >= 1, "the dispute went to the checker");
+	// Which could not complete it: neither upheld nor overruled, as there was no verdict.
+	assert!(seen(&checker.stats.failed) >= 1);
+	assert_eq!((seen(&checker.stats.upheld), seen(&checker.stats.overruled)), (0, 0));
 	let judge = t.chain.checker(&checker.account).await.unwrap().unwrap();
 	assert_eq!((judge.upheld, judge.earned, judge.slashed), (0, 0, 0));
 	for worker in &workers {

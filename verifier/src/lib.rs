@@ -197,9 +197,11 @@ pub struct Stats {
 	pub revealed: AtomicU64,
 	/// Concluded reviews whose verdict was its result.
 	pub upheld: AtomicU64,
-	/// Concluded reviews whose verdict was not its result (or had none).
+	/// Concluded reviews whose verdict was not its result (or had none), but for those it
+	/// could not get the module or input of.
 	pub overruled: AtomicU64,
-	/// Reviews it could not complete (re-execution or a transaction failed).
+	/// Reviews it could not complete: re-execution or a transaction failed, or it could not
+	/// get the module or input (it reveals that, which is no verdict: no fee, no slash).
 	pub failed: AtomicU64,
 	/// Fees earned, in the smallest unit.
 	pub earned: AtomicU64,
@@ -789,6 +791,7 @@ impl Verifier {
 				// Revealed all the same: it is no verdict, so it earns no fee and costs no stake,
 				// where a checker that stays silent is slashed.
 				tracing::warn!(job, task, error = %e, "input unavailable");
+				self.stats.failed.fetch_add(1, Ordering::Relaxed);
 				(TaskResult::without_output(Outcome::InputUnavailable), Vec::new())
 			},
 			Ran::CannotRun(e) => return Err(ReviewError::CannotRun(e)),
@@ -961,7 +964,8 @@ impl Verifier {
 				.lock()
 				.expect("not poisoned qed")
 				.remove(&(concluded.job, concluded.task));
-			let Some(mine) = mine else { continue };
+			// A result it could not compute is no verdict: neither upheld nor overruled.
+			let Some(mine) = mine.filter(|mine| mine.outcome.is_verdict()) else { continue };
 			let verdict = concluded.verdict.as_ref().map(ccgsc_chain::convert::result_back);
 			if verdict == Some(mine) {
 				self.stats.upheld.fetch_add(1, Ordering::Relaxed);

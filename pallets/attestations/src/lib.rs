@@ -22,9 +22,9 @@
 //! poster when nobody did). A review nobody reveals in fails the task unpaid, so a lone checker
 //! that stays silent to shield a liar pays for it with its stake. A checker that could not get
 //! the module or the input reveals `InputUnavailable`, which is no verdict: it is left out of
-//! the majority, earns no fee and loses nothing, as a worker reporting the same does not; a
-//! review with no other reveal fails the task unpaid, so nobody is ever paid, or slashed, on
-//! the word that an input was unreachable. A checker that guesses
+//! the majority and neither earns a fee nor loses stake (nor does a worker that reports the
+//! same); a review with no other reveal fails the task unpaid, so nobody is ever paid, or
+//! slashed, on the word that an input was unreachable. A checker that guesses
 //! among the replicas' published results instead of executing is on the losing side whenever
 //! it guesses wrong. The reveal must also carry one chunk of the output the checker claims,
 //! with its Merkle proof against the claimed content id, verified here with the same
@@ -583,16 +583,17 @@ impl<T: Config> Pallet<T> {
 	/// verdict to the jobs pallet.
 	fn conclude(job: JobId, task: TaskIndex) {
 		let Some(review) = OpenReviews::<T>::take(job, task) else { return };
-		let revealed: Vec<TaskResult> = review
+		// A checker that could not get the module or the input has no verdict to give: its
+		// reveal does not count toward the majority, and it is neither paid nor slashed (nor is
+		// a worker that reports the same), so an unreachable input is never a verdict.
+		let verdicts: Vec<TaskResult> = review
 			.checkers
 			.iter()
-			.filter_map(|(_, a)| if let Attestation::Revealed(r) = a { Some(*r) } else { None })
+			.filter_map(|(_, a)| match a {
+				Attestation::Revealed(r) if r.outcome.is_verdict() => Some(*r),
+				_ => None,
+			})
 			.collect();
-		// A checker that could not get the module or the input has no verdict to give: its
-		// reveal does not count toward the majority, and it is neither paid nor slashed (as a
-		// worker reporting the same is not), so an unreachable input is never a verdict.
-		let verdicts: Vec<TaskResult> =
-			revealed.into_iter().filter(|r| r.outcome.is_verdict()).collect();
 		let verdict = verdicts
 			.iter()
 			.find(|candidate| {
