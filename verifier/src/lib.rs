@@ -197,8 +197,8 @@ pub struct Stats {
 	pub revealed: AtomicU64,
 	/// Concluded reviews whose verdict was its result.
 	pub upheld: AtomicU64,
-	/// Concluded reviews whose verdict was not its result (or had none), but for those it
-	/// could not get the module or input of.
+	/// Concluded reviews whose verdict was not its result, or that had none; a review whose
+	/// module or input it could not get is counted under `failed` instead.
 	pub overruled: AtomicU64,
 	/// Reviews it could not complete: re-execution or a transaction failed, or it could not
 	/// get the module or input (it reveals that, which is no verdict: no fee, no slash).
