@@ -259,6 +259,23 @@ pub struct JobSpec {
 	pub deadline: u32,
 }
 
+/// What posting a job of `task_count` tasks, each paying `reward_per_task` to each of its
+/// `replication` replicas, holds from its poster, and so the most it can cost: every task at
+/// full replication plus `review_reserve` (see [`Chain::review_reserve`]), as
+/// `pallet_jobs::Pallet::worst_case` reckons it. What the job does not spend returns when it
+/// ends.
+pub fn hold(
+	reward_per_task: Balance,
+	replication: u8,
+	task_count: u32,
+	review_reserve: Balance,
+) -> Balance {
+	reward_per_task
+		.saturating_mul(replication.into())
+		.saturating_add(review_reserve)
+		.saturating_mul(task_count.into())
+}
+
 /// A worker's profile; see `pallet_workers::Profile`.
 #[derive(Clone, Debug)]
 pub struct Profile {
@@ -1017,6 +1034,20 @@ impl Chain {
 	pub async fn min_checker_stake(&self) -> Result<Balance, Error> {
 		let at = self.client.at_current_block().await.chain()?;
 		at.constants().entry(api::constants().attestations().min_checker_stake()).chain()
+	}
+
+	/// What posting a job holds per task beyond its replicas' rewards: a review by the
+	/// runtime's `CheckersPerReview` checkers at its `CheckerFee` each, paid out only if the
+	/// task's replicas disagree or an audit falls on it.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked, or its metadata lacks the constants.
+	pub async fn review_reserve(&self) -> Result<Balance, Error> {
+		let at = self.client.at_current_block().await.chain()?;
+		let constants = at.constants();
+		let fee = constants.entry(api::constants().jobs().checker_fee()).chain()?;
+		let checkers = constants.entry(api::constants().jobs().checkers_per_review()).chain()?;
+		Ok(fee.saturating_mul(checkers.into()))
 	}
 
 	/// The least active stake with which a worker may claim tasks (the runtime's

@@ -48,6 +48,7 @@ mod example;
 mod up;
 
 use std::{
+	io::Write,
 	path::{Path, PathBuf},
 	time::Duration,
 };
@@ -146,8 +147,8 @@ struct Post {
 	/// An argument every task gets (repeat for more).
 	#[arg(long = "arg", allow_hyphen_values = true)]
 	args: Vec<String>,
-	/// Reward per accepted replica, in credits.
-	#[arg(long, default_value_t = 1.0)]
+	/// Reward per accepted replica, in credits (the portal's default too).
+	#[arg(long, default_value_t = 0.01)]
 	reward: f64,
 	/// Agreeing replicas per task.
 	#[arg(long, default_value_t = 2)]
@@ -252,7 +253,7 @@ async fn main() -> anyhow::Result<()> {
 		.with_writer(std::io::stderr)
 		.init();
 	let cli = Cli::parse();
-	match &cli.command {
+	let result = match &cli.command {
 		Command::Up(options) => up::run(options).await,
 		Command::Example(example) => example::run(example, &cli.bootstrap),
 		Command::Account { dev } => {
@@ -286,6 +287,10 @@ async fn main() -> anyhow::Result<()> {
 			p2p.stop().await;
 			result
 		},
+	};
+	match result {
+		Err(e) if e.is::<StdoutClosed>() => Ok(()),
+		other => other,
 	}
 }
 
@@ -402,7 +407,10 @@ async fn run_post(
 	if !(0.0..=1_000_000.0).contains(&post.reward) {
 		bail!("--reward {} is not a credit amount", post.reward);
 	}
-	poster.can_pay(chain, 0).await?;
+	let reward_per_task = (post.reward * UNIT as f64) as u128;
+	let reserve = chain.review_reserve().await?;
+	let hold = ccgsc_chain::hold(reward_per_task, post.replication, files.len() as u32, reserve);
+	poster.can_pay(chain, hold).await?;
 	let module = p2p.client().add(module).await.context("cannot store the module")?;
 	let mut inputs = Vec::with_capacity(files.len());
 	for file in &files {
@@ -425,7 +433,7 @@ async fn run_post(
 		inputs_root,
 		task_count: files.len() as u32,
 		args: post.args.clone(),
-		reward_per_task: (post.reward * UNIT as f64) as u128,
+		reward_per_task,
 		replication: post.replication,
 		limits: Limits {
 			work: post.work,
@@ -442,7 +450,16 @@ async fn run_post(
 		.with_context(|| format!("the chain refused the job (poster {})", poster.account()))?;
 	let stored = inputs.iter().map(|id| Item::Blob(*id));
 	note(notes, job, [Item::Blob(module), Item::Inputs(inputs_root)].into_iter().chain(stored));
+	let credits = |units: Balance| units as f64 / UNIT as f64;
 	println!("job {job} posted: {} tasks, module {}", files.len(), module);
+	println!(
+		"{:.3} credits held until it ends, the most it can cost: per task {:.3} for {} \
+		 replicas and {:.3} for a review should one be needed; what it does not spend returns",
+		credits(hold),
+		credits(reward_per_task.saturating_mul(post.replication.into())),
+		post.replication,
+		credits(reserve)
+	);
 	for addr in p2p.client().listen_addrs().await.unwrap_or_default() {
 		eprintln!("serving its content at {addr}");
 	}
@@ -678,7 +695,7 @@ async fn missing(chain: &Chain, job: u64) -> anyhow::Error {
 /// and those go unpaid.
 async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 	let info = job_info(chain, job).await?;
-	println!(
+	say(format_args!(
 		"job {job}: {:?}, {}/{} tasks settled, {} being verified, {:.3} credits spent, {:.3} held",
 		info.status,
 		info.settled,
@@ -686,7 +703,7 @@ async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 		info.in_flight,
 		info.spent as f64 / UNIT as f64,
 		info.escrow as f64 / UNIT as f64
-	);
+	))?;
 	for index in 0..info.spec.task_count {
 		let task = chain.task(job, index).await?;
 		let line = match (ccgsc_chain::skipped(&info.status, task.as_ref()), task) {
@@ -706,7 +723,29 @@ async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 				},
 			},
 		};
-		println!("  task {index}: {line}");
+		say(format_args!("  task {index}: {line}"))?;
 	}
 	Ok(())
+}
+
+/// What [`say`] returns when stdout's reader has gone (`ccgsc status 7 | head`): the command
+/// stops there, quietly and successfully, as Unix tools do.
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str("stdout closed")
+	}
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Writes `line` to stdout; [`StdoutClosed`] if its reader has gone, where `println!` would
+/// panic.
+fn say(line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+	match writeln!(std::io::stdout(), "{line}") {
+		Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+		other => Ok(other?),
+	}
 }

@@ -3,8 +3,9 @@
 // the page as `window.injectedWeb3` (the path a real polkadot-js extension takes), watches the
 // tiles arrive, checks the image, downloads it as a PNG and downloads an output; then posts a
 // prime count, a password search and a matrix product and reads their answers: the primes
-// counted, the password found, and C downloaded whole; the wallet also posts a long prime count
-// and cancels it from its page. Prints one JSON line per job (and one for the workers page)
+// counted, the password found, and C downloaded whole; reads the dev account's credits page; the
+// wallet also posts a long prime count and cancels it from its page. Each post reads what the
+// page says it will hold before holding it. Prints one JSON line per job (and one for the workers page)
 // for tests/tests/browser.rs, which starts the node, the portal and the workers and checks
 // the jobs on chain. Screenshots go to $ARTIFACTS.
 //
@@ -70,7 +71,8 @@ const browser = await chromium.launch({
 });
 
 // Opens the portal in `page`, posts the built-in `workload` made from `params` signed by
-// `signer`, and returns the job id once the page shows the job.
+// `signer` (first reading what the page says posting will hold, then holding it), and returns
+// the job id once the page shows the job, with the hold the page showed.
 async function postWorkload(page, label, workload, workloadParams, signer) {
   await page.goto(url);
   await page.waitForSelector('#post');
@@ -91,8 +93,25 @@ async function postWorkload(page, label, workload, workloadParams, signer) {
   await page.fill('#reward', '0.01');
   await page.screenshot({ path: `${artifacts}/${label}-post.png`, fullPage: true });
   await page.click('#post');
+  await page.waitForSelector('#quote:not([hidden]) #confirm:not([disabled])', { timeout: 120_000 });
+  if (label === 'dev-account') {
+    // A quote no longer stands once the form changes: posting again quotes again.
+    const first = await page.textContent('#hold');
+    await page.fill('#reward', '0.02');
+    if (!(await page.isHidden('#quote'))) throw new Error('the quote stays after the reward changed');
+    await page.click('#post');
+    await page.waitForSelector('#quote:not([hidden]) #confirm:not([disabled])', { timeout: 120_000 });
+    if (await page.textContent('#hold') === first) throw new Error(`doubling the reward left the hold at ${first}`);
+    await page.fill('#reward', '0.01');
+    await page.click('#post');
+    await page.waitForFunction((was) => document.querySelector('#hold')?.textContent === was, first, { timeout: 120_000 });
+  }
+  const hold = await page.textContent('#hold');
+  if (await page.textContent('#confirm') !== `Hold ${hold} and post`) throw new Error(`${label}: the button does not say the hold ${hold}`);
+  await page.screenshot({ path: `${artifacts}/${label}-quote.png`, fullPage: true });
+  await page.click('#confirm');
   await page.waitForURL(/#\/jobs\/\d+$/, { timeout: 120_000 });
-  return Number(page.url().match(/jobs\/(\d+)$/)[1]);
+  return { job: Number(page.url().match(/jobs\/(\d+)$/)[1]), hold };
 }
 
 async function noPlaceholders(page) {
@@ -104,7 +123,7 @@ async function postMandelbrot(context, label, signer) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  const job = await postWorkload(page, label, 'mandelbrot', params, signer);
+  const { job, hold } = await postWorkload(page, label, 'mandelbrot', params, signer);
   // Tiles are drawn as they are accepted; the job ends when all 16 are in.
   await page.waitForSelector('canvas#image[data-tiles="16"]', { timeout: 300_000 });
   await page.waitForFunction(() => document.querySelector('#job-status')?.textContent === 'done', null, { timeout: 120_000 });
@@ -130,7 +149,7 @@ async function postMandelbrot(context, label, signer) {
   if (bytes.length !== TILE_BYTES) throw new Error(`downloaded ${bytes.length} bytes, a tile is ${TILE_BYTES}`);
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   await page.close();
-  return { label, job, image, png: pngFile, download: download.suggestedFilename(), download_bytes: bytes.length };
+  return { label, job, hold, image, png: pngFile, download: download.suggestedFilename(), download_bytes: bytes.length };
 }
 
 try {
@@ -171,7 +190,7 @@ try {
   const cancelErrors = [];
   const cancelPage = await wallet.newPage();
   cancelPage.on('pageerror', (e) => cancelErrors.push(String(e)));
-  const cancelJob = await postWorkload(cancelPage, 'cancel', 'primes', { limit: 1_600_000_000, tasks: 16 }, 'wallet:0');
+  const { job: cancelJob } = await postWorkload(cancelPage, 'cancel', 'primes', { limit: 1_600_000_000, tasks: 16 }, 'wallet:0');
   cancelPage.once('dialog', (dialog) => dialog.accept());
   await cancelPage.click('#cancel');
   await cancelPage.waitForFunction(() => /^Cancelled/.test(document.querySelector('#cancel-message')?.textContent), null, { timeout: 120_000 });
@@ -207,7 +226,7 @@ try {
   const errors = [];
   const count = await answers.newPage();
   count.on('pageerror', (e) => errors.push(String(e)));
-  const countJob = await postWorkload(count, 'primes', 'primes', { limit: 100000, tasks: 4 }, 'dev:dave');
+  const { job: countJob } = await postWorkload(count, 'primes', 'primes', { limit: 100000, tasks: 4 }, 'dev:dave');
   await count.waitForFunction(() => document.querySelector('#job-status')?.textContent === 'done', null, { timeout: 300_000 });
   await count.waitForFunction(() => /from 4 of 4 tasks/.test(document.querySelector('#primes')?.textContent), null, { timeout: 60_000 });
   const primeCount = await count.textContent('#prime-count');
@@ -216,7 +235,7 @@ try {
   console.log(JSON.stringify({ label: 'primes', job: countJob, count: primeCount }));
   const search = await answers.newPage();
   search.on('pageerror', (e) => errors.push(String(e)));
-  const searchJob = await postWorkload(search, 'password', 'pwhash', { digits: 4, iterations: 50, tasks: 4, secret: 4321 }, 'dev:dave');
+  const { job: searchJob } = await postWorkload(search, 'password', 'pwhash', { digits: 4, iterations: 50, tasks: 4, secret: 4321 }, 'dev:dave');
   await search.waitForFunction(() => document.querySelector('#job-status')?.textContent === 'done', null, { timeout: 300_000 });
   const password = await (await search.waitForSelector('#password', { timeout: 60_000 })).textContent();
   await search.screenshot({ path: `${artifacts}/password-job.png`, fullPage: true });
@@ -224,7 +243,7 @@ try {
   console.log(JSON.stringify({ label: 'password', job: searchJob, password }));
   const product = await answers.newPage();
   product.on('pageerror', (e) => errors.push(String(e)));
-  const productJob = await postWorkload(product, 'product', 'matmul', { n: 48, tiles: 3, seed: 7 }, 'dev:dave');
+  const { job: productJob } = await postWorkload(product, 'product', 'matmul', { n: 48, tiles: 3, seed: 7 }, 'dev:dave');
   await product.waitForSelector('a#product', { timeout: 300_000 });
   await product.screenshot({ path: `${artifacts}/product-job.png`, fullPage: true });
   await noPlaceholders(product);
@@ -234,6 +253,18 @@ try {
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   console.log(JSON.stringify({ label: 'product', job: productJob, download: download.suggestedFilename(), download_bytes: bytes.length, sha256 }));
   await answers.close();
+
+  // Dave's credits page: what his jobs hold, and the jobs he posted.
+  const credits = await browser.newPage();
+  await credits.goto(`${url}#/account`);
+  await credits.waitForSelector('#held');
+  await credits.selectOption('select', { label: 'dave (dev)' });
+  await credits.waitForFunction((n) => document.querySelectorAll('table#my-jobs tr').length === n + 1, 4, { timeout: 30_000 });
+  const mine = await credits.$$eval('table#my-jobs tr', (rows) => rows.slice(1).map((row) => [...row.cells].map((td) => td.textContent)));
+  await credits.screenshot({ path: `${artifacts}/credits.png`, fullPage: true });
+  await noPlaceholders(credits);
+  console.log(JSON.stringify({ label: 'credits', held: await credits.textContent('#held'), jobs: mine }));
+  await credits.close();
   console.log(JSON.stringify(cancelled));
 } finally {
   await browser.close();

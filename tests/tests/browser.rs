@@ -3,13 +3,14 @@
 //! two workers. The script posts the Mandelbrot example as a dev account and again through a
 //! test wallet injected as `window.injectedWeb3`, watches the image fill in, downloads it as
 //! a PNG and downloads an output; this test then checks both jobs on chain: who posted them,
-//! that they are done, and that every accepted tile is the one the native renderer draws, and
-//! that the workers page lists both workers with their standing. Then the script posts a
-//! prime count, a password search and a matrix product: the pages show π(100 000) and name
-//! the password found, and the product downloaded is `C = A·B` as the tasks' native twins
-//! compute it. The wallet's account also posts a long prime count and cancels it from the job's
-//! page: the chain has it cancelled before all its tasks ran, its escrow returned. Screenshots
-//! are kept in `<target dir>/browser-artifacts/`.
+//! that they are done, that every accepted tile is the one the native renderer draws, and that
+//! what the page said posting would hold is what the chain held; and that the workers page
+//! lists both workers with their standing. Then the script posts a prime count, a password
+//! search and a matrix product: the pages show π(100 000) and name the password found, and the
+//! product downloaded is `C = A·B` as the tasks' native twins compute it; the dev account's
+//! credits page lists its four jobs. The wallet's account also posts a long prime count and
+//! cancels it from the job's page: the chain has it cancelled before all its tasks ran, its
+//! escrow returned. Screenshots are kept in `<target dir>/browser-artifacts/`.
 //!
 //! Needs `chromium` and `npm ci --prefix tests/browser` (`./dev setup` installs both), and
 //! `cargo build --release -p ccgsc-node -p ccgsc-portal`.
@@ -20,7 +21,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use ccgsc_chain::api::runtime_types::pallet_jobs::types::JobStatus;
+use ccgsc_chain::{api::runtime_types::pallet_jobs::types::JobStatus, UNIT};
 use ccgsc_primitives::ContentId;
 use ccgsc_tests::{
 	binary, free_port, http,
@@ -118,7 +119,7 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 	let results: Vec<serde_json::Value> =
 		stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
 	println!("browser: {results:?}; screenshots in {}", artifacts.display());
-	assert_eq!(results.len(), 7, "{stdout}");
+	assert_eq!(results.len(), 8, "{stdout}");
 	let (jobs, page) = (&results[..2], &results[2]);
 
 	let tiles = ccgsc_tasks::mandelbrot::Tile::grid((-0.6, 0.0, 3.2), (256, 192), (4, 4), 300);
@@ -138,6 +139,10 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 		let info = chain.job(job).await.unwrap().expect("the job exists");
 		assert_eq!(info.poster, poster, "{} posted job {job}", result["label"]);
 		assert_eq!(info.settled, 16);
+		// What the page said posting would hold is what the chain held: now spent or returned.
+		let refunded = chain.refunded(job, info.ended.expect("ended")).await.unwrap();
+		let held = format!("{:.4} credits", (refunded + info.spent) as f64 / UNIT as f64);
+		assert_eq!(result["hold"], held, "{result}");
 		for (index, tile) in expected.iter().enumerate() {
 			let task = chain.task(job, index as u32).await.unwrap().expect("claimed");
 			let result = task.result.expect("accepted");
@@ -184,7 +189,25 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 
 	// The job cancelled from its page: cancelled by the wallet's account before all sixteen
 	// tasks ran, ended, nothing left in escrow.
-	let cancelled = &results[6];
+	// Dave's credits page lists the four jobs he posted, newest first, each with what it holds
+	// and has spent.
+	let credits = &results[6];
+	assert_eq!(credits["label"], "credits", "{credits}");
+	assert!(credits["held"].as_str().is_some_and(|h| h.ends_with(" credits")), "{credits}");
+	let listed: Vec<(String, String)> = credits["jobs"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|row| (row[0].as_str().unwrap().into(), row[1].as_str().unwrap().into()))
+		.collect();
+	let posted: Vec<(String, String)> =
+		[(5, "matmul"), (4, "pwhash"), (3, "primes"), (0, "mandelbrot")]
+			.into_iter()
+			.map(|(i, workload)| (format!("#{}", results[i]["job"]), workload.into()))
+			.collect();
+	assert_eq!(listed, posted, "{credits}");
+
+	let cancelled = &results[7];
 	assert_eq!(cancelled["label"], "cancel", "{cancelled}");
 	assert!(cancelled["message"].as_str().unwrap().starts_with("Cancelled: "), "{cancelled}");
 	let info = chain.job(cancelled["job"].as_u64().unwrap()).await.unwrap().expect("the job");

@@ -139,6 +139,8 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	// anything is signed; no credit is made or lost.
 	let issuance = chain.total_issuance().await.unwrap();
 	let (to, unfunded) = (account(69).to_string(), dir.path().join("unfunded"));
+	let module_arg = example.join("primes.wasm").to_str().unwrap().to_string();
+	let inputs_arg = example.join("inputs").to_str().unwrap().to_string();
 	let sent = ccgsc(&node, dir.path(), &["transfer", &to, "2.5", "--dev", "alice"]).await;
 	assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
 	assert!(
@@ -153,6 +155,13 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 			"credits, too few to pay 1.000 credits and a transaction fee: fund it first",
 		),
 		(dir.path(), vec!["transfer", "5Gnot", "1", "--dev", "alice"], "is not an SS58 account"),
+		(
+			// Posting the example's three tasks holds 3 × (2 replicas × 0.01 + 3 checkers ×
+			// 0.1), the most they can cost: said before anything is stored or posted.
+			unfunded.as_path(),
+			vec!["post", "--module", &module_arg, "--inputs", &inputs_arg],
+			"credits, too few to pay 0.960 credits and a transaction fee: fund it first",
+		),
 	] {
 		let refused = ccgsc(&node, state, &args).await;
 		let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -168,19 +177,19 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 
 	// The command `example` printed, signed by Dave, through the first worker: `<p2p>` in it is
 	// the address to join the content network through.
-	let command = said
+	let printed = said
 		.lines()
 		.find_map(|line| line.trim().strip_prefix("ccgsc "))
 		.unwrap_or_else(|| panic!("a `ccgsc post` command: {said}"));
-	assert!(command.starts_with("--bootstrap <p2p> post "), "{command}");
+	assert!(printed.starts_with("--bootstrap <p2p> post "), "{printed}");
 	assert!(said.contains("where <p2p> is the libp2p address of a worker or the portal"));
 	let out = example.join("outputs");
-	assert!(command.ends_with(&format!("--out {}", out.display())), "{command}");
+	assert!(printed.ends_with(&format!("--out {}", out.display())), "{printed}");
 
 	// The printed command's words with `<p2p>` filled in (`None`: without its `--bootstrap`),
 	// signed by Dave.
 	let post = |p2p: Option<&str>| {
-		let mut words: Vec<String> = command.split_whitespace().map(String::from).collect();
+		let mut words: Vec<String> = printed.split_whitespace().map(String::from).collect();
 		match p2p {
 			Some(p2p) => words[1] = p2p.to_string(),
 			None => {
@@ -246,6 +255,22 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	let status = ccgsc(&node, dir.path(), &["status", &job_id]).await;
 	let status = String::from_utf8_lossy(&status.stdout);
 	assert!(status.contains("Done, 3/3 tasks settled"), "{status}");
+	// It said what posting held, which the job has since spent or returned.
+	let info = chain.job(job).await.unwrap().expect("kept");
+	let refunded = chain.refunded(job, info.ended.expect("ended")).await.unwrap();
+	let held = (refunded + info.spent) as f64 / UNIT as f64;
+	assert!(stdout.contains(&format!("\n{held:.3} credits held until it ends, ")), "{stdout}");
+	// A reader that stops early (`ccgsc status <job> | head -1`; here before the first line)
+	// ends it quietly, not with a panic.
+	let mut early = command(&node, dir.path())
+		.args(["status", &job_id])
+		.stdout(std::process::Stdio::piped())
+		.stderr(std::process::Stdio::piped())
+		.spawn()
+		.expect("ccgsc runs");
+	drop(early.stdout.take());
+	let early = early.wait_with_output().await.unwrap();
+	assert!(early.status.success(), "{}", String::from_utf8_lossy(&early.stderr));
 
 	// A folder without inputs is refused before anything is posted.
 	let empty = dir.path().join("empty");

@@ -229,7 +229,7 @@ async fn bad_requests_get_a_4xx_that_says_what_is_wrong_and_nothing_is_written()
 	assert_eq!(after_upload, (2, 1), "the module, the input and the input list");
 
 	// Jobs.
-	let job = |changes: Value| {
+	let request = |changes: Value| {
 		let mut base = json!({
 			"module": module, "inputs_root": good["inputs_root"], "reward": 0.01,
 			"dev_account": "dave",
@@ -241,8 +241,9 @@ async fn bad_requests_get_a_4xx_that_says_what_is_wrong_and_nothing_is_written()
 				base[k] = v.clone();
 			}
 		}
-		post_json("/api/jobs", &base)
+		base
 	};
+	let job = |changes: Value| post_json("/api/jobs", &request(changes));
 	refused(
 		call(&app, Request::post("/api/jobs").body(Body::from("{}")).unwrap()).await,
 		StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -330,6 +331,31 @@ async fn bad_requests_get_a_4xx_that_says_what_is_wrong_and_nothing_is_written()
 		StatusCode::UNPROCESSABLE_ENTITY,
 		&format!("the account {unfunded} has no credits to pay the transaction fee: fund it first"),
 	);
+	// A quote is checked as posting is, and names what the signer has: here nothing, against
+	// what the one-task job would hold.
+	let quote = |changes: Value| post_json("/api/jobs/quote", &request(changes));
+	refused(
+		call(&app, quote(json!({"replication": 9}))).await,
+		StatusCode::BAD_REQUEST,
+		"replication",
+	);
+	refused(
+		call(&app, quote(json!({"dev_account": "mallory"}))).await,
+		StatusCode::BAD_REQUEST,
+		"no dev account",
+	);
+	let (status, quoted) =
+		call(&app, quote(json!({"dev_account": null, "account": unfunded, "reward": 0.05}))).await;
+	assert_eq!(status, StatusCode::OK, "{quoted}");
+	let units = |amount: &Value| amount["units"].as_str().unwrap().parse::<u128>().unwrap();
+	assert_eq!(units(&quoted["per_task"]["replicas"]), UNIT / 10, "two replicas at 0.05: {quoted}");
+	assert!(units(&quoted["per_task"]["review"]) > 0, "{quoted}");
+	assert_eq!(
+		units(&quoted["hold"]),
+		units(&quoted["per_task"]["replicas"]) + units(&quoted["per_task"]["review"]),
+		"one task: {quoted}"
+	);
+	assert_eq!((&quoted["task_count"], &quoted["free"]["units"]), (&json!(1), &json!("0")));
 	refused(
 		call(
 			&app,
@@ -802,15 +828,21 @@ async fn a_mandelbrot_job_from_the_portal_runs_live_and_its_outputs_outlive_work
 	running.stop().await;
 }
 
-/// Posts the built-in workload `name` made from `params`, signed by dev account `dave`;
-/// returns the upload (module, inputs, ...) and the job id.
+/// Posts the built-in workload `name` made from `params`, signed by dev account `dave`, as the
+/// web UI does: first asking what posting it holds; returns the upload (module, inputs, ...)
+/// with that quote under `quote`, and the job id.
 async fn post_workload(app: &Router, name: &str, params: Value) -> (Value, u64) {
 	let (status, uploaded) = call(app, post_json(&format!("/api/workloads/{name}"), &params)).await;
 	assert_eq!(status, StatusCode::CREATED, "{uploaded}");
 	let job = json!({"module": uploaded["module"], "inputs_root": uploaded["inputs_root"],
 		"args": uploaded["args"], "reward": 0.01, "work": uploaded["work"], "dev_account": "dave"});
+	let (status, quoted) = call(app, post_json("/api/jobs/quote", &job)).await;
+	assert_eq!(status, StatusCode::OK, "{quoted}");
+	assert_eq!(quoted["task_count"], uploaded["task_count"], "{quoted}");
 	let (status, posted) = call(app, post_json("/api/jobs", &job)).await;
 	assert_eq!(status, StatusCode::CREATED, "{posted}");
+	let mut uploaded = uploaded;
+	uploaded["quote"] = quoted;
 	(uploaded, posted["job"].as_u64().unwrap())
 }
 
@@ -1002,11 +1034,18 @@ async fn a_poster_cancels_a_running_job_and_gets_back_what_it_did_not_spend() {
 	let dave = ccgsc_chain::AccountId32::from(ccgsc_chain::dev::dave().public_key());
 	let dave_before = chain.free_balance(&dave).await.unwrap();
 
-	// Counting the primes below 1.6·10⁹ in sixteen ranges: most of a second each.
+	// Counting the primes below 1.6·10⁹ in sixteen ranges: most of a second each. What posting
+	// it holds, quoted first, is what the chain holds.
 	let params = json!({"limit": 1_600_000_000u64, "tasks": 16});
-	let (_, id) = post_workload(&app, "primes", params).await;
+	let (uploaded, id) = post_workload(&app, "primes", params).await;
+	let quoted = &uploaded["quote"];
 	let (_, view) = call(&app, get(&format!("/api/jobs/{id}"))).await;
 	let held: u128 = view["escrow"]["units"].as_str().unwrap().parse().unwrap();
+	let spent: u128 = view["spent"]["units"].as_str().unwrap().parse().unwrap();
+	assert_eq!(quoted["hold"]["units"], (held + spent).to_string(), "{quoted}\n{view}");
+	assert_eq!(quoted["task_count"], 16);
+	let dave_free: u128 = quoted["free"]["units"].as_str().unwrap().parse().unwrap();
+	assert_eq!(dave_free, dave_before, "{quoted}");
 	let cancel = format!("/api/jobs/{id}/cancel");
 	refused(
 		call(&app, post_json(&cancel, &json!({"dev_account": "eve"}))).await,
@@ -1076,6 +1115,26 @@ async fn a_poster_cancels_a_running_job_and_gets_back_what_it_did_not_spend() {
 	let view = finished(&app, next, &node).await;
 	assert_eq!(view["status"], "done", "{view}");
 	assert_eq!(view["answer"]["count"], 9592, "{view}");
+
+	// Dave's account lists both jobs, newest first, with what each spent; they hold nothing
+	// now.
+	let (status, page) = call(&app, get(&format!("/api/accounts/{dave}"))).await;
+	assert_eq!(status, StatusCode::OK, "{page}");
+	assert_eq!(page["held"]["units"], "0", "{page}");
+	let listed: Vec<_> = page["jobs"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|j| (j["id"].as_u64().unwrap(), j["status"].clone(), j["spent"]["units"].clone()))
+		.collect();
+	assert_eq!(
+		listed,
+		[
+			(next, json!("done"), view["spent"]["units"].clone()),
+			(id, json!("cancelled"), json!(spent.to_string()))
+		],
+		"{page}"
+	);
 
 	for worker in workers {
 		worker.stop().await;

@@ -122,19 +122,25 @@ async function postPage() {
   const field = (id, label, value) => h('div', {}, h('label', { for: id }, label), h('input', { id, value }));
   const signer = h('select', { id: 'signer' }, signers.map((s) => h('option', { value: s.value }, s.label)));
   const post = h('button', { id: 'post' }, 'Post job');
+  // Posting is two steps: the job is made (inputs stored) and quoted, and the poster sees what
+  // it will hold before anything is signed; any change to the form takes the quote back.
+  const quote = h('div', { id: 'quote', class: 'card', hidden: true });
+  const form = { source, workload, params, moduleFile, inputFiles, signer, wallets };
+  const withdraw = () => { quote.hidden = true; quote.replaceChildren(); };
   post.addEventListener('click', async () => {
     post.disabled = true;
+    withdraw();
     try {
-      const job = await postJob({ source: source.value, workload: workload.value, params: params.value,
-        moduleFile, inputFiles, signer: signer.value, wallets });
-      location.hash = `#/jobs/${job}`;
+      const ready = await quoteJob(form);
+      message('');
+      showQuote(quote, ready, form, withdraw);
     } catch (e) {
       message(e.message, 'error');
     } finally {
       post.disabled = false;
     }
   });
-  main().replaceChildren(
+  const page = [
     h('h1', {}, 'Post a job'),
     h('div', { class: 'card' }, h('label', {}, 'What to run'), source, builtin, upload),
     h('div', { class: 'card' },
@@ -146,17 +152,25 @@ async function postPage() {
       h('label', {}, 'Sign with'),
       signers.length ? signer : h('p', { class: 'error' },
         'No wallet found: install a polkadot-js compatible extension (or start the portal with --dev).'),
-      post, h('div', { id: 'message' })));
+      post, h('div', { id: 'message' })),
+    quote];
+  for (const card of page.slice(1, 3)) {
+    card.addEventListener('input', withdraw);
+    card.addEventListener('change', withdraw);
+  }
+  main().replaceChildren(...page);
 }
 
-async function postJob({ source, workload, params, moduleFile, inputFiles, signer, wallets }) {
-  if (!signer) throw new Error('choose an account to sign with');
+// Makes the job the form describes (stores its module and inputs on the portal) and asks the
+// portal what posting it would hold; returns the request to post and the quote.
+async function quoteJob({ source, workload, params, moduleFile, inputFiles, signer, wallets }) {
+  if (!signer.value) throw new Error('choose an account to sign with');
   let uploaded;
-  if (source === 'builtin') {
+  if (source.value === 'builtin') {
     let body;
-    try { body = JSON.parse(params || '{}'); } catch (e) { throw new Error(`the parameters are not JSON: ${e.message}`); }
+    try { body = JSON.parse(params.value || '{}'); } catch (e) { throw new Error(`the parameters are not JSON: ${e.message}`); }
     message('Making the workload and storing its inputs…');
-    uploaded = await api('POST', `/api/workloads/${encodeURIComponent(workload)}`, body);
+    uploaded = await api('POST', `/api/workloads/${encodeURIComponent(workload.value)}`, body);
   } else {
     if (!moduleFile.files.length) throw new Error('choose a module file');
     if (!inputFiles.files.length) throw new Error('choose at least one input file');
@@ -166,7 +180,7 @@ async function postJob({ source, workload, params, moduleFile, inputFiles, signe
     message('Uploading…');
     uploaded = await api('POST', '/api/uploads', form);
   }
-  const args = source === 'builtin' ? uploaded.args
+  const args = source.value === 'builtin' ? uploaded.args
     : document.getElementById('args').value.split(/\s+/).filter(Boolean);
   const workField = document.getElementById('work').value.trim();
   const request = {
@@ -179,6 +193,49 @@ async function postJob({ source, workload, params, moduleFile, inputFiles, signe
   };
   if (workField) request.work = Number(workField);
   else if (uploaded.work) request.work = uploaded.work;
+  const who = signer.value.startsWith('dev:') ? { dev_account: signer.value.slice(4) }
+    : { account: wallets[Number(signer.value.slice(7))].address };
+  message('Working out what it holds…');
+  const quoted = await api('POST', '/api/jobs/quote', { ...request, ...who });
+  return { request, quoted, signer: signer.value, name: signer.selectedOptions[0].textContent };
+}
+
+// Shows in `card` what posting the quoted job holds and asks to go ahead.
+function showQuote(card, { request, quoted, signer, name }, { wallets }, withdraw) {
+  const q = quoted;
+  const lacking = q.free && BigInt(q.free.units) < BigInt(q.hold.units);
+  const confirm = h('button', { id: 'confirm', disabled: lacking }, `Hold ${credits(q.hold)} and post`);
+  const change = h('button', { id: 'change', class: 'secondary' }, 'Change');
+  change.addEventListener('click', withdraw);
+  confirm.addEventListener('click', async () => {
+    confirm.disabled = true;
+    change.disabled = true;
+    try {
+      const job = await postJob(request, signer, wallets);
+      location.hash = `#/jobs/${job}`;
+    } catch (e) {
+      message(e.message, 'error');
+      confirm.disabled = false;
+      change.disabled = false;
+    }
+  });
+  const tasks = `${q.task_count} task${q.task_count === 1 ? '' : 's'}`;
+  card.replaceChildren(
+    h('h2', {}, `Post ${tasks}, holding up to ${credits(q.hold)}`),
+    h('p', {}, 'Posting holds ', h('b', { id: 'hold' }, credits(q.hold)), ` from ${name} until the job ends: for each task `,
+      `${credits(q.per_task.replicas)} for ${q.replication} replica${q.replication === 1 ? '' : 's'} at ${credits(q.reward)}, `,
+      `and ${credits(q.per_task.review)} kept for a review by checkers, paid only if the replicas disagree or an audit falls on the task. `,
+      'That is the most the job can cost; what it does not spend returns when it ends.'),
+    q.free ? h('p', { class: lacking ? 'error' : 'muted' }, lacking
+      ? `${name} has only ${credits(q.free)} free: lower the reward, the replicas or the tasks, or fund the account.`
+      : `${name} has ${credits(q.free)} free.`) : null,
+    confirm, ' ', change);
+  card.hidden = false;
+}
+
+// Posts `request` signed by `signer` (a dev account, or wallet `i` as `wallet:i`); returns the
+// job id.
+async function postJob(request, signer, wallets) {
   if (signer.startsWith('dev:')) {
     message('Posting with a dev account…');
     const { job } = await api('POST', '/api/jobs', { ...request, dev_account: signer.slice(4) });
@@ -438,12 +495,21 @@ async function accountPage() {
       const a = await api('GET', `/api/accounts/${encodeURIComponent(input.value.trim())}`);
       out.replaceChildren(h('div', { class: 'facts' },
         h('div', {}, 'Free credits', h('b', { id: 'free' }, credits(a.free))),
+        h('div', {}, 'Held in escrow', h('b', { id: 'held' }, credits(a.held))),
         a.worker ? h('div', {}, 'Worker', h('b', {}, a.worker.standing)) : null,
         a.worker ? h('div', {}, 'Worker stake', h('b', {}, credits(a.worker.stake))) : null,
         a.worker ? h('div', {}, 'Worker earnings', h('b', {}, credits(a.worker.earned))) : null,
         a.checker ? h('div', {}, 'Checker', h('b', {}, a.checker.standing)) : null,
         a.checker ? h('div', {}, 'Checker stake', h('b', {}, credits(a.checker.stake))) : null,
-        a.checker ? h('div', {}, 'Checker earnings', h('b', {}, credits(a.checker.earned))) : null));
+        a.checker ? h('div', {}, 'Checker earnings', h('b', {}, credits(a.checker.earned))) : null),
+      h('h2', {}, 'Jobs it posted'),
+      a.jobs.length ? h('table', { id: 'my-jobs' },
+        h('tr', {}, ['Job', 'Workload', 'Status', 'Settled', 'Held', 'Spent'].map((t) => h('th', {}, t))),
+        a.jobs.map((j) => h('tr', {},
+          h('td', {}, h('a', { href: `#/jobs/${j.id}` }, `#${j.id}`)),
+          h('td', {}, j.workload || 'custom'), h('td', {}, j.status),
+          h('td', {}, `${j.settled}/${j.task_count}`), h('td', {}, credits(j.escrow)), h('td', {}, credits(j.spent)))))
+        : h('p', { class: 'muted' }, 'None the chain still keeps (an ended job\'s record goes a week after it ends).'));
     } catch (e) {
       out.replaceChildren(h('p', { class: 'error' }, e.message));
     }

@@ -24,7 +24,7 @@ use axum::{
 	routing::{get, post},
 	Json, Router,
 };
-use ccgsc_chain::{AccountId32, Chain, JobSpec, MultiSignature, UNIT};
+use ccgsc_chain::{AccountId32, Balance, Chain, JobSpec, MultiSignature, UNIT};
 use ccgsc_executor::Determinism;
 use ccgsc_primitives::{ContentId, Hash, JobId, Limits, PlatformClass, PlatformSet};
 use ccgsc_task_modules::workloads;
@@ -60,6 +60,7 @@ pub fn app(portal: Portal) -> Router {
 		.route("/api/workloads", get(list_workloads))
 		.route("/api/workloads/{name}", post(make_workload))
 		.route("/api/jobs", get(list_jobs).post(post_job))
+		.route("/api/jobs/quote", post(quote))
 		.route("/api/jobs/prepare", post(prepare))
 		.route("/api/jobs/submit", post(submit))
 		.route("/api/jobs/{id}", get(job))
@@ -534,6 +535,48 @@ async fn post_job(
 	let spec = spec(&portal, &chain, &request).await?;
 	let job = chain.post_job(&key, &spec).await.map_err(ApiError::chain)?;
 	Ok((StatusCode::CREATED, Json(json!({ "job": job }))))
+}
+
+/// What posting a job would hold, before anything is signed: the same request as posting it
+/// (checked the same way; the signer, `dev_account` or `account`, is optional), answered with
+/// its task count, the reward per replica as the chain will hold it, what each task holds (its replicas' rewards and the review reserve, see
+/// [`Chain::review_reserve`]), the total held, and the signer's free credits if it is named.
+/// The portal shows this before the poster signs; what the job does not spend returns when it
+/// ends.
+async fn quote(
+	State(portal): State<Portal>,
+	body: Result<Json<JobRequest>, JsonRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+	let request = json_body(body)?;
+	let signer = match (&request.dev_account, &request.account) {
+		(Some(name), _) => Some(AccountId32::from(
+			dev_key(&portal, Some(name), "POST /api/jobs/prepare")?.public_key(),
+		)),
+		(None, Some(account)) => Some(parse_account(account)?),
+		(None, None) => None,
+	};
+	let chain = portal.chain()?;
+	let spec = spec(&portal, &chain, &request).await?;
+	let reserve = chain.review_reserve().await.map_err(ApiError::chain)?;
+	let free = match &signer {
+		Some(who) => Some(chain.free_balance(who).await.map_err(ApiError::chain)?),
+		None => None,
+	};
+	let replicas = spec.reward_per_task.saturating_mul(spec.replication.into());
+	Ok(Json(json!({
+		"task_count": spec.task_count,
+		"reward": view::Amount::from(spec.reward_per_task),
+		"replication": spec.replication,
+		"per_task": { "replicas": view::Amount::from(replicas), "review": view::Amount::from(reserve) },
+		"hold": view::Amount::from(ccgsc_chain::hold(
+			spec.reward_per_task,
+			spec.replication,
+			spec.task_count,
+			reserve
+		)),
+		"account": signer.map(|who| who.to_string()),
+		"free": free.map(view::Amount::from),
+	})))
 }
 
 /// The dev account `name` signs, on a portal started with `--dev`; `wallet_route` is where a
@@ -1093,7 +1136,9 @@ async fn checkers(State(portal): State<Portal>) -> ApiResult<Json<Vec<view::Chec
 	Ok(Json(checkers.iter().map(|(who, c)| view::checker(who, c, &rules)).collect()))
 }
 
-/// An account: its free credits, and its worker and checker records if it has them.
+/// An account: its free credits, the escrow its jobs hold and those jobs (newest first, the
+/// chain's records: a job's is removed a week after it ends), and its worker and checker
+/// records if it has them.
 async fn account(
 	State(portal): State<Portal>,
 	Path(account): Path<String>,
@@ -1104,9 +1149,19 @@ async fn account(
 	let worker = chain.worker(&who).await.map_err(ApiError::chain)?;
 	let checker = chain.checker(&who).await.map_err(ApiError::chain)?;
 	let rules = rules(&portal, &chain).await?;
+	let jobs = chain.jobs().await.map_err(ApiError::chain)?;
+	let posted: Vec<_> = jobs.iter().filter(|(_, job)| job.poster == who).collect();
+	let held: Balance = posted.iter().map(|(_, job)| job.escrow).sum();
+	let posted: Vec<_> = posted
+		.iter()
+		.take(200)
+		.map(|(id, job)| view::summary(*id, job, portal.workload_of(&ContentId(job.spec.module.0))))
+		.collect();
 	Ok(Json(json!({
 		"account": who.to_string(),
 		"free": view::Amount::from(free),
+		"held": view::Amount::from(held),
+		"jobs": posted,
 		"worker": worker.map(|w| view::worker(&who, &w, &rules)),
 		"checker": checker.map(|c| view::checker(&who, &c, &rules)),
 	})))

@@ -10,10 +10,13 @@
 //!   `POST /api/workloads/{name}` makes them from one of the four built-in workloads. Content
 //!   goes into the portal's own content store and is provided over libp2p, so workers fetch it
 //!   from the portal; the portal is a natural bootstrap peer.
-//! - **Posting.** The poster's own key signs `post_job` in the browser, through a polkadot-js
-//!   compatible extension (`window.injectedWeb3`): `POST /api/jobs/prepare` returns the
-//!   `SignerPayloadJSON` the extension's `signPayload` takes, `POST /api/jobs/submit` sends
-//!   the transaction with the signature it returned. With `--dev`, `POST /api/jobs` signs
+//! - **Posting.** First the poster sees what posting will hold (`POST /api/jobs/quote`): every
+//!   task at full replication plus a reserve for a review, the most the job can cost, with
+//!   what the job does not spend returning when it ends. Then the poster's own key signs
+//!   `post_job` in the browser, through a polkadot-js compatible extension
+//!   (`window.injectedWeb3`): `POST /api/jobs/prepare` returns the `SignerPayloadJSON` the
+//!   extension's `signPayload` takes, `POST /api/jobs/submit` sends the transaction with the
+//!   signature it returned. With `--dev`, `POST /api/jobs` signs
 //!   with a dev account instead; without `--dev` the server holds no key at all.
 //! - **Cancelling.** A poster who no longer wants a job's results ends it, signed the same
 //!   two ways: `POST /api/jobs/{id}/cancel/prepare` then `POST /api/jobs/submit`, or `POST

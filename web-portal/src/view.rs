@@ -39,6 +39,10 @@ pub(crate) struct JobSummary {
 	pub(crate) status: &'static str,
 	pub(crate) task_count: u32,
 	pub(crate) settled: u32,
+	/// Escrow still held.
+	pub(crate) escrow: Amount,
+	/// Paid out so far.
+	pub(crate) spent: Amount,
 	pub(crate) workload: Option<&'static str>,
 }
 
@@ -150,6 +154,8 @@ pub(crate) fn summary(
 		status: status(&job.status),
 		task_count: job.spec.task_count,
 		settled: job.settled,
+		escrow: job.escrow.into(),
+		spent: job.spent.into(),
 		workload,
 	}
 }
