@@ -264,7 +264,10 @@ async function jobsPage() {
       : h('p', { class: 'muted' }, 'No jobs yet.'));
 }
 
-const STATES = ['open', 'claimed', 'committed', 'revealed', 'disputed', 'audited', 'accepted', 'failed', 'skipped'];
+// The legend's kinds of task, in order: the API's states, with an accepted result whose audit
+// window is still open (`provisional`) told apart from one that is final.
+const STATES = ['open', 'claimed', 'committed', 'revealed', 'disputed', 'audited', 'provisional', 'accepted', 'failed', 'skipped'];
+const LEGEND = { provisional: 'accepted, audit window open' };
 
 // Mandelbrot bytes (0 inside, 1..255 escape speed) to colours.
 function palette(v) {
@@ -402,7 +405,10 @@ async function jobPage(id) {
     const v = view;
     const pct = v.task_count ? (100 * v.settled) / v.task_count : 0;
     const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
-    for (const t of v.tasks) counts[t.state] = (counts[t.state] || 0) + 1;
+    for (const t of v.tasks) {
+      const kind = t.provisional ? 'provisional' : t.state;
+      counts[kind] = (counts[kind] || 0) + 1;
+    }
     let canvas = document.getElementById('image');
     const imageBox = v.image ? (canvas || h('canvas', { id: 'image', width: v.image.width, height: v.image.height })) : null;
     let primeBox = document.getElementById('primes');
@@ -426,7 +432,7 @@ async function jobPage(id) {
         title: `task ${t.index}: ${t.state}${t.provisional ? ' (audit window open)' : ''}${t.outcome ? ` · ${t.outcome}` : ''}${t.skipped ? `: ${t.skipped}` : ''}${t.failed ? `: ${t.failed}` : ''}`,
       }))),
       h('div', { class: 'legend' }, STATES.filter((s) => counts[s]).map((s) =>
-        h('span', {}, h('span', { class: `task ${s}` }), `${s} ${counts[s]}`))),
+        h('span', {}, h('span', { class: `task ${s}` }), `${LEGEND[s] || s} ${counts[s]}`))),
       imageBox ? h('div', { class: 'card' }, h('h2', {}, 'Image (tiles appear as they are accepted)'), imageBox,
         h('p', {}, h('a', { id: 'image-png', href: '#', onclick: savePng, hidden: drawn.size !== v.task_count },
           'download the image (PNG)'))) : null,
