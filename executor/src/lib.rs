@@ -329,7 +329,8 @@ struct Sandbox {
 
 #[derive(Default)]
 struct ModuleCache {
-	map: HashMap<ContentId, Option<Arc<InstancePre<Host>>>>,
+	/// Each module prepared, or why it cannot run.
+	map: HashMap<ContentId, Result<Arc<InstancePre<Host>>, String>>,
 	order: VecDeque<ContentId>,
 }
 
@@ -339,6 +340,31 @@ struct Inner {
 	config: Config,
 	/// When the on-disk cache was last checked against its limit.
 	cache_checked: Mutex<Option<Instant>>,
+}
+
+/// Why `module` is not a WebAssembly binary at all, in a poster's words, when it does not begin
+/// with the binary format's magic bytes (wasmtime would say `bad magic number` and list them);
+/// `None` when it does, and wasmtime judges the rest.
+fn not_binary_wasm(module: &[u8]) -> Option<String> {
+	const MAGIC: &[u8] = b"\0asm";
+	if module.starts_with(MAGIC) {
+		return None;
+	}
+	let text = String::from_utf8_lossy(&module[..module.len().min(64)]);
+	Some(if text.trim_start().starts_with("(module") {
+		"the module is WebAssembly text (.wat): compile it to the binary format first (for \
+		 example `wasm-tools parse`)"
+			.to_string()
+	} else if module.len() < MAGIC.len() {
+		format!("the module is {} bytes: not a WebAssembly binary", module.len())
+	} else {
+		let start: Vec<String> = module[..4].iter().map(|b| format!("{b:02x}")).collect();
+		format!(
+			"not a WebAssembly binary: it begins with the bytes {} where one begins with 00 61 73 \
+			 6d (\\0asm)",
+			start.join(" ")
+		)
+	})
 }
 
 /// The sandbox: cheap to clone, shared by every task of a process.
@@ -386,14 +412,16 @@ impl Executor {
 		if let Some(hit) =
 			sandbox.modules.lock().expect("module cache lock poisoned").map.get(&job.module_id)
 		{
-			return Ok(hit.clone().ok_or_else(|| "invalid module (cached verdict)".to_string()));
+			return Ok(hit.clone());
 		}
 		if ContentId::of(job.module) != job.module_id {
 			return Err(Error::ModuleIdMismatch(job.module_id));
 		}
 		// Validated as given, so an invalid module is refused in its own terms; then bulk
 		// operators are charged by size (see `meter`) and the result compiled.
-		let prepared = Module::validate(&sandbox.engine, job.module)
+		let prepared = not_binary_wasm(job.module)
+			.map_or(Ok(()), |why| Err(wasmtime::Error::msg(why)))
+			.and_then(|()| Module::validate(&sandbox.engine, job.module))
 			.and_then(|()| {
 				let metered =
 					meter::charge_bulk_operations(job.module).map_err(wasmtime::Error::msg)?;
@@ -416,7 +444,7 @@ impl Executor {
 			}
 		}
 		cache.order.push_back(job.module_id);
-		cache.map.insert(job.module_id, prepared.as_ref().ok().cloned());
+		cache.map.insert(job.module_id, prepared.clone());
 		drop(cache);
 		self.check_compiled_cache();
 		Ok(prepared)

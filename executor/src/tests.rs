@@ -155,6 +155,33 @@ fn determinism_follows_the_platforms_a_job_accepts() {
 	assert_eq!(Determinism::for_platforms(two), Determinism::Canonical);
 }
 
+/// A module that cannot run is refused in words that say why, and asking again about the same
+/// module (its verdict cached) says the same.
+#[test]
+fn a_module_that_cannot_run_says_why_every_time() {
+	let ex = executor();
+	let cases: [(&[u8], &str); 5] = [
+		(
+			b"hello, world",
+			"not a WebAssembly binary: it begins with the bytes 68 65 6c 6c where one begins \
+			 with 00 61 73 6d (\\0asm)",
+		),
+		(b"\0as", "the module is 3 bytes: not a WebAssembly binary"),
+		(
+			b"  (module (func (export \"_start\")))",
+			"the module is WebAssembly text (.wat): compile it to the binary format first",
+		),
+		(b"\0asm\x01\0\0\0garbage", "unexpected end-of-file"),
+		(&wat(r#"(module (memory (export "memory") 1))"#), "exports no `_start`"),
+	];
+	for (module, says) in cases {
+		for time in ["first", "cached"] {
+			let why = ex.check_module(module, Determinism::Platform).unwrap_err();
+			assert!(why.contains(says), "{time}: {why:?} does not say {says:?}");
+		}
+	}
+}
+
 /// Every bad case ends with its own outcome, and the same executor then runs a good task.
 #[test]
 fn bad_modules_end_with_their_outcome_and_the_executor_goes_on() {
