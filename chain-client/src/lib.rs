@@ -276,6 +276,19 @@ pub fn hold(
 		.saturating_mul(task_count.into())
 }
 
+/// What the clients say of `account`, which has `free` (in units) where it needs `need`: both
+/// in credits, and how to fund it on a dev chain, in whole credits that cover the shortfall
+/// and a transaction fee.
+pub fn unfunded(account: &str, free: Balance, need: Balance) -> String {
+	let whole = need.saturating_sub(free).div_ceil(UNIT) + 1;
+	format!(
+		"account {account} has {:.3} credits where it needs {:.3}: fund it first (on a dev \
+		 chain: ccgsc transfer {account} {whole} --dev alice)",
+		free as f64 / UNIT as f64,
+		need as f64 / UNIT as f64
+	)
+}
+
 /// A worker's profile; see `pallet_workers::Profile`.
 #[derive(Clone, Debug)]
 pub struct Profile {

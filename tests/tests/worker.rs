@@ -882,6 +882,23 @@ async fn a_worker_that_leaves_waits_out_its_audit_windows_and_gets_its_stake_bac
 	let said = String::from_utf8_lossy(&stranger.stderr);
 	assert!(!stranger.status.success(), "a stranger cannot leave\n{said}");
 	assert!(said.contains("is not a registered worker"), "it says why\n{said}");
+	// Nor can it start a worker with no credits to stake: it says what it has, what the stake
+	// needs and how to fund it, in credits.
+	let unfunded = tokio::process::Command::new(ccgsc_tests::binary("ccgsc-worker"))
+		.arg("--chain")
+		.arg(node.ws_url())
+		.arg("--dir")
+		.arg(dir.path().join("stranger"))
+		.kill_on_drop(true)
+		.output();
+	let unfunded = tokio::time::timeout(START, unfunded).await.expect("it stops").unwrap();
+	let said = String::from_utf8_lossy(&unfunded.stderr);
+	assert!(!unfunded.status.success(), "{said}");
+	assert!(
+		said.contains("has 0.000 credits where it needs 200.000: fund it first (on a dev chain: ccgsc transfer ")
+			&& said.contains(" 201 --dev alice)"),
+		"it says what it lacks\n{said}"
+	);
 
 	// One worker runs a job of single results: each, once accepted, may be audited for the
 	// next 30 blocks, and the stake answers for it meanwhile.

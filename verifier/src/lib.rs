@@ -115,7 +115,7 @@ pub enum Error {
 	#[error("{0} is not a registered checker: there is no stake to take back")]
 	NotRegistered(String),
 	/// The account cannot cover the stake.
-	#[error("account {account} has {free} credits, the stake needs {stake}: fund it first")]
+	#[error("{}", ccgsc_chain::unfunded(.account, *.free, *.stake))]
 	Unfunded {
 		/// The checker's account.
 		account: String,

@@ -142,7 +142,7 @@ pub enum Error {
 	#[error("cannot lock {}: {}", .0.display(), .1)]
 	Lock(std::path::PathBuf, std::io::Error),
 	/// The account cannot cover the stake.
-	#[error("account {account} has {free} credits, the stake needs {stake}: fund it first")]
+	#[error("{}", ccgsc_chain::unfunded(.account, *.free, *.stake))]
 	Unfunded {
 		/// The worker's account.
 		account: String,
