@@ -733,6 +733,8 @@ async fn a_worker_waits_out_its_node_and_stops_on_ctrl_c_even_without_it() {
 		"the worker stops on Ctrl-C without its node: {status:?}\n{}",
 		worker.log()
 	);
+	// Its last word is what it did (not that it is retrying the node: it is not).
+	assert!(worker.log().contains("stopped: tasks done 8 · running 0 · "), "{}", worker.log());
 	assert!(
 		ccgsc_worker::hold(&worker.dir().join("lock")).unwrap().is_some(),
 		"a stopped worker leaves its directory free"

@@ -249,9 +249,14 @@ impl Stats {
 				"not selected for reviews (not registered: registers once the account covers the stake) · ".into()
 			},
 		};
+		format!("{}{standing}{}", ccgsc_worker::unreachable_prefix(&self.connected), self.totals())
+	}
+
+	/// What the checker has done so far, without the state [`Stats::line`] starts with: what
+	/// it says when it stops.
+	pub fn totals(&self) -> String {
 		format!(
-			"{}{standing}reviews assigned {} · revealed {} · upheld {} · overruled {} · failed {} · earned {:.3} credits · slashed {:.3}",
-			ccgsc_worker::unreachable_prefix(&self.connected),
+			"reviews assigned {} · revealed {} · upheld {} · overruled {} · failed {} · earned {:.3} credits · slashed {:.3}",
 			self.assigned.load(Ordering::Relaxed),
 			self.revealed.load(Ordering::Relaxed),
 			self.upheld.load(Ordering::Relaxed),

@@ -96,14 +96,16 @@ async fn main() -> anyhow::Result<()> {
 		tracing::info!("p2p address {addr} (a --bootstrap for others)");
 	}
 	let stats = verifier.stats();
+	let periodic = stats.clone();
 	tokio::spawn(async move {
 		loop {
 			tokio::time::sleep(Duration::from_secs(5)).await;
-			tracing::info!("{}", stats.line());
+			tracing::info!("{}", periodic.line());
 		}
 	});
 	if !leaving {
 		verifier.run(ccgsc_worker::interrupted()).await.context("the verifier stopped")?;
+		tracing::info!("stopped: {}", stats.totals());
 		return Ok(());
 	}
 	let account = verifier.account();

@@ -279,7 +279,7 @@ impl Stats {
 	pub fn line(&self) -> String {
 		let leaving = self.leaving.lock().expect("not poisoned qed").clone();
 		format!(
-			"{}{}{}tasks done {} · running {} · revealed {} · earned {:.3} credits · slashed {:.3}",
+			"{}{}{}{}",
 			unreachable_prefix(&self.connected),
 			leaving.map(|now| format!("leaving: {now} · ")).unwrap_or_default(),
 			if self.inactive.load(Ordering::Relaxed) {
@@ -287,6 +287,15 @@ impl Stats {
 			} else {
 				""
 			},
+			self.totals()
+		)
+	}
+
+	/// What the worker has done so far, without the state [`Stats::line`] starts with: what it
+	/// says when it stops.
+	pub fn totals(&self) -> String {
+		format!(
+			"tasks done {} · running {} · revealed {} · earned {:.3} credits · slashed {:.3}",
 			self.tasks_done.load(Ordering::Relaxed),
 			self.running.load(Ordering::Relaxed),
 			self.revealed.load(Ordering::Relaxed),

@@ -100,14 +100,16 @@ async fn main() -> anyhow::Result<()> {
 		tracing::info!("p2p address {addr} (a --bootstrap for others)");
 	}
 	let stats = worker.stats();
+	let periodic = stats.clone();
 	tokio::spawn(async move {
 		loop {
 			tokio::time::sleep(Duration::from_secs(5)).await;
-			tracing::info!("{}", stats.line());
+			tracing::info!("{}", periodic.line());
 		}
 	});
 	if !leaving {
 		worker.run(ccgsc_worker::interrupted()).await.context("the worker stopped")?;
+		tracing::info!("stopped: {}", stats.totals());
 		return Ok(());
 	}
 	let account = worker.account();
