@@ -939,6 +939,7 @@ async fn a_worker_that_leaves_waits_out_its_audit_windows_and_gets_its_stake_bac
 		"leaving: waiting for its results: ",
 		" in their audit window",
 		"leaving: 200.000 credits of stake unbonding, to be withdrawn at block",
+		" blocks from now)",
 		"leaving: withdrew 200.000 credits of stake",
 	];
 	ccgsc_tests::says_in_order(&said, &steps);

@@ -305,6 +305,16 @@ impl Stats {
 	}
 }
 
+/// What a leaving worker says while `stake` credits unbond until block `until`, at finalized
+/// block `now`.
+fn unbonding_until(stake: f64, until: u32, now: u32) -> String {
+	format!(
+		"{stake:.3} credits of stake unbonding, to be withdrawn at block {until} ({} blocks from \
+		 now)",
+		until.saturating_sub(now)
+	)
+}
+
 /// What a status line starts with: nothing while `connected` holds, else that the node cannot
 /// be reached (the worker's and the checker's lines say it alike).
 pub fn unreachable_prefix(connected: &AtomicBool) -> &'static str {
@@ -742,10 +752,8 @@ impl Worker {
 				return Ok(None);
 			}
 			let until = finalizing.unbond_worker(&self.signer, active).await?;
-			self.now_leaving(format!(
-				"{:.3} credits of stake unbonding, to be withdrawn at block {until}",
-				credits(record.stake)
-			));
+			let now = chain.finalized_number().await?;
+			self.now_leaving(unbonding_until(credits(record.stake), until, now));
 			return Ok(None);
 		}
 		let Some(unbonding) = record.unbonding else {
@@ -754,12 +762,9 @@ impl Worker {
 			let free = chain.free_balance(&account).await?;
 			return Ok(Some(Left { withdrawn: *withdrawn, free }));
 		};
-		if chain.finalized_number().await? < unbonding.until {
-			self.now_leaving(format!(
-				"{:.3} credits of stake unbonding, to be withdrawn at block {}",
-				credits(record.stake),
-				unbonding.until
-			));
+		let now = chain.finalized_number().await?;
+		if now < unbonding.until {
+			self.now_leaving(unbonding_until(credits(record.stake), unbonding.until, now));
 			return Ok(None);
 		}
 		let (amount, deregistered) = finalizing.withdraw_worker(&self.signer).await?;
