@@ -539,10 +539,10 @@ async fn post_job(
 
 /// What posting a job would hold, before anything is signed: the same request as posting it
 /// (checked the same way; the signer, `dev_account` or `account`, is optional), answered with
-/// its task count, the reward per replica as the chain will hold it, what each task holds (its replicas' rewards and the review reserve, see
-/// [`Chain::review_reserve`]), the total held, and the signer's free credits if it is named.
-/// The portal shows this before the poster signs; what the job does not spend returns when it
-/// ends.
+/// its task count, the reward per replica as the chain will hold it, what each task holds
+/// (its replicas' rewards and the review reserve, see [`Chain::review_reserve`]), the total
+/// held, and the signer's free credits if it is named. The portal shows this before the
+/// poster signs; what the job does not spend returns when it ends.
 async fn quote(
 	State(portal): State<Portal>,
 	body: Result<Json<JobRequest>, JsonRejection>,
