@@ -351,7 +351,6 @@ async fn bad_requests_get_a_4xx_that_says_what_is_wrong_and_nothing_is_written()
 	let (status, quoted) =
 		call(&app, quote(json!({"dev_account": null, "account": unfunded, "reward": 0.05}))).await;
 	assert_eq!(status, StatusCode::OK, "{quoted}");
-	let units = |amount: &Value| amount["units"].as_str().unwrap().parse::<u128>().unwrap();
 	assert_eq!(units(&quoted["per_task"]["replicas"]), UNIT / 10, "two replicas at 0.05: {quoted}");
 	assert!(units(&quoted["per_task"]["review"]) > 0, "{quoted}");
 	assert_eq!(
@@ -614,7 +613,7 @@ async fn a_wallet_posts_and_cancels_a_job_and_a_bad_signature_is_refused() {
 
 	// Signed by the poster's wallet: nothing was under way (no worker here), so the job ends
 	// at once and its whole escrow returns.
-	let escrow: u128 = view["escrow"]["units"].as_str().unwrap().parse().unwrap();
+	let escrow = units(&view["escrow"]);
 	assert!(escrow > 0, "{view}");
 	let free_before = chain.free_balance(&address).await.unwrap();
 	let (status, prepared) =
@@ -832,6 +831,11 @@ async fn a_mandelbrot_job_from_the_portal_runs_live_and_its_outputs_outlive_work
 	running.stop().await;
 }
 
+/// An amount the API shows (`{"units": "...", "credits": ...}`), in units.
+fn units(amount: &Value) -> u128 {
+	amount["units"].as_str().and_then(|u| u.parse().ok()).unwrap_or_else(|| panic!("{amount}"))
+}
+
 /// Posts the built-in workload `name` made from `params`, signed by dev account `dave`, as the
 /// web UI does: first asking what posting it holds; returns the upload (module, inputs, ...)
 /// with that quote under `quote`, and the job id.
@@ -1044,11 +1048,11 @@ async fn a_poster_cancels_a_running_job_and_gets_back_what_it_did_not_spend() {
 	let (uploaded, id) = post_workload(&app, "primes", params).await;
 	let quoted = &uploaded["quote"];
 	let (_, view) = call(&app, get(&format!("/api/jobs/{id}"))).await;
-	let held: u128 = view["escrow"]["units"].as_str().unwrap().parse().unwrap();
-	let spent: u128 = view["spent"]["units"].as_str().unwrap().parse().unwrap();
+	let held = units(&view["escrow"]);
+	let spent = units(&view["spent"]);
 	assert_eq!(quoted["hold"]["units"], (held + spent).to_string(), "{quoted}\n{view}");
 	assert_eq!(quoted["task_count"], 16);
-	let dave_free: u128 = quoted["free"]["units"].as_str().unwrap().parse().unwrap();
+	let dave_free = units(&quoted["free"]);
 	assert_eq!(dave_free, dave_before, "{quoted}");
 	let cancel = format!("/api/jobs/{id}/cancel");
 	refused(
@@ -1098,7 +1102,7 @@ async fn a_poster_cancels_a_running_job_and_gets_back_what_it_did_not_spend() {
 	let done = states.get("accepted").unwrap_or(&0) + states.get("failed").unwrap_or(&0);
 	assert_eq!(done, settled, "{states:?}");
 	assert_eq!(view["escrow"]["units"], "0", "{view}");
-	let spent: u128 = view["spent"]["units"].as_str().unwrap().parse().unwrap();
+	let spent = units(&view["spent"]);
 	assert!(spent > 0, "the tasks under way were paid: {view}");
 	let info = chain.job(id).await.unwrap().expect("kept");
 	let refunded = chain.refunded(id, info.ended.expect("ended")).await.unwrap();
