@@ -56,7 +56,7 @@ use std::{
 use anyhow::{bail, Context};
 use ccgsc_chain::{
 	api::runtime_types::pallet_jobs::types::{Job, JobStatus, Phase},
-	convert, AccountId32, Balance, Chain, Ed25519Signer, JobSpec, UNIT,
+	convert, AccountId32, Balance, Chain, Ed25519Signer, JobSnapshot, JobSpec, UNIT,
 };
 use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
 use ccgsc_worker::kept::{self, Item};
@@ -529,7 +529,8 @@ async fn fetch(
 	out: &Path,
 	files: &[PathBuf],
 ) -> anyhow::Result<()> {
-	let info = job_info(chain, job).await?;
+	let JobSnapshot { job: info, tasks, .. } = job_snapshot(chain, job).await?;
+	let mut tasks = tasks.into_iter().peekable();
 	std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
 	let workload = answer::workload(&ContentId(info.spec.module.0));
 	// The outputs, kept for a built-in workload's answer (`None`: the task has none, or the
@@ -543,7 +544,7 @@ async fn fetch(
 			.and_then(|f| f.file_name())
 			.map(|n| format!("{index}-{}.out", n.to_string_lossy()))
 			.unwrap_or_else(|| format!("{index}.out"));
-		let task = chain.task(job, index).await?;
+		let task = tasks.next_if(|(i, _)| *i == index).map(|(_, task)| task);
 		let Some(result) = task.as_ref().and_then(|t| t.result) else {
 			match ccgsc_chain::unresolved(task.as_ref()) {
 				Some(why) => eprintln!("task {index}: no accepted result: {}", why.describe()),
@@ -679,6 +680,18 @@ async fn job_info(chain: &Chain, job: u64) -> anyhow::Result<Job<AccountId32, Ba
 	}
 }
 
+/// Job `job` and its claimed tasks, both read at the latest finalized block in one pass over
+/// its tasks' storage (a job of thousands of tasks is one paged read, not a request per task).
+///
+/// # Errors
+/// If there is no such job now (see [`missing`]), or the node cannot be asked.
+async fn job_snapshot(chain: &Chain, job: u64) -> anyhow::Result<JobSnapshot> {
+	match chain.job_with_tasks(job).await? {
+		Some(snapshot) => Ok(snapshot),
+		None => Err(missing(chain, job).await),
+	}
+}
+
 /// Why job `job` has no record: it never existed, or it ended and the chain has removed its
 /// record (a week after it ended).
 async fn missing(chain: &Chain, job: u64) -> anyhow::Error {
@@ -694,7 +707,8 @@ async fn missing(chain: &Chain, job: u64) -> anyhow::Error {
 /// ([`ccgsc_chain::Skipped`]): no replica ran it, or some did but not all the job asked for,
 /// and those go unpaid.
 async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
-	let info = job_info(chain, job).await?;
+	let JobSnapshot { job: info, tasks, .. } = job_snapshot(chain, job).await?;
+	let mut tasks = tasks.into_iter().peekable();
 	say(format_args!(
 		"job {job}: {:?}, {}/{} tasks settled, {} being verified, {:.3} credits spent, {:.3} held",
 		info.status,
@@ -705,7 +719,7 @@ async fn status(chain: &Chain, job: u64) -> anyhow::Result<()> {
 		info.escrow as f64 / UNIT as f64
 	))?;
 	for index in 0..info.spec.task_count {
-		let task = chain.task(job, index).await?;
+		let task = tasks.next_if(|(i, _)| *i == index).map(|(_, task)| task);
 		let line = match (ccgsc_chain::skipped(&info.status, task.as_ref()), task) {
 			(Some(why), _) => format!("skipped: {}", why.describe()),
 			(None, None) => "open".to_string(),

@@ -1,4 +1,5 @@
-//! What one read of the chain costs a worker, the CLI or the portal, against subxt's default.
+//! What one read of the chain costs a worker, the CLI or the portal, against subxt's default;
+//! what a worker's start and `ccgsc status` cost in reads.
 //!
 //! One dev node, two clients side by side: the chain client ([`ccgsc_chain::Chain`], on the
 //! node's legacy JSON-RPC methods) and subxt's default client (its `chainHead` methods first).
@@ -19,13 +20,21 @@
 //! between the chain's two jobs, one ended and removed, one open, as every record read costs the
 //! same. Both ways must name the same jobs.
 //!
+//! Last, what `ccgsc status` and `ccgsc fetch` cost on a job of [`TASKS`] claimed tasks: each
+//! task read one by one through `Chain::task` (the block, then the entry, as both commands
+//! did), and all of them in one paged read of the job's tasks through `Chain::job_with_tasks`
+//! (what they do now). Both ways must read the same tasks.
+//!
 //! Run: `cargo build --release -p ccgsc-node && cargo bench -p ccgsc-tests --bench reads`.
 
 use std::time::{Duration, Instant};
 
-use ccgsc_chain::{api, dev, Chain, Config};
-use ccgsc_primitives::{ContentId, JobId};
-use ccgsc_tests::{market::job, Node};
+use ccgsc_chain::{api, dev, Chain, Config, Ed25519Signer, Profile, UNIT};
+use ccgsc_primitives::{ContentId, JobId, PlatformClass};
+use ccgsc_tests::{
+	market::{fund, job},
+	Node,
+};
 use subxt::OnlineClient;
 
 /// Reads in one round of one client.
@@ -39,6 +48,12 @@ const NOTED: u32 = 1_000;
 
 /// Rounds of each way of asking about [`NOTED`] jobs, taking turns.
 const NOTED_ROUNDS: u32 = 3;
+
+/// Claimed tasks of the job the third measure reads.
+const TASKS: u32 = 1_000;
+
+/// Rounds of each way of reading the [`TASKS`] tasks, taking turns.
+const TASK_ROUNDS: u32 = 3;
 
 /// One job's record (job 1's) at the latest finalized block.
 async fn read(client: &OnlineClient<Config>) {
@@ -96,6 +111,55 @@ async fn main() {
 		each[1].as_secs_f64() * 1e3
 	);
 	noted(&chain).await;
+	tasks(&chain).await;
+}
+
+/// The third measure: a job's [`TASKS`] claimed tasks, one by one and in one paged read.
+async fn tasks(chain: &Chain) {
+	// A registered worker claims every task; its leases (a work limit of 10⁹ units at a score
+	// of 10⁶ a second) outlast the measure, so every task keeps its entry throughout.
+	fund(chain, &[91]).await;
+	let worker = Ed25519Signer::from_seed([91; 32]);
+	let profile = Profile {
+		cores: 4,
+		memory_mib: 4096,
+		score: 1_000_000,
+		platform: PlatformClass::native().expect("x86-64 or aarch64"),
+		executor_version: ccgsc_executor::VERSION,
+		peer_id: vec![0; 38],
+	};
+	chain.register_worker(&worker, 200 * UNIT, &profile).await.expect("registers");
+	let now = chain.finalized_number().await.unwrap();
+	let spec = job(ContentId::of(b"module"), [7; 32], TASKS, 1, 1_000_000_000, now);
+	let id = chain.post_job(&dev::dave(), &spec).await.expect("posted");
+	let mut claimed = 0;
+	while claimed < TASKS {
+		claimed += chain.claim(&worker, id, 200).await.expect("claims").len() as u32;
+	}
+	let mut spent = [Duration::ZERO; 2];
+	for _ in 0..TASK_ROUNDS {
+		let started = Instant::now();
+		let mut one_by_one = Vec::new();
+		for index in 0..TASKS {
+			if let Some(task) = chain.task(id, index).await.expect("the node answers") {
+				one_by_one.push((index, task));
+			}
+		}
+		spent[0] += started.elapsed();
+		let started = Instant::now();
+		let snapshot = chain.job_with_tasks(id).await.expect("the node answers").expect("posted");
+		spent[1] += started.elapsed();
+		assert_eq!(one_by_one.len() as u32, TASKS, "every task was claimed");
+		assert_eq!(snapshot.tasks, one_by_one, "both ways read the same tasks");
+	}
+	let [one_by_one, paged] = spent.map(|s| s.as_secs_f64() * 1e3 / f64::from(TASK_ROUNDS));
+	let ratio = one_by_one / paged;
+	println!("one by one: {one_by_one:.0} ms for {TASKS} tasks");
+	println!("one paged read: {paged:.0} ms for {TASKS} tasks");
+	println!("`ccgsc status` reads a job of {TASKS} tasks {ratio:.0}x as fast in one paged read");
+	println!(
+		"report: a job's {TASKS} tasks (`ccgsc status`, `fetch`), one by one vs one paged read | {one_by_one:.0} vs {paged:.0} ms ({ratio:.0}x) |"
+	);
 }
 
 /// The second measure: which of [`NOTED`] jobs were removed, one by one and at once.
