@@ -444,6 +444,12 @@ async fn run_post(
 		executor_version: ccgsc_executor::VERSION,
 		deadline: now + post.deadline,
 	};
+	// Said before posting: once the job is posted, `follow` rides out a node that goes away.
+	let (workers, min_stake) = tokio::try_join!(chain.workers(), chain.min_worker_stake())?;
+	let able = workers.iter().filter(|(_, w)| ccgsc_chain::may_claim(w, &spec, min_stake)).count();
+	if let Some(warning) = ccgsc_chain::too_few_workers(able, post.replication) {
+		eprintln!("note: {warning}");
+	}
 	let job = poster
 		.post(chain, &spec)
 		.await
@@ -583,17 +589,28 @@ async fn fetch(
 	);
 	let Some(workload) = workload else { return Ok(()) };
 	// The inputs an answer reads, from this store when this CLI posted the job, else from
-	// whoever provides them.
+	// whoever provides them (joining the content network for the first it lacks, as for the
+	// outputs).
 	let root = info.spec.inputs_root;
 	let mut ids = None;
+	let why = "the answer reads the job's inputs from whoever provides them";
 	let input = async |index: u32| -> anyhow::Result<Vec<u8>> {
 		if ids.is_none() {
+			let stored = p2p.client().store().inputs(&root).ok().flatten().is_some();
+			if !joined && !stored {
+				join(p2p, bootstrap, why).await?;
+				joined = true;
+			}
 			let list = p2p.client().inputs(root, &[]).await.context("cannot get the input list")?;
 			note(notes, job, [Item::Inputs(root)]);
 			ids = Some(list);
 		}
 		let id = *ids.as_ref().and_then(|ids| ids.get(index as usize)).context("no such input")?;
 		note(notes, job, [Item::Blob(id)]);
+		if !joined && !p2p.client().has(&id) {
+			join(p2p, bootstrap, why).await?;
+			joined = true;
+		}
 		p2p.client().get(id).await.with_context(|| format!("cannot fetch input {index}"))
 	};
 	match answer::say(workload, job, &outputs, input, out).await {
