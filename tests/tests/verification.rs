@@ -662,13 +662,19 @@ async fn a_checker_slashed_below_the_minimum_leaves_and_registers_anew_to_check_
 	assert_eq!((record.stake, record.slashed), (50 * UNIT, 50 * UNIT));
 	assert_eq!(record.leaving, Some(until));
 	assert_eq!(checker.stats.slashed.load(Ordering::Relaxed), (50 * UNIT) as u64);
+	// It says when it registers anew: the block, and how many blocks that is from the one it
+	// read its standing at (at most the 30-block unbonding period, and no fewer than are left
+	// now).
 	let line = checker.stats.line();
-	assert!(
-		line.starts_with(&format!(
-			"not selected for reviews (restaking: registers anew after block {until})"
-		)),
-		"{line}"
-	);
+	let left = line
+		.strip_prefix(&format!(
+			"not selected for reviews (restaking: registers anew after block {until}, "
+		))
+		.and_then(|rest| rest.split_once(" blocks from now)"))
+		.and_then(|(left, _)| left.parse::<u32>().ok())
+		.unwrap_or_else(|| panic!("{line}"));
+	let now = chain.finalized_number().await.unwrap();
+	assert!(until.saturating_sub(now) <= left && left <= 30, "{line}");
 	assert!(checker.stats.render().contains("ccgsc_verifier_selectable 0"));
 	checker.stop().await;
 

@@ -49,7 +49,7 @@ use std::{
 	collections::{HashMap, HashSet},
 	path::PathBuf,
 	sync::{
-		atomic::{AtomicBool, AtomicU64, Ordering},
+		atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
 		Arc, Mutex,
 	},
 	time::Duration,
@@ -213,6 +213,9 @@ pub struct Stats {
 	/// Where the checker stands in the registry, as last read (`None` before the first read):
 	/// [`Step::Serve`] while reviews can select it.
 	pub standing: Mutex<Option<Step>>,
+	/// The finalized block at which `standing` was last read: a stake unbonding until a
+	/// block is said with how many blocks that still is.
+	pub standing_at: AtomicU32,
 	/// Whether the checker is leaving for good ([`Verifier::leave`]).
 	pub leaving: AtomicBool,
 }
@@ -229,22 +232,25 @@ impl Stats {
 	pub fn line(&self) -> String {
 		let standing = *self.standing.lock().expect("not poisoned qed");
 		let leaving = self.leaving.load(Ordering::Relaxed);
+		let now = self.standing_at.load(Ordering::Relaxed);
+		let left = |until: u32| format!("{} blocks from now", until.saturating_sub(now));
 		let standing = match standing {
 			None | Some(Step::Serve) => String::new(),
 			Some(Step::FinishReviews | Step::Leave) if leaving => {
 				"leaving (once the reviews it was selected for are over) · ".into()
 			},
 			Some(Step::Unbonding { until }) if leaving => {
-				format!("leaving (the stake unbonds until block {until}) · ")
+				format!("leaving (the stake unbonds until block {until}, {}) · ", left(until))
 			},
 			Some(Step::Withdraw) if leaving => "leaving (withdrawing the stake) · ".into(),
 			Some(Step::Gone) => "left the registry · ".into(),
 			Some(Step::FinishReviews | Step::Leave) => {
 				"not selected for reviews (stake below the minimum after a slash) · ".into()
 			},
-			Some(Step::Unbonding { until }) => {
-				format!("not selected for reviews (restaking: registers anew after block {until}) · ")
-			},
+			Some(Step::Unbonding { until }) => format!(
+				"not selected for reviews (restaking: registers anew after block {until}, {}) · ",
+				left(until)
+			),
 			Some(Step::Withdraw | Step::Register) => {
 				"not selected for reviews (not registered: registers once the account covers the stake) · ".into()
 			},
@@ -659,6 +665,7 @@ impl Verifier {
 				Step::of(checker.as_ref(), minimum, now)
 			};
 			*self.stats.standing.lock().expect("not poisoned qed") = Some(step);
+			self.stats.standing_at.store(now, Ordering::Relaxed);
 			Ok::<_, Error>((step, checker))
 		};
 		let (mut step, mut checker) = read().await?;
