@@ -185,6 +185,16 @@ pub mod convert {
 		}
 	}
 
+	/// A platform class, back.
+	pub fn platform_back(p: &rt::ccgsc_primitives::PlatformClass) -> PlatformClass {
+		use rt::ccgsc_primitives::PlatformClass as P;
+		match p {
+			P::X86_64Native => PlatformClass::X86_64Native,
+			P::Aarch64Native => PlatformClass::Aarch64Native,
+			P::Browser => PlatformClass::Browser,
+		}
+	}
+
 	/// An outcome.
 	pub fn outcome(o: Outcome) -> rt::ccgsc_primitives::Outcome {
 		use rt::ccgsc_primitives::Outcome as O;
@@ -274,6 +284,46 @@ pub fn hold(
 		.saturating_mul(replication.into())
 		.saturating_add(review_reserve)
 		.saturating_mul(task_count.into())
+}
+
+/// Whether `worker` may claim replicas of `spec`'s tasks now, judged as `pallet_jobs::Pallet::
+/// claim` judges a claimant: at least `min_stake` (the runtime's `MinWorkerStake`) not being
+/// unbonded, a platform class the job accepts, the job's executor version, and the memory its
+/// limit asks. Whether the worker is running is no fact the chain has.
+pub fn may_claim(
+	worker: &rt::pallet_workers::Worker<Balance, u32>,
+	spec: &JobSpec,
+	min_stake: Balance,
+) -> bool {
+	let unbonding = worker.unbonding.as_ref().map_or(0, |u| u.amount);
+	let profile = &worker.profile;
+	worker.stake.saturating_sub(unbonding) >= min_stake
+		&& spec.platforms.contains(convert::platform_back(&profile.platform))
+		&& profile.executor_version == spec.executor_version
+		&& u64::from(profile.memory_mib).saturating_mul(1 << 20) >= spec.limits.memory
+}
+
+/// What the clients tell a poster whose job asks for `replication` agreeing replicas per task
+/// when only `able` registered workers may claim them ([`may_claim`]): its tasks cannot all
+/// settle until more join (a trusted worker's result may stand alone, but the replication draw
+/// and a new worker's warm-up ask for every replica). `None` when there are enough.
+pub fn too_few_workers(able: usize, replication: u8) -> Option<String> {
+	let needed = usize::from(replication);
+	match able {
+		_ if able >= needed => None,
+		0 => Some(
+			"no registered worker can take these tasks now (none is active with this platform, \
+			 executor version and memory): they wait until one joins"
+				.to_string(),
+		),
+		_ => Some(format!(
+			"only {able} registered worker{} can take these tasks now, and a task needs results \
+			 from {needed} different workers: they wait until more join, or post with {able} \
+			 replica{}",
+			if able == 1 { "" } else { "s" },
+			if able == 1 { "" } else { "s" },
+		)),
+	}
 }
 
 /// What the clients say of `account`, which has `free` (in units) where it needs `need`: both
@@ -1500,6 +1550,77 @@ impl Chain {
 
 #[cfg(test)]
 mod tests {
+	use super::*;
+
+	#[test]
+	fn a_worker_may_claim_a_job_as_the_pallet_judges_and_too_few_are_named() {
+		use rt::{
+			bounded_collections::bounded_vec::BoundedVec,
+			pallet_workers::{Profile, Reputation, Unbonding, Worker},
+		};
+		let spec = JobSpec {
+			module: ContentId([0; 32]),
+			inputs_root: [0; 32],
+			task_count: 1,
+			args: vec![],
+			reward_per_task: UNIT,
+			replication: 2,
+			limits: Limits { work: 1, memory: 256 << 20, output: 1 << 20 },
+			platforms: PlatformSet::of(&[PlatformClass::X86_64Native]),
+			executor_version: 3,
+			deadline: 100,
+		};
+		fn worker(
+			stake: Balance,
+			unbonding: Option<Balance>,
+			platform: PlatformClass,
+			executor_version: u32,
+			memory_mib: u32,
+		) -> Worker<Balance, u32> {
+			Worker {
+				stake,
+				unbonding: unbonding.map(|amount| Unbonding { amount, until: 10 }),
+				profile: Profile {
+					cores: 1,
+					memory_mib,
+					score: 1,
+					platform: convert::platform(platform),
+					executor_version,
+					peer_id: BoundedVec(vec![]),
+				},
+				reputation: Reputation { consecutive_valid: 0, valid: 0, invalid: 0 },
+				leases: 0,
+				unaudited: 0,
+				earned: 0,
+				slashed: 0,
+			}
+		}
+		let x86 = PlatformClass::X86_64Native;
+		let min = 100 * UNIT;
+		assert!(may_claim(&worker(min, None, x86, 3, 256), &spec, min));
+		assert!(may_claim(&worker(3 * min, Some(2 * min), x86, 3, 256), &spec, min));
+		let refused = [
+			("stake below the minimum", worker(min - 1, None, x86, 3, 256)),
+			("stake unbonding", worker(min, Some(1), x86, 3, 256)),
+			("platform", worker(min, None, PlatformClass::Browser, 3, 256)),
+			("executor version", worker(min, None, x86, 2, 256)),
+			("memory", worker(min, None, x86, 3, 255)),
+		];
+		for (why, w) in refused {
+			assert!(!may_claim(&w, &spec, min), "{why}");
+		}
+
+		assert_eq!(too_few_workers(2, 2), None);
+		assert_eq!(too_few_workers(5, 1), None);
+		assert!(too_few_workers(0, 1).unwrap().starts_with("no registered worker can take"));
+		assert_eq!(
+			too_few_workers(1, 2).unwrap(),
+			"only 1 registered worker can take these tasks now, and a task needs results from 2 \
+			 different workers: they wait until more join, or post with 1 replica"
+		);
+		assert!(too_few_workers(2, 3).unwrap().starts_with("only 2 registered workers"));
+	}
+
 	#[test]
 	fn the_runtime_parameter_keys_and_the_default_audit_rate_are_the_runtimes() {
 		assert_eq!(super::audit_rate_key(), ccgsc_runtime::configs::AuditRate::key().to_vec());

@@ -5,9 +5,10 @@
 // prime count, a password search and a matrix product and reads their answers: the primes
 // counted, the password found, and C downloaded whole; reads the dev account's credits page; the
 // wallet also posts a long prime count and cancels it from its page. Each post reads what the
-// page says it will hold before holding it. Prints one JSON line per job (and one for the workers page)
-// for tests/tests/browser.rs, which starts the node, the portal and the workers and checks
-// the jobs on chain. Screenshots go to $ARTIFACTS.
+// page says it will hold before holding it, and a quote for more replicas than there are
+// workers warns. Prints one JSON line per job (and one for the workers page) for
+// tests/tests/browser.rs, which starts the node, the portal and the workers and checks the
+// jobs on chain. Screenshots go to $ARTIFACTS.
 //
 // Env: PORTAL_URL, ARTIFACTS, WALLET_SEED (hex, 32 bytes: an ed25519 key), WALLET_ADDRESS
 // (its SS58 address), CHROMIUM (default /usr/bin/chromium).
@@ -95,6 +96,8 @@ async function postWorkload(page, label, workload, workloadParams, signer) {
   await page.click('#post');
   await page.waitForSelector('#quote:not([hidden]) #confirm:not([disabled])', { timeout: 120_000 });
   if (label === 'dev-account') {
+    // Both workers are registered: two replicas need no warning.
+    if (await page.$('#too-few')) throw new Error(`two workers, two replicas: ${await page.textContent('#too-few')}`);
     // A quote no longer stands once the form changes: posting again quotes again.
     const first = await page.textContent('#hold');
     await page.fill('#reward', '0.02');
@@ -102,6 +105,16 @@ async function postWorkload(page, label, workload, workloadParams, signer) {
     await page.click('#post');
     await page.waitForSelector('#quote:not([hidden]) #confirm:not([disabled])', { timeout: 120_000 });
     if (await page.textContent('#hold') === first) throw new Error(`doubling the reward left the hold at ${first}`);
+    // Three replicas of each task, with two workers registered: the quote warns.
+    await page.fill('#replication', '3');
+    await page.click('#post');
+    await page.waitForSelector('#quote:not([hidden]) #too-few', { timeout: 120_000 });
+    const warning = await page.textContent('#too-few');
+    if (!warning.includes('only 2 registered workers can take these tasks now, and a task needs results from 3 different workers')) {
+      throw new Error(`three replicas, two workers: ${warning}`);
+    }
+    await page.screenshot({ path: `${artifacts}/${label}-too-few.png`, fullPage: true });
+    await page.fill('#replication', '2');
     await page.fill('#reward', '0.01');
     await page.click('#post');
     await page.waitForFunction((was) => document.querySelector('#hold')?.textContent === was, first, { timeout: 120_000 });

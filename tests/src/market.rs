@@ -177,6 +177,18 @@ pub async fn registered_checker(chain: &Chain, who: &AccountId32) {
 	}
 }
 
+/// Waits until the chain knows `who` as a worker, up to a minute.
+///
+/// # Panics
+/// If it does not register in time.
+pub async fn registered_worker(chain: &Chain, who: &AccountId32) {
+	let started = Instant::now();
+	while chain.worker(who).await.expect("query").is_none() {
+		assert!(started.elapsed() < Duration::from_secs(60), "worker {who} never registered");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	}
+}
+
 /// A `ccgsc-worker` process (the real binary), killed on drop.
 pub struct WorkerProcess {
 	child: Child,

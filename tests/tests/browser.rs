@@ -25,7 +25,7 @@ use ccgsc_chain::{api::runtime_types::pallet_jobs::types::JobStatus, UNIT};
 use ccgsc_primitives::ContentId;
 use ccgsc_tests::{
 	binary, free_port, http,
-	market::{account, fund, logs, start_worker},
+	market::{account, fund, logs, registered_worker, start_worker},
 	Node,
 };
 
@@ -87,10 +87,14 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 			.lines()
 			.map(|l| l.parse().unwrap())
 			.collect();
-	let _workers = [
+	let workers = [
 		start_worker(&node, dir.path(), 74, bootstrap.clone(), false).await,
 		start_worker(&node, dir.path(), 75, bootstrap.clone(), false).await,
 	];
+	// Registered before the script posts: its quotes count them.
+	for worker in &workers {
+		registered_worker(&chain, &worker.account).await;
+	}
 
 	let artifacts = artifacts();
 	std::fs::create_dir_all(&artifacts).unwrap();

@@ -5,7 +5,8 @@
 //! retention shortened for the test), `status` and `fetch` say so, and so does the portal
 //! (410), the workers drop the job's module, inputs and outputs from their stores, and the CLI
 //! from its own at its next `fetch`; follow a job to its end without `--out`, through a node
-//! restart; cancel a running job.
+//! restart; cancel a running job; warn a poster when fewer registered workers can take a
+//! job's tasks than a task needs replicas.
 //!
 //! Run: `cargo build --release -p ccgsc-node -p ccgsc-cli && cargo test --release -p
 //! ccgsc-tests --test cli`.
@@ -18,7 +19,7 @@ use ccgsc_primitives::ContentId;
 use ccgsc_tasks::primes;
 use ccgsc_tests::{
 	binary,
-	market::{account, fund, logs, start_worker, Running},
+	market::{account, fund, logs, registered_worker, start_worker, Running},
 	Node,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt};
@@ -28,10 +29,11 @@ use tower::ServiceExt;
 /// for `ccgsc post --out` to fetch the outputs after the job ends.
 const RETENTION: u32 = 30;
 
-/// Two workers with keys `seeds`, dialled to each other; returns them and the first one's
-/// address, for the CLI to join the network through.
+/// Two workers with keys `seeds`, dialled to each other and registered on the chain; returns
+/// them and the first one's address, for the CLI to join the network through.
 async fn two_workers(
 	node: &Node,
+	chain: &ccgsc_chain::Chain,
 	dir: &Path,
 	seeds: [u8; 2],
 ) -> ([Running<ccgsc_worker::Stats>; 2], ccgsc_p2p::Multiaddr) {
@@ -41,6 +43,9 @@ async fn two_workers(
 	];
 	let addr = workers[0].p2p.listen_addrs().await.unwrap().remove(0);
 	workers[1].p2p.dial(addr.clone()).await.expect("the workers connect");
+	for worker in &workers {
+		registered_worker(chain, &worker.account).await;
+	}
 	(workers, addr)
 }
 
@@ -173,7 +178,7 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	// A short retention, so the test sees the job's record removed once it has ended.
 	chain.set_job_retention(&dev::alice(), RETENTION).await.expect("root sets the retention");
 	fund(&chain, &[61, 62]).await;
-	let (workers, addr) = two_workers(&node, dir.path(), [61, 62]).await;
+	let (workers, addr) = two_workers(&node, &chain, dir.path(), [61, 62]).await;
 
 	// The command `example` printed, signed by Dave, through the first worker: `<p2p>` in it is
 	// the address to join the content network through.
@@ -230,6 +235,8 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	let (stdout, stderr) =
 		(String::from_utf8_lossy(&posted.stdout), String::from_utf8_lossy(&posted.stderr));
 	assert!(posted.status.success(), "ccgsc post failed:\n{stdout}\n{stderr}");
+	// Two registered workers can give each task its two replicas: no warning.
+	assert!(!stderr.contains("note: "), "{stderr}");
 	// Its progress line ends with every task settled and none left being verified.
 	assert!(stderr.contains("] 3/3 tasks settled · 0 being verified · "), "{stderr}");
 	let mut total = 0;
@@ -395,7 +402,7 @@ async fn ccgsc_post_serves_its_job_to_the_end_through_a_node_restart() {
 	std::fs::write(&module, ccgsc_task_modules::PRIMES).unwrap();
 	fund(&chain, &[63, 64]).await;
 	let issuance = chain.total_issuance().await.unwrap();
-	let (workers, addr) = two_workers(&node, dir.path(), [63, 64]).await;
+	let (workers, addr) = two_workers(&node, &chain, dir.path(), [63, 64]).await;
 
 	let (mut post, mut stdout, first, job) = spawn_post(
 		&node,
@@ -466,7 +473,29 @@ async fn ccgsc_cancel_ends_a_running_job_and_returns_what_it_did_not_spend() {
 	std::fs::write(&module, ccgsc_task_modules::PRIMES).unwrap();
 	fund(&chain, &[65, 66]).await;
 	let issuance = chain.total_issuance().await.unwrap();
-	let (workers, addr) = two_workers(&node, dir.path(), [65, 66]).await;
+
+	// Posted while no worker is registered (through a bare content node), a job is posted with
+	// a warning that its tasks wait for workers; cancelled, it ends at once.
+	let peer = ccgsc_p2p::Node::start(ccgsc_p2p::Config::new(dir.path().join("peer")))
+		.await
+		.expect("the content node starts");
+	let through = peer.client().listen_addrs().await.unwrap().remove(0);
+	let (mut post, _stdout, _, job) =
+		spawn_post(&node, dir.path(), &through, &module, &inputs, &[]).await;
+	let cancelled = ccgsc(&node, dir.path(), &["cancel", &job.to_string(), "--dev", "dave"]).await;
+	assert!(cancelled.status.success(), "{}", String::from_utf8_lossy(&cancelled.stderr));
+	tokio::time::timeout(Duration::from_secs(60), post.wait())
+		.await
+		.expect("ccgsc post ends with its job")
+		.unwrap();
+	let mut stderr = String::new();
+	post.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
+	let warning = "note: no registered worker can take these tasks now (none is active with this \
+	               platform, executor version and memory): they wait until one joins\n";
+	assert!(stderr.contains(warning), "{stderr}");
+	peer.stop().await;
+
+	let (workers, addr) = two_workers(&node, &chain, dir.path(), [65, 66]).await;
 
 	// Its stdout stays open (`_stdout`): `post` writes to it at the end.
 	let (mut post, _stdout, _, job) = spawn_post(

@@ -5,9 +5,9 @@
 //! after the workers stop and served across a node restart; a prime count, a password search
 //! and a matrix product whose answers (the primes counted, the password found, `C` whole) the
 //! portal reads from their outputs; a result accepted alone shown with its output while its
-//! audit window is open; outputs kept while the chain keeps their job's record, and removed with it; and the
-//! workers page, where operators find their workers and checkers with their stakes
-//! and standing.
+//! audit window is open; outputs kept while the chain keeps their job's record, and removed
+//! with it; and the workers page, where operators find their workers and checkers with their
+//! stakes and standing, and a quote that counts the workers able to take a job's tasks.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo test --release -p ccgsc-tests --test
 //! portal`.
@@ -359,6 +359,10 @@ async fn bad_requests_get_a_4xx_that_says_what_is_wrong_and_nothing_is_written()
 		"one task: {quoted}"
 	);
 	assert_eq!((&quoted["task_count"], &quoted["free"]["units"]), (&json!(1), &json!("0")));
+	// Nobody has registered as a worker on this chain: the quote says the tasks would wait.
+	assert_eq!(quoted["workers"], 0, "{quoted}");
+	let warning = quoted["too_few_workers"].as_str().unwrap_or_default();
+	assert!(warning.starts_with("no registered worker can take these tasks now"), "{quoted}");
 	refused(
 		call(
 			&app,
@@ -1254,7 +1258,7 @@ async fn the_workers_page_shows_each_worker_and_checker_with_its_stake_and_stand
 		start_portal(&node, &dir.path().join("portal"), false, UploadLimits::default()).await;
 	let app = ccgsc_portal::app(running.portal());
 	let chain = node.client(Duration::from_secs(10)).await;
-	fund(&chain, &[81, 82, 83, 84]).await;
+	fund(&chain, &[81, 82, 83, 84, 85]).await;
 	let platform = PlatformClass::native().unwrap();
 	let profile = Profile {
 		cores: 2,
@@ -1271,6 +1275,10 @@ async fn the_workers_page_shows_each_worker_and_checker_with_its_stake_and_stand
 	chain.register_worker(&going, 100 * UNIT, &profile).await.unwrap();
 	let staying_until = chain.unbond_worker(&staying, 200 * UNIT).await.unwrap();
 	let going_until = chain.unbond_worker(&going, 100 * UNIT).await.unwrap();
+	// An active worker offering 64 MiB, a quarter of what a job asks by default.
+	let small_profile = Profile { memory_mib: 64, ..profile.clone() };
+	let small = Ed25519Signer::from_seed([85; 32]);
+	chain.register_worker(&small, 100 * UNIT, &small_profile).await.unwrap();
 	// A checker with the minimum stake checks; one that left unbonds.
 	let (checking, leaving) =
 		(Ed25519Signer::from_seed([82; 32]), Ed25519Signer::from_seed([83; 32]));
@@ -1278,7 +1286,8 @@ async fn the_workers_page_shows_each_worker_and_checker_with_its_stake_and_stand
 	chain.register_checker(&leaving, 150 * UNIT, platform, ccgsc_executor::VERSION).await.unwrap();
 	let leaving_until = chain.leave_checker(&leaving).await.unwrap();
 
-	let [staying, going, checking, leaving] = [81, 84, 82, 83].map(|s| account(s).to_string());
+	let [staying, going, checking, leaving, small] =
+		[81, 84, 82, 83, 85].map(|s| account(s).to_string());
 	// The portal reads the chain as it finalizes: wait for the last of these to show.
 	let started = Instant::now();
 	let (workers, checkers) = loop {
@@ -1287,6 +1296,7 @@ async fn the_workers_page_shows_each_worker_and_checker_with_its_stake_and_stand
 		let (status, checkers) = call(&app, get("/api/checkers")).await;
 		assert_eq!(status, StatusCode::OK, "{checkers}");
 		let shown = entry(&workers, &going).is_some_and(|w| !w["unbonding"].is_null())
+			&& entry(&workers, &small).is_some()
 			&& entry(&checkers, &leaving).is_some_and(|c| !c["leaving"].is_null());
 		if shown {
 			break (workers, checkers);
@@ -1329,4 +1339,35 @@ async fn the_workers_page_shows_each_worker_and_checker_with_its_stake_and_stand
 	assert_eq!(status, StatusCode::OK, "{page}");
 	assert_eq!(page["worker"], *entry(&workers, &staying).unwrap());
 	assert!(page["checker"].is_null(), "{page}");
+
+	// Of the three registered workers, only the staying one may claim a job's tasks: the
+	// leaving one's stake is unbonding, the small one lacks the memory. A quote for two
+	// replicas says so; one for a single replica has no warning.
+	let (status, uploaded) = call(
+		&app,
+		upload(&[
+			("module", ccgsc_task_modules::PRIMES),
+			("input", &ccgsc_tasks::primes::input(0, 99)),
+		]),
+	)
+	.await;
+	assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+	for (replication, warning) in [
+		(
+			2,
+			json!(
+				"only 1 registered worker can take these tasks now, and a task needs results \
+				 from 2 different workers: they wait until more join, or post with 1 replica"
+			),
+		),
+		(1, Value::Null),
+	] {
+		let request = json!({
+			"module": uploaded["module"], "inputs_root": uploaded["inputs_root"], "reward": 0.01,
+			"replication": replication,
+		});
+		let (status, quoted) = call(&app, post_json("/api/jobs/quote", &request)).await;
+		assert_eq!(status, StatusCode::OK, "{quoted}");
+		assert_eq!((&quoted["workers"], &quoted["too_few_workers"]), (&json!(1), &warning));
+	}
 }

@@ -229,6 +229,7 @@ function showQuote(card, { request, quoted, signer, name }, { wallets }, withdra
     q.free ? h('p', { class: lacking ? 'error' : 'muted' }, lacking
       ? `${name} has only ${credits(q.free)} free: lower the reward, the replicas or the tasks, or fund the account.`
       : `${name} has ${credits(q.free)} free.`) : null,
+    q.too_few_workers ? h('p', { id: 'too-few', class: 'warning' }, `Note: ${q.too_few_workers}.`) : null,
     confirm, ' ', change);
   card.hidden = false;
 }

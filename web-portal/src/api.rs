@@ -541,8 +541,11 @@ async fn post_job(
 /// (checked the same way; the signer, `dev_account` or `account`, is optional), answered with
 /// its task count, the reward per replica as the chain will hold it, what each task holds
 /// (its replicas' rewards and the review reserve, see [`Chain::review_reserve`]), the total
-/// held, and the signer's free credits if it is named. The portal shows this before the
-/// poster signs; what the job does not spend returns when it ends.
+/// held, and the signer's free credits if it is named; with how many registered workers may
+/// claim its tasks now ([`ccgsc_chain::may_claim`]) and, when that is fewer than a task's
+/// replicas, a warning that its tasks wait for more ([`ccgsc_chain::too_few_workers`]): a
+/// warning, not a refusal, since workers may join before the deadline. The portal shows this
+/// before the poster signs; what the job does not spend returns when it ends.
 async fn quote(
 	State(portal): State<Portal>,
 	body: Result<Json<JobRequest>, JsonRejection>,
@@ -557,7 +560,10 @@ async fn quote(
 	};
 	let chain = portal.chain()?;
 	let spec = spec(&portal, &chain, &request).await?;
-	let reserve = chain.review_reserve().await.map_err(ApiError::chain)?;
+	let (reserve, workers, min_stake) =
+		tokio::try_join!(chain.review_reserve(), chain.workers(), chain.min_worker_stake())
+			.map_err(ApiError::chain)?;
+	let able = workers.iter().filter(|(_, w)| ccgsc_chain::may_claim(w, &spec, min_stake)).count();
 	let free = match &signer {
 		Some(who) => Some(chain.free_balance(who).await.map_err(ApiError::chain)?),
 		None => None,
@@ -576,6 +582,8 @@ async fn quote(
 		)),
 		"account": signer.map(|who| who.to_string()),
 		"free": free.map(view::Amount::from),
+		"workers": able,
+		"too_few_workers": ccgsc_chain::too_few_workers(able, spec.replication),
 	})))
 }
 
