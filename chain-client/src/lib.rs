@@ -1122,6 +1122,16 @@ impl Chain {
 		Ok(fee.saturating_mul(checkers.into()))
 	}
 
+	/// How many registered workers may claim replicas of `spec`'s tasks now ([`may_claim`]),
+	/// at the latest finalized block: what [`too_few_workers`] is told.
+	///
+	/// # Errors
+	/// [`Error::Subxt`] if the node cannot be asked.
+	pub async fn able_workers(&self, spec: &JobSpec) -> Result<usize, Error> {
+		let (workers, min_stake) = (self.workers().await?, self.min_worker_stake().await?);
+		Ok(workers.iter().filter(|(_, w)| may_claim(w, spec, min_stake)).count())
+	}
+
 	/// The least active stake with which a worker may claim tasks (the runtime's
 	/// `MinWorkerStake`).
 	///

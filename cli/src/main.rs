@@ -445,8 +445,7 @@ async fn run_post(
 		deadline: now + post.deadline,
 	};
 	// Said before posting: once the job is posted, `follow` rides out a node that goes away.
-	let (workers, min_stake) = tokio::try_join!(chain.workers(), chain.min_worker_stake())?;
-	let able = workers.iter().filter(|(_, w)| ccgsc_chain::may_claim(w, &spec, min_stake)).count();
+	let able = chain.able_workers(&spec).await?;
 	if let Some(warning) = ccgsc_chain::too_few_workers(able, post.replication) {
 		eprintln!("note: {warning}");
 	}

@@ -560,10 +560,8 @@ async fn quote(
 	};
 	let chain = portal.chain()?;
 	let spec = spec(&portal, &chain, &request).await?;
-	let (reserve, workers, min_stake) =
-		tokio::try_join!(chain.review_reserve(), chain.workers(), chain.min_worker_stake())
-			.map_err(ApiError::chain)?;
-	let able = workers.iter().filter(|(_, w)| ccgsc_chain::may_claim(w, &spec, min_stake)).count();
+	let (reserve, able) = tokio::try_join!(chain.review_reserve(), chain.able_workers(&spec))
+		.map_err(ApiError::chain)?;
 	let free = match &signer {
 		Some(who) => Some(chain.free_balance(who).await.map_err(ApiError::chain)?),
 		None => None,
