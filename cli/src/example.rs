@@ -24,9 +24,10 @@ pub struct Example {
 	out: PathBuf,
 }
 
-/// Writes the workload and prints what it wrote and how to post it: through `bootstrap`, or
-/// with a `<p2p>` to fill in when none was given.
-pub fn run(example: &Example, bootstrap: &[ccgsc_p2p::Multiaddr]) -> anyhow::Result<()> {
+/// Writes the workload and prints what it wrote and how to post it: through the addresses
+/// given with `--bootstrap`, through the portal's beside `--dir` (no `--bootstrap` needed), or
+/// with a `<p2p>` to fill in when there are none.
+pub fn run(example: &Example, bootstrap: &ccgsc_p2p::Bootstrap) -> anyhow::Result<()> {
 	let Some((name, _, defaults)) =
 		workloads::catalogue().into_iter().find(|(name, ..)| *name == example.workload)
 	else {
@@ -71,11 +72,14 @@ pub fn run(example: &Example, bootstrap: &[ccgsc_p2p::Multiaddr]) -> anyhow::Res
 		inputs.display()
 	);
 	let mut post = vec!["ccgsc".to_string()];
-	if bootstrap.is_empty() {
+	let portal = bootstrap.portal_file();
+	if bootstrap.addrs.is_empty() {
 		post.extend(["--bootstrap".into(), "<p2p>".into()]);
 	}
-	for addr in bootstrap {
-		post.extend(["--bootstrap".into(), addr.to_string()]);
+	if portal.is_none() {
+		for addr in &bootstrap.addrs {
+			post.extend(["--bootstrap".into(), addr.to_string()]);
+		}
 	}
 	post.extend([
 		"post".into(),
@@ -90,10 +94,18 @@ pub fn run(example: &Example, bootstrap: &[ccgsc_p2p::Multiaddr]) -> anyhow::Res
 	post.extend(["--out".into(), quoted(&example.out.join("outputs"))]);
 	println!("post it with (on a dev chain, sign with a dev account: add --dev alice):");
 	println!("  {}", post.join(" "));
-	if bootstrap.is_empty() {
+	if bootstrap.addrs.is_empty() {
 		println!(
 			"where <p2p> is the libp2p address of a worker or the portal (`ccgsc up` prints its \
-			 portal's as `p2p`): the workers fetch the inputs from this CLI through that network"
+			 portal's as `p2p`): the workers fetch the inputs from this CLI through that network \
+			 (run beside a portal's folder, as with `./dev up` here, and it is found without)"
+		);
+	}
+	if let Some(file) = portal {
+		println!(
+			"it joins the content network through the portal's addresses in {}, which the \
+			 workers fetch the inputs from this CLI through",
+			file.display()
 		);
 	}
 	Ok(())

@@ -12,10 +12,14 @@
 //! ```
 //!
 //! `<p2p>` is the libp2p address of a worker or of the portal (`ccgsc up` prints its portal's as
-//! `p2p`): the content network is joined through it. Workers fetch a job's module and inputs from
-//! the CLI through that network, so `post` refuses to post without it (with no `--bootstrap`, or
-//! when no `--bootstrap` peer answers within [`JOIN_TIMEOUT`]) rather than let every task fail
-//! for want of its input; `fetch` needs it for the outputs its own store does not hold.
+//! `p2p`): the content network is joined through it. Without `--bootstrap`, the CLI joins
+//! through the addresses a running portal beside its `--dir` wrote (`.ccgsc/portal/p2p-addrs`
+//! for the default `.ccgsc/cli`, where `./dev up` in the same folder runs its portal; see
+//! [`ccgsc_p2p::bootstrap`]), so next to `./dev up` no `--bootstrap` is needed. Workers fetch
+//! a job's module and inputs from the CLI through that network, so `post` refuses to post
+//! without one (no address, or none that answers within [`JOIN_TIMEOUT`]) rather than let every
+//! task fail for want of its input; `fetch` needs it for the outputs its own store does not
+//! hold.
 //!
 //! `post` stores the module and every file of the inputs folder (one task per file, in file name
 //! order) in a local content store under `--dir`, provides them over libp2p, posts the job, follows
@@ -58,6 +62,7 @@ use ccgsc_chain::{
 	api::runtime_types::pallet_jobs::types::{Job, JobStatus, Phase},
 	convert, AccountId32, Balance, Chain, Ed25519Signer, JobSnapshot, JobSpec, UNIT,
 };
+use ccgsc_p2p::Bootstrap;
 use ccgsc_primitives::{ContentId, Limits, Outcome, PlatformClass, PlatformSet};
 use ccgsc_worker::kept::{self, Item};
 use clap::{Args as ClapArgs, Parser, Subcommand};
@@ -73,7 +78,8 @@ struct Cli {
 	#[arg(long, global = true, default_value = ".ccgsc/cli")]
 	dir: PathBuf,
 	/// libp2p peers to join the network through (a worker's or the portal's address, ending in
-	/// /p2p/<peer id>).
+	/// /p2p/<peer id>). Without: those a portal beside --dir wrote to `portal/p2p-addrs`
+	/// (`.ccgsc/portal` with the default folders, as `./dev up` runs it).
 	#[arg(long, global = true)]
 	bootstrap: Vec<ccgsc_p2p::Multiaddr>,
 	/// libp2p listen address.
@@ -255,7 +261,7 @@ async fn main() -> anyhow::Result<()> {
 	let cli = Cli::parse();
 	let result = match &cli.command {
 		Command::Up(options) => up::run(options).await,
-		Command::Example(example) => example::run(example, &cli.bootstrap),
+		Command::Example(example) => example::run(example, &find_bootstrap(&cli)?),
 		Command::Account { dev } => {
 			println!("{}", Poster::new(dev.as_deref(), &cli.dir)?.account());
 			Ok(())
@@ -275,15 +281,17 @@ async fn main() -> anyhow::Result<()> {
 		},
 		Command::Fetch { job, out } => {
 			let chain = connect(&cli.chain).await?;
-			let (p2p, notes) = start_p2p(&cli, &chain).await?;
-			let result = fetch(&chain, &p2p, &cli.bootstrap, notes.as_ref(), *job, out, &[]).await;
+			let bootstrap = find_bootstrap(&cli)?;
+			let (p2p, notes) = start_p2p(&cli, &bootstrap, &chain).await?;
+			let result = fetch(&chain, &p2p, &bootstrap, notes.as_ref(), *job, out, &[]).await;
 			p2p.stop().await;
 			result
 		},
 		Command::Post(post) => {
 			let chain = connect(&cli.chain).await?;
-			let (p2p, notes) = start_p2p(&cli, &chain).await?;
-			let result = run_post(&chain, &p2p, notes.as_ref(), &cli, post).await;
+			let bootstrap = find_bootstrap(&cli)?;
+			let (p2p, notes) = start_p2p(&cli, &bootstrap, &chain).await?;
+			let result = run_post(&chain, &p2p, notes.as_ref(), &cli, &bootstrap, post).await;
 			p2p.stop().await;
 			result
 		},
@@ -292,6 +300,13 @@ async fn main() -> anyhow::Result<()> {
 		Err(e) if e.is::<StdoutClosed>() => Ok(()),
 		other => other,
 	}
+}
+
+/// The peers to join the content network through: `--bootstrap`, or with none those the
+/// portal beside `--dir` wrote (see [`ccgsc_p2p::bootstrap`]).
+fn find_bootstrap(cli: &Cli) -> anyhow::Result<Bootstrap> {
+	Bootstrap::resolve(cli.bootstrap.clone(), &cli.dir)
+		.context("cannot read the portal's p2p addresses")
 }
 
 async fn connect(url: &str) -> anyhow::Result<Chain> {
@@ -312,13 +327,14 @@ fn open_notes(dir: &Path) -> anyhow::Result<Option<kept::Held>> {
 /// is for, and drops from the store what only jobs whose records the chain removed used.
 async fn start_p2p(
 	cli: &Cli,
+	bootstrap: &Bootstrap,
 	chain: &Chain,
 ) -> anyhow::Result<(ccgsc_p2p::Node, Option<kept::Held>)> {
 	let notes = open_notes(&cli.dir)?;
 	let node = ccgsc_p2p::Node::start(
 		ccgsc_p2p::Config::new(cli.dir.join("store"))
 			.with_listen([cli.listen.clone()])
-			.with_bootstrap(cli.bootstrap.clone()),
+			.with_bootstrap(bootstrap.addrs.clone()),
 	)
 	.await
 	.context("cannot start the content node")?;
@@ -341,36 +357,36 @@ fn note(notes: Option<&kept::Held>, job: u64, items: impl IntoIterator<Item = It
 	}
 }
 
-/// How long `post` and `fetch` wait for the content node to connect to a `--bootstrap` peer.
+/// How long `post` and `fetch` wait for the content node to connect to a bootstrap peer.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Waits until the content node is connected to a peer of the content network, which workers
 /// fetch a job's module and inputs through and outputs come from; `why` says what fails without.
 ///
 /// # Errors
-/// At once with no `--bootstrap` (nobody else knows this CLI's address, so nobody would ever
-/// connect), or when no `--bootstrap` peer has answered within [`JOIN_TIMEOUT`].
-async fn join(
-	p2p: &ccgsc_p2p::Node,
-	bootstrap: &[ccgsc_p2p::Multiaddr],
-	why: &str,
-) -> anyhow::Result<()> {
-	if bootstrap.is_empty() {
+/// At once with no bootstrap address (nobody else knows this CLI's address, so nobody would
+/// ever connect), or when no bootstrap peer has answered within [`JOIN_TIMEOUT`].
+async fn join(p2p: &ccgsc_p2p::Node, bootstrap: &Bootstrap, why: &str) -> anyhow::Result<()> {
+	if let Some(none) = bootstrap.none_found() {
 		bail!(
-			"no --bootstrap, so this CLI is on no content network: {why}. Pass --bootstrap with \
-			 the libp2p address of a worker or the portal, ending in /p2p/<peer id> (`ccgsc up` \
-			 prints its portal's as `p2p`)"
+			"{none}, so this CLI is on no content network: {why}. Pass --bootstrap with the \
+			 libp2p address of a worker or the portal, ending in /p2p/<peer id> (`ccgsc up` \
+			 prints its portal's as `p2p`), or run this beside a running portal's folder \
+			 (`./dev up` here)"
 		);
 	}
 	let started = tokio::time::Instant::now();
 	while p2p.client().connected_peers().await.context("the content node stopped")?.is_empty() {
 		if started.elapsed() >= JOIN_TIMEOUT {
-			let peers: Vec<String> = bootstrap.iter().map(|a| a.to_string()).collect();
-			bail!(
-				"no --bootstrap peer answered in {} s ({}): {why}",
-				JOIN_TIMEOUT.as_secs(),
-				peers.join(", ")
-			);
+			let secs = JOIN_TIMEOUT.as_secs();
+			match bootstrap.portal_file() {
+				None => bail!("no --bootstrap peer answered in {secs} s ({bootstrap}): {why}"),
+				Some(file) => bail!(
+					"no peer at the portal's addresses in {} answered in {secs} s ({bootstrap}; is \
+					 that portal running?): {why}",
+					file.display()
+				),
+			}
 		}
 		tokio::time::sleep(Duration::from_millis(100)).await;
 	}
@@ -398,6 +414,7 @@ async fn run_post(
 	p2p: &ccgsc_p2p::Node,
 	notes: Option<&kept::Held>,
 	cli: &Cli,
+	bootstrap: &Bootstrap,
 	post: &Post,
 ) -> anyhow::Result<()> {
 	let poster = Poster::new(post.dev.as_deref(), &cli.dir)?;
@@ -422,7 +439,7 @@ async fn run_post(
 		p2p.client().add_inputs(inputs.clone()).await.context("cannot store the inputs")?;
 	join(
 		p2p,
-		&cli.bootstrap,
+		bootstrap,
 		"the workers could not fetch the job's module and inputs from this CLI; nothing was posted",
 	)
 	.await?;
@@ -470,10 +487,13 @@ async fn run_post(
 	}
 	let chain = follow(&cli.chain, chain.clone(), job).await?;
 	match &post.out {
-		Some(out) => fetch(&chain, p2p, &cli.bootstrap, notes, job, out, &files).await,
+		Some(out) => fetch(&chain, p2p, bootstrap, notes, job, out, &files).await,
 		None => {
-			let through: String =
-				cli.bootstrap.iter().map(|addr| format!(" --bootstrap {addr}")).collect();
+			// Addresses read from the portal's file are found again by `fetch` run from here.
+			let through: String = match bootstrap.portal_file() {
+				Some(_) => String::new(),
+				None => bootstrap.addrs.iter().map(|addr| format!(" --bootstrap {addr}")).collect(),
+			};
 			println!("outputs: ccgsc{through} fetch {job} --out <folder>");
 			Ok(())
 		},
@@ -528,7 +548,7 @@ async fn follow(url: &str, mut chain: Chain, job: u64) -> anyhow::Result<Chain> 
 async fn fetch(
 	chain: &Chain,
 	p2p: &ccgsc_p2p::Node,
-	bootstrap: &[ccgsc_p2p::Multiaddr],
+	bootstrap: &Bootstrap,
 	notes: Option<&kept::Held>,
 	job: u64,
 	out: &Path,

@@ -276,7 +276,7 @@ async fn start_rest(
 
 	let portal_dir = dir.join("portal");
 	std::fs::create_dir_all(&portal_dir)?;
-	let addrs_file = portal_dir.join("p2p-addrs");
+	let addrs_file = portal_dir.join(ccgsc_p2p::bootstrap::ADDRS_FILE);
 	let _ = std::fs::remove_file(&addrs_file);
 	others.push(Process::spawn(
 		bin_dir,
@@ -333,9 +333,15 @@ async fn start_rest(
 	println!("  portal      http://{}/", up.portal);
 	// The portal's libp2p address: a worker, checker or `ccgsc` started by hand joins this
 	// marketplace's content network through it (on another network, nobody could fetch what
-	// it serves, nor it what others serve).
+	// it serves, nor it what others serve); one whose folder is beside the portal's finds it
+	// in the portal's p2p-addrs file without being told.
 	if let Some(addr) = bootstrap.first() {
 		println!("  p2p         {addr}   (--bootstrap for a worker, checker or ccgsc of your own)");
+		println!(
+			"              also in {}: one whose --dir is in {} finds it there without",
+			addrs_file.display(),
+			dir.display()
+		);
 	}
 	if up.local {
 		for (i, name) in VALIDATORS.iter().enumerate() {

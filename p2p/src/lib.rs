@@ -13,7 +13,8 @@
 //!   event loop task, with a cheap cloneable [`Client`] in front of it: `add`, `provide`,
 //!   `fetch`, `has`.
 //! - Peers meet through bootstrap addresses ([`Config::with_bootstrap`]); the portal is the
-//!   natural bootstrap node. After that the DHT and identify spread the rest.
+//!   natural bootstrap node, and a client given none finds the portal beside its folder
+//!   ([`bootstrap`]). After that the DHT and identify spread the rest.
 //!
 //! Bounds: commands and ready responses travel on bounded channels; a fetch keeps
 //! [`Config::requests_per_peer`] requests in flight per provider; a node serves at most
@@ -34,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bootstrap;
 mod coalesce;
 mod fetch;
 mod network;
@@ -42,6 +44,7 @@ mod store;
 
 use std::{path::PathBuf, time::Duration};
 
+pub use bootstrap::Bootstrap;
 pub use ccgsc_primitives::ContentId;
 pub use fetch::{FetchOptions, FetchReport, Progress};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};

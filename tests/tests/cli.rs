@@ -1,7 +1,8 @@
 //! The `ccgsc` CLI against the real chain and two workers: write a built-in workload to a
 //! folder (`example`), post it with the command `example` printed, follow the job, get the
 //! verified outputs in a folder; refuse bad example parameters, a folder with no inputs and a
-//! post on no content network; once the chain has removed the ended job's record (its
+//! post on no content network; join the network through a portal's addresses beside the CLI's
+//! folder when given no `--bootstrap`; once the chain has removed the ended job's record (its
 //! retention shortened for the test), `status` and `fetch` say so, and so does the portal
 //! (410), the workers drop the job's module, inputs and outputs from their stores, and the CLI
 //! from its own at its next `fetch`; follow a job to its end without `--out`, through a node
@@ -210,28 +211,72 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	};
 
 	// On no content network, no worker could fetch the inputs and every task would fail: the
-	// job is refused before it is posted, with no --bootstrap and with one nobody answers at.
+	// job is refused before it is posted, with no --bootstrap (and no portal's addresses beside
+	// the CLI's folder), with one nobody answers at, and with a portal's addresses nobody
+	// answers at (a portal that did not stop cleanly).
 	let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-	let nobody = format!("/ip4/127.0.0.1/tcp/{closed}/p2p/{}", workers[0].p2p.peer_id());
-	for (p2p, says) in [
+	let nobody: ccgsc_p2p::Multiaddr =
+		format!("/ip4/127.0.0.1/tcp/{closed}/p2p/{}", workers[0].p2p.peer_id()).parse().unwrap();
+	let portal_dir = dir.path().join("portal");
+	let portal_file = portal_dir.join(ccgsc_p2p::bootstrap::ADDRS_FILE);
+	for (p2p, portal, says) in [
 		(
 			None,
-			"no --bootstrap, so this CLI is on no content network: the workers could not fetch \
-			 the job's module and inputs from this CLI; nothing was posted. Pass --bootstrap"
-				.to_string(),
+			None,
+			format!(
+				"no --bootstrap and no portal's addresses in {}, so this CLI is on no content \
+				 network: the workers could not fetch the job's module and inputs from this \
+				 CLI; nothing was posted. Pass --bootstrap",
+				portal_file.display()
+			),
 		),
 		(
-			Some(nobody.as_str()),
+			Some(nobody.to_string()),
+			None,
 			format!("no --bootstrap peer answered in 10 s ({nobody}): the workers could not fetch"),
 		),
+		(
+			None,
+			Some(nobody.clone()),
+			format!(
+				"no peer at the portal's addresses in {} answered in 10 s ({nobody}; is that \
+				 portal running?): the workers could not fetch",
+				portal_file.display()
+			),
+		),
 	] {
-		let refused = run(post(p2p)).await;
+		if let Some(listed) = portal {
+			std::fs::create_dir_all(&portal_dir).unwrap();
+			ccgsc_p2p::bootstrap::write(&portal_dir, &[listed]).unwrap();
+		}
+		let refused = run(post(p2p.as_deref())).await;
 		let stderr = String::from_utf8_lossy(&refused.stderr);
 		assert!(!refused.status.success() && stderr.contains(&says), "{p2p:?}: {stderr}");
 	}
 	assert!(chain.jobs().await.unwrap().is_empty(), "nothing was posted");
 
-	let posted = run(post(Some(&addr.to_string()))).await;
+	// With no --bootstrap, the CLI joins through the addresses a portal wrote beside its
+	// folder (as `./dev up` runs one beside the default `.ccgsc/cli`); here the first
+	// worker's. `example` then prints a command without `<p2p>` to fill in.
+	ccgsc_p2p::bootstrap::write(&portal_dir, std::slice::from_ref(&addr)).unwrap();
+	let beside = dir.path().join("beside-a-portal");
+	let wrote = ccgsc(
+		&node,
+		dir.path(),
+		&["example", "primes", "--set", "tasks=1", "--out", beside.to_str().unwrap()],
+	)
+	.await;
+	let said_beside = String::from_utf8_lossy(&wrote.stdout);
+	assert!(wrote.status.success(), "{said_beside}");
+	assert!(said_beside.contains("\n  ccgsc post --module "), "{said_beside}");
+	assert!(
+		said_beside.contains(&format!(
+			"it joins the content network through the portal's addresses in {}",
+			portal_file.display()
+		)),
+		"{said_beside}"
+	);
+	let posted = run(post(None)).await;
 	let (stdout, stderr) =
 		(String::from_utf8_lossy(&posted.stdout), String::from_utf8_lossy(&posted.stderr));
 	assert!(posted.status.success(), "ccgsc post failed:\n{stdout}\n{stderr}");

@@ -1,7 +1,8 @@
 //! `ccgsc up` (the README's first command runs it): it starts a whole marketplace, a job posted
-//! through the portal's API completes, a worker killed outright is started again, Ctrl-C
-//! (SIGINT) leaves no process behind, and a second start on the same folder finds the finished
-//! job and its outputs.
+//! through the portal's API completes, a `ccgsc` in the same folder fetches its outputs with no
+//! `--bootstrap` (through the addresses the portal wrote), a worker killed outright is started
+//! again, Ctrl-C (SIGINT) leaves no process behind (and no portal addresses), and a second
+//! start on the same folder finds the finished job and its outputs.
 //!
 //! Run: `cargo build --release -p ccgsc-node && cargo build --release -p ccgsc-worker -p
 //! ccgsc-verifier -p ccgsc-cli -p ccgsc-portal && cargo test --release -p ccgsc-tests --test
@@ -192,6 +193,26 @@ async fn the_launcher_runs_a_marketplace_stops_cleanly_and_starts_again_from_its
 		.sum();
 	assert_eq!(counted, 25_997, "pi(300000)");
 
+	// A `ccgsc` of one's own, its folder beside the marketplace's portal and given no
+	// --bootstrap, joins the content network through the addresses the portal wrote there,
+	// and fetches the outputs its empty store lacks.
+	let portal_file = state.join("portal").join("p2p-addrs");
+	let fetched = Command::new(binary("ccgsc"))
+		.args(["--chain", &format!("ws://127.0.0.1:{}", ports.rpc), "--dir"])
+		.arg(state.join("cli"))
+		.args(["fetch", &job.to_string(), "--out"])
+		.arg(dir.path().join("fetched"))
+		.kill_on_drop(true)
+		.output();
+	let fetched = tokio::time::timeout(Duration::from_secs(120), fetched)
+		.await
+		.expect("ccgsc fetch finishes in time")
+		.unwrap();
+	let said = String::from_utf8_lossy(&fetched.stdout);
+	assert!(fetched.status.success(), "{said}{}", String::from_utf8_lossy(&fetched.stderr));
+	assert!(said.contains("answer: 25997 primes in the 6 ranges"), "{said}");
+	assert_eq!(std::fs::read_dir(dir.path().join("fetched")).unwrap().count(), 6);
+
 	// A worker killed outright is started again on its folder (the launcher says so), and the
 	// marketplace goes on: the same three workers, the new process serving its metrics.
 	let worker_1 = format!("{state_str}/worker-1");
@@ -219,6 +240,9 @@ async fn the_launcher_runs_a_marketplace_stops_cleanly_and_starts_again_from_its
 	drop(chain);
 
 	interrupt(up, &state_str, &log).await;
+	// The portal took its addresses away as it stopped: a client started now joins nothing
+	// rather than wait on addresses nobody answers at.
+	assert!(!portal_file.exists(), "{} is removed", portal_file.display());
 
 	// Started again, it finds the finished job and still serves its outputs.
 	let up = launch(&state, &ports, &log).await;

@@ -6,7 +6,9 @@
 //! ```
 //!
 //! It prints its web address and its libp2p addresses (a `--bootstrap` for workers) at start,
-//! and writes the libp2p addresses to `<dir>/p2p-addrs` for scripts.
+//! and writes the libp2p addresses to `<dir>/p2p-addrs` (removed when it stops): a worker,
+//! checker or `ccgsc` given no `--bootstrap`, its own folder beside the portal's (as the
+//! default folders under `.ccgsc/` are), joins the content network through them.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -83,17 +85,22 @@ async fn main() -> anyhow::Result<()> {
 		.await
 		.with_context(|| format!("cannot listen on {}", args.listen))?;
 	let addrs = portal.p2p().listen_addrs().await.unwrap_or_default();
-	let lines: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
-	std::fs::write(args.dir.join("p2p-addrs"), lines.join("\n") + "\n")
-		.context("cannot write p2p-addrs")?;
+	let file = ccgsc_p2p::bootstrap::write(&args.dir, &addrs)
+		.with_context(|| format!("cannot write {}", args.dir.join("p2p-addrs").display()))?;
 	eprintln!("portal: http://{}/", listener.local_addr()?);
-	for addr in &lines {
+	for addr in &addrs {
 		eprintln!("p2p address {addr} (a --bootstrap for workers)");
 	}
+	eprintln!(
+		"p2p addresses written to {} (a worker, checker or ccgsc with no --bootstrap, its \
+		 folder beside this one, joins through them)",
+		file.display()
+	);
 	let shutdown = async {
 		let _ = tokio::signal::ctrl_c().await;
 	};
 	let served = ccgsc_portal::serve(portal, listener, shutdown).await;
+	ccgsc_p2p::bootstrap::remove(&args.dir, &addrs);
 	running.stop().await;
 	served.context("the web server failed")
 }

@@ -1,7 +1,9 @@
 //! `ccgsc-worker`: earn credits by running tasks.
 //!
 //! Run: `ccgsc-worker --chain ws://127.0.0.1:9944 --dir ~/.ccgsc/worker` (the key is made on
-//! first start and kept in `<dir>/key`; fund its account, then start again).
+//! first start and kept in `<dir>/key`; fund its account, then start again). It joins the
+//! content network through `--bootstrap`, or with none through the portal beside its folder
+//! (see [`ccgsc_p2p::bootstrap`]: `.ccgsc/portal` for the default `.ccgsc/worker`).
 //!
 //! `ccgsc-worker leave --dir ~/.ccgsc/worker` (the worker stopped first) takes the stake back:
 //! it claims nothing, finishes what an earlier run left, waits until no result of its can
@@ -34,6 +36,8 @@ struct Args {
 	#[arg(long, default_value_t = 200)]
 	stake: u64,
 	/// libp2p bootstrap addresses (each ending in /p2p/<peer id>); the portal prints one.
+	/// Without: those a portal beside --dir wrote to `portal/p2p-addrs` (`.ccgsc/portal`
+	/// with the default folders, as `./dev up` runs it).
 	#[arg(long, global = true)]
 	bootstrap: Vec<ccgsc_p2p::Multiaddr>,
 	/// libp2p listen address.
@@ -78,10 +82,24 @@ async fn main() -> anyhow::Result<()> {
 		);
 		return Ok(());
 	}
+	let bootstrap = ccgsc_p2p::Bootstrap::resolve(args.bootstrap, &args.dir)
+		.context("cannot read the portal's p2p addresses")?;
+	if let Some(file) = bootstrap.portal_file() {
+		tracing::info!(
+			"joining the content network through the portal's addresses in {}",
+			file.display()
+		);
+	}
+	if let Some(none) = bootstrap.none_found() {
+		tracing::warn!(
+			"{none}: this worker is on no content network until a peer dials it, and cannot fetch \
+			 modules and inputs meanwhile (pass --bootstrap with the portal's p2p address)"
+		);
+	}
 	let config = Config::new(&args.chain, &args.dir, seed)
 		.with_cores(args.cores)
 		.with_stake(u128::from(args.stake) * ccgsc_chain::UNIT)
-		.with_bootstrap(args.bootstrap)
+		.with_bootstrap(bootstrap.addrs)
 		.with_listen([args.listen])
 		.with_corrupt_output(args.corrupt_output);
 	let leaving = matches!(args.command, Some(Command::Leave));
