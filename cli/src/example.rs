@@ -103,8 +103,8 @@ pub fn run(example: &Example, bootstrap: &ccgsc_p2p::Bootstrap) -> anyhow::Resul
 	}
 	if let Some(file) = portal {
 		println!(
-			"it joins the content network through the portal's addresses in {}, which the \
-			 workers fetch the inputs from this CLI through",
+			"no --bootstrap needed here: it joins the content network, through which the workers \
+			 fetch the inputs from this CLI, by the portal's addresses in {}",
 			file.display()
 		);
 	}

@@ -338,7 +338,8 @@ async fn start_rest(
 	if let Some(addr) = bootstrap.first() {
 		println!("  p2p         {addr}   (--bootstrap for a worker, checker or ccgsc of your own)");
 		println!(
-			"              also in {}: one whose --dir is in {} finds it there without",
+			"              also written to {}, where one whose --dir is in {} finds it without \
+			 --bootstrap",
 			addrs_file.display(),
 			dir.display()
 		);

@@ -271,7 +271,8 @@ async fn ccgsc_posts_a_folder_of_inputs_and_writes_the_verified_outputs() {
 	assert!(said_beside.contains("\n  ccgsc post --module "), "{said_beside}");
 	assert!(
 		said_beside.contains(&format!(
-			"it joins the content network through the portal's addresses in {}",
+			"no --bootstrap needed here: it joins the content network, through which the \
+			 workers fetch the inputs from this CLI, by the portal's addresses in {}",
 			portal_file.display()
 		)),
 		"{said_beside}"

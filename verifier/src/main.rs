@@ -79,24 +79,11 @@ async fn main() -> anyhow::Result<()> {
 		);
 		return Ok(());
 	}
-	let bootstrap = ccgsc_p2p::Bootstrap::resolve(args.bootstrap, &args.dir)
-		.context("cannot read the portal's p2p addresses")?;
-	if let Some(file) = bootstrap.portal_file() {
-		tracing::info!(
-			"joining the content network through the portal's addresses in {}",
-			file.display()
-		);
-	}
-	if let Some(none) = bootstrap.none_found() {
-		tracing::warn!(
-			"{none}: this checker is on no content network until a peer dials it, and cannot fetch \
-			 modules and inputs meanwhile (pass --bootstrap with the portal's p2p address)"
-		);
-	}
+	let bootstrap = ccgsc_worker::bootstrap_for("checker", args.bootstrap, &args.dir)?;
 	let config = Config::new(&args.chain, &args.dir, seed)
 		.with_cores(args.cores)
 		.with_stake(u128::from(args.stake) * ccgsc_chain::UNIT)
-		.with_bootstrap(bootstrap.addrs)
+		.with_bootstrap(bootstrap)
 		.with_listen([args.listen]);
 	let leaving = matches!(args.command, Some(Command::Leave));
 	let verifier = match Verifier::new(config).await {

@@ -1406,6 +1406,36 @@ async fn claim_round(
 	}
 }
 
+/// The peers a worker or checker (`who`) whose folder is `dir` joins the content network
+/// through: `given` (its `--bootstrap`), or with none the addresses of the portal beside `dir`
+/// ([`ccgsc_p2p::Bootstrap::resolve`]). Logs where they came from, or warns that there are
+/// none: on no content network it can fetch no module and no input until a peer dials it.
+///
+/// # Errors
+/// If the portal's file exists but cannot be read or holds something other than addresses.
+pub fn bootstrap_for(
+	who: &str,
+	given: Vec<Multiaddr>,
+	dir: &std::path::Path,
+) -> anyhow::Result<Vec<Multiaddr>> {
+	use anyhow::Context;
+	let bootstrap = ccgsc_p2p::Bootstrap::resolve(given, dir)
+		.context("cannot read the portal's p2p addresses")?;
+	if let Some(file) = bootstrap.portal_file() {
+		tracing::info!(
+			"joining the content network through the portal's addresses in {}",
+			file.display()
+		);
+	}
+	if let Some(none) = bootstrap.none_found() {
+		tracing::warn!(
+			"{none}: this {who} is on no content network until a peer dials it, and cannot \
+			 fetch modules and inputs meanwhile (pass --bootstrap with the portal's p2p address)"
+		);
+	}
+	Ok(bootstrap.addrs)
+}
+
 /// The key kept in `dir/key` (hex of the 32-byte ed25519 secret, readable by its owner only),
 /// made on first use. Workers and checkers keep their one key this way.
 ///
