@@ -293,7 +293,7 @@ async fn start_rest(
 			portal_dir.display().to_string(),
 		],
 	)?);
-	let bootstrap = wait_for_file(&addrs_file, &mut others[0]).await?;
+	let bootstrap = wait_for_addrs(&addrs_file, &mut others[0]).await?;
 
 	// The workers' and the checker's accounts, funded from the dev accounts when low.
 	let mut roles: Vec<(String, &str, PathBuf)> = (1..=up.workers)
@@ -320,7 +320,7 @@ async fn start_rest(
 			format!("127.0.0.1:{}", up.metrics_port + i as u16),
 		];
 		for addr in &bootstrap {
-			args.extend(["--bootstrap".into(), addr.clone()]);
+			args.extend(["--bootstrap".into(), addr.to_string()]);
 		}
 		others.push(Process::spawn(bin_dir, logs, name, binary, &args)?);
 	}
@@ -430,14 +430,16 @@ async fn connect(ws: &str, node: &mut Process) -> anyhow::Result<Chain> {
 	}
 }
 
-async fn wait_for_file(path: &Path, process: &mut Process) -> anyhow::Result<Vec<String>> {
+/// Waits for the portal (`process`) to write its libp2p addresses to `path`, up to a minute.
+async fn wait_for_addrs(
+	path: &Path,
+	process: &mut Process,
+) -> anyhow::Result<Vec<ccgsc_p2p::Multiaddr>> {
 	let started = Instant::now();
 	loop {
-		if let Ok(text) = std::fs::read_to_string(path) {
-			let lines: Vec<String> =
-				text.lines().map(str::to_string).filter(|l| !l.is_empty()).collect();
-			if !lines.is_empty() {
-				return Ok(lines);
+		if let Ok(addrs) = ccgsc_p2p::bootstrap::read(path) {
+			if !addrs.is_empty() {
+				return Ok(addrs);
 			}
 		}
 		if let Ok(Some(status)) = process.child.try_wait() {

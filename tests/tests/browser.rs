@@ -57,6 +57,7 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 	let port = free_port();
 	let portal_dir = dir.path().join("portal");
 	std::fs::create_dir_all(&portal_dir).unwrap();
+	let addrs_file = portal_dir.join(ccgsc_p2p::bootstrap::ADDRS_FILE);
 	let log = std::fs::File::create(dir.path().join("portal.log")).unwrap();
 	let _portal = tokio::process::Command::new(binary("ccgsc-portal"))
 		.args(["--dev", "--chain", &node.ws_url(), "--listen", &format!("127.0.0.1:{port}")])
@@ -71,7 +72,7 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 	loop {
 		let status = http(port, "GET", "/api/status", None).await.unwrap_or_default().1;
 		let status = String::from_utf8_lossy(&status);
-		if status.contains("\"chain\":\"connected\"") && portal_dir.join("p2p-addrs").exists() {
+		if status.contains("\"chain\":\"connected\"") && addrs_file.exists() {
 			break;
 		}
 		assert!(
@@ -81,12 +82,7 @@ async fn a_poster_runs_the_mandelbrot_example_in_chromium_as_a_dev_account_and_w
 		);
 		tokio::time::sleep(Duration::from_millis(200)).await;
 	}
-	let bootstrap: Vec<ccgsc_p2p::Multiaddr> =
-		std::fs::read_to_string(portal_dir.join("p2p-addrs"))
-			.unwrap()
-			.lines()
-			.map(|l| l.parse().unwrap())
-			.collect();
+	let bootstrap = ccgsc_p2p::bootstrap::read(&addrs_file).expect("the portal's addresses");
 	let workers = [
 		start_worker(&node, dir.path(), 74, bootstrap.clone(), false).await,
 		start_worker(&node, dir.path(), 75, bootstrap.clone(), false).await,
